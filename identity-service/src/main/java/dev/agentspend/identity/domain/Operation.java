@@ -1,0 +1,11 @@
+package dev.agentspend.identity.domain;
+
+/** The kinds of operation access is decided for. */
+public enum Operation {
+    /** Everything that reads or changes agents, teams, keys, policies or the audit log. */
+    ADMIN,
+    /** Mapping an agent key to its agent (the ledger's and gateways' lookup). */
+    AUTHENTICATE,
+    /** The policy feed the ledger enforces from. */
+    WATCH_POLICIES
+}
