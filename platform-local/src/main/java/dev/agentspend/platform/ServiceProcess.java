@@ -53,6 +53,19 @@ public final class ServiceProcess implements AutoCloseable {
         return new ServiceProcess(module, httpPort, command, Map.copyOf(environment), log);
     }
 
+    /**
+     * A TCP port free on loopback right now, for a service a test starts: fixed ports would
+     * collide when two modules' tests run at the same time.
+     */
+    public static int freePort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new IllegalStateException("no free port on loopback", e);
+        }
+    }
+
     /** The repository root: the nearest parent folder holding both pom.xml and proto/. */
     public static Path repositoryRoot() {
         Path dir = Path.of("").toAbsolutePath();
