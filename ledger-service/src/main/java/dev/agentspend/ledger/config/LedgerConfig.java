@@ -1,0 +1,58 @@
+package dev.agentspend.ledger.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+
+/** Typed configuration of the ledger ({@code agentspend.*}). */
+@ConfigMapping(prefix = "agentspend")
+public interface LedgerConfig {
+    Auth auth();
+
+    Ledger ledger();
+
+    /** Bearer tokens of the admin and of internal services. Never logged. */
+    interface Auth {
+        String adminToken();
+
+        String serviceToken();
+    }
+
+    interface Ledger {
+        /**
+         * How long the ledger enforces the policy it has without hearing from identity's feed
+         * (a change or a heartbeat). Past it, payments are declined with POLICY_UNAVAILABLE.
+         */
+        @WithDefault("10s")
+        Duration policyStaleness();
+
+        /** First delay before reconnecting to the policy feed; doubled after each failure. */
+        @WithDefault("100ms")
+        Duration policyReconnectMinBackoff();
+
+        /** Upper bound of the reconnect delay. */
+        @WithDefault("5s")
+        Duration policyReconnectMaxBackoff();
+
+        /** Time-to-live of a hold when the request gives none. */
+        @WithDefault("15m")
+        Duration holdDefaultTtl();
+
+        /** The longest time-to-live a hold may ask for. */
+        @WithDefault("24h")
+        Duration holdMaxTtl();
+
+        /** How often the sweeper releases expired holds (recording HOLD_EXPIRED entries). */
+        @WithDefault("1s")
+        Duration holdSweepInterval();
+
+        /** How often an idle StreamEntries subscriber polls the database (other replicas' writes). */
+        @WithDefault("100ms")
+        Duration streamPollInterval();
+
+        /** Entries read per database round trip by StreamEntries. */
+        @WithDefault("500")
+        int streamBatchSize();
+    }
+}

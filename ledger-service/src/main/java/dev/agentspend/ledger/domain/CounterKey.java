@@ -1,0 +1,50 @@
+package dev.agentspend.ledger.domain;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * One spend counter: a scope (agent or team id), a bucket (see {@link Window#bucket}) and a tool
+ * ('' for every tool). Counters are always written in {@link #ORDER} so that concurrent
+ * transactions lock them in one order.
+ */
+public record CounterKey(String scopeId, String bucket, String tool) {
+    public static final Comparator<CounterKey> ORDER = Comparator.comparing(CounterKey::scopeId)
+            .thenComparing(CounterKey::bucket).thenComparing(CounterKey::tool);
+
+    private static final Window[] COUNTED = {Window.HOUR, Window.DAY, Window.WEEK, Window.MONTH, Window.LIFETIME};
+
+    /**
+     * Every counter a payment of {@code tool} for {@code taskId} at {@code t} adds to: each calendar
+     * window, lifetime and the task, for every tool and for the payment's tool, of the agent and of
+     * its team (when it has one).
+     */
+    public static List<CounterKey> forPayment(String agentId, String teamId, String tool, String taskId, Instant t) {
+        List<CounterKey> keys = new ArrayList<>(24);
+        for (String scope : teamId == null || teamId.isEmpty() ? List.of(agentId) : List.of(agentId, teamId)) {
+            List<String> tools = tool == null || tool.isEmpty() ? List.of("") : List.of("", tool);
+            for (String tl : tools) {
+                for (Window w : COUNTED) {
+                    keys.add(new CounterKey(scope, w.bucket(t, taskId), tl));
+                }
+                if (taskId != null && !taskId.isEmpty()) {
+                    keys.add(new CounterKey(scope, Window.TASK.bucket(t, taskId), tl));
+                }
+            }
+        }
+        return keys;
+    }
+
+    /** The counter a cap reads at {@code t}; null for PAYMENT caps and for TASK caps without a task. */
+    public static CounterKey forCap(CapRule cap, String scopeId, String taskId, Instant t) {
+        if (cap.window() == Window.PAYMENT) {
+            return null;
+        }
+        if (cap.window() == Window.TASK && (taskId == null || taskId.isEmpty())) {
+            return null;
+        }
+        return new CounterKey(scopeId, cap.window().bucket(t, taskId), cap.tool());
+    }
+}

@@ -1,0 +1,65 @@
+package dev.agentspend.ledger.domain;
+
+import java.time.DayOfWeek;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
+import java.time.temporal.IsoFields;
+import java.time.temporal.TemporalAdjusters;
+
+/**
+ * The window a cap counts over. HOUR, DAY, WEEK and MONTH are UTC calendar windows: an hour starts
+ * at minute 0, a day at 00:00, a week on Monday 00:00 (ISO 8601), a month on its first day.
+ */
+public enum Window {
+    PAYMENT, TASK, HOUR, DAY, WEEK, MONTH, LIFETIME;
+
+    /** Whether the window is a calendar window that starts and ends at UTC boundaries. */
+    public boolean isCalendar() {
+        return this == HOUR || this == DAY || this == WEEK || this == MONTH;
+    }
+
+    /** Start of the calendar window containing {@code t} (inclusive). */
+    public Instant start(Instant t) {
+        ZonedDateTime z = t.atZone(ZoneOffset.UTC);
+        return switch (this) {
+            case HOUR -> z.truncatedTo(ChronoUnit.HOURS).toInstant();
+            case DAY -> z.truncatedTo(ChronoUnit.DAYS).toInstant();
+            case WEEK -> z.truncatedTo(ChronoUnit.DAYS).with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY)).toInstant();
+            case MONTH -> z.truncatedTo(ChronoUnit.DAYS).withDayOfMonth(1).toInstant();
+            default -> throw new IllegalStateException(this + " is not a calendar window");
+        };
+    }
+
+    /** End of the calendar window containing {@code t} (exclusive). */
+    public Instant end(Instant t) {
+        ZonedDateTime s = start(t).atZone(ZoneOffset.UTC);
+        return switch (this) {
+            case HOUR -> s.plusHours(1).toInstant();
+            case DAY -> s.plusDays(1).toInstant();
+            case WEEK -> s.plusWeeks(1).toInstant();
+            case MONTH -> s.plusMonths(1).toInstant();
+            default -> throw new IllegalStateException(this + " is not a calendar window");
+        };
+    }
+
+    /**
+     * The counter bucket of this window at time {@code t} (for TASK: of {@code taskId}); null for
+     * PAYMENT, which bounds one payment and has no counter.
+     */
+    public String bucket(Instant t, String taskId) {
+        ZonedDateTime z = t.atZone(ZoneOffset.UTC);
+        LocalDate d = z.toLocalDate();
+        return switch (this) {
+            case PAYMENT -> null;
+            case TASK -> "T:" + taskId;
+            case HOUR -> String.format("H:%s:%02d", d, z.getHour());
+            case DAY -> "D:" + d;
+            case WEEK -> String.format("W:%d-W%02d", d.get(IsoFields.WEEK_BASED_YEAR), d.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR));
+            case MONTH -> String.format("M:%d-%02d", d.getYear(), d.getMonthValue());
+            case LIFETIME -> "L";
+        };
+    }
+}

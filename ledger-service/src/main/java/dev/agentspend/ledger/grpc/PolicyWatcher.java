@@ -1,0 +1,171 @@
+package dev.agentspend.ledger.grpc;
+
+import dev.agentspend.common.auth.BearerTokens;
+import dev.agentspend.ledger.config.LedgerConfig;
+import dev.agentspend.proto.identity.v1.MutinyIdentityServiceGrpc;
+import dev.agentspend.proto.identity.v1.WatchPoliciesRequest;
+import dev.agentspend.proto.identity.v1.WatchPoliciesResponse;
+import io.grpc.Metadata;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.grpc.GrpcClientUtils;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.mutiny.core.Vertx;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+/**
+ * Keeps {@link PolicyCache} in step with identity's WatchPolicies feed: subscribes at start,
+ * resumes from the last version fully applied after any disconnect (bounded exponential
+ * backoff), and reconnects when a connected feed goes silent for longer than the staleness
+ * bound (identity sends heartbeats when idle, so silence means a lost feed).
+ *
+ * <p>The version applied only advances when a version is known complete: when a later version,
+ * a heartbeat or the end of a snapshot arrives. Snapshot events all carry the snapshot's version,
+ * so a disconnect in the middle of a snapshot resumes before it rather than after it.
+ */
+@ApplicationScoped
+public class PolicyWatcher {
+    private static final Logger LOG = Logger.getLogger(PolicyWatcher.class);
+
+    @Inject
+    @GrpcClient("identity")
+    MutinyIdentityServiceGrpc.MutinyIdentityServiceStub identity;
+
+    @Inject
+    PolicyCache cache;
+
+    @Inject
+    LedgerConfig config;
+
+    @Inject
+    Vertx vertx;
+
+    private volatile long appliedVersion;
+    private volatile long pendingVersion;
+    private volatile long backoffMillis;
+    private volatile Cancellable subscription;
+    private volatile boolean stopped;
+    private volatile int generation;
+    private long watchdog;
+
+    void onStart(@Observes StartupEvent event) {
+        backoffMillis = config.ledger().policyReconnectMinBackoff().toMillis();
+        long staleness = config.ledger().policyStaleness().toMillis();
+        watchdog = vertx.setPeriodic(Math.max(250, staleness / 4), id -> {
+            if (!stopped && subscription != null && !cache.fresh() && cache.ready()) {
+                LOG.warnf("policy feed silent for longer than %d ms; reconnecting", staleness);
+                reconnectNow();
+            }
+        });
+        connect();
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        stopped = true;
+        vertx.cancelTimer(watchdog);
+        Cancellable s = subscription;
+        if (s != null) {
+            s.cancel();
+        }
+    }
+
+    /** The last feed version fully applied (0 before the first snapshot completes). */
+    public long appliedVersion() {
+        return appliedVersion;
+    }
+
+    private synchronized void reconnectNow() {
+        generation++;
+        Cancellable s = subscription;
+        subscription = null;
+        if (s != null) {
+            s.cancel();
+        }
+        scheduleReconnect(generation);
+    }
+
+    private synchronized void connect() {
+        if (stopped) {
+            return;
+        }
+        int gen = ++generation;
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of(BearerTokens.METADATA_KEY, Metadata.ASCII_STRING_MARSHALLER),
+                "Bearer " + config.auth().serviceToken());
+        MutinyIdentityServiceGrpc.MutinyIdentityServiceStub stub = GrpcClientUtils.attachHeaders(identity, headers);
+        WatchPoliciesRequest request = WatchPoliciesRequest.newBuilder().setAfterVersion(appliedVersion).build();
+        subscription = stub.watchPolicies(request).subscribe().with(
+                event -> onEvent(gen, event),
+                failure -> onEnd(gen, failure),
+                () -> onEnd(gen, null));
+    }
+
+    private void onEvent(int gen, WatchPoliciesResponse event) {
+        if (gen != generation) {
+            return;
+        }
+        backoffMillis = config.ledger().policyReconnectMinBackoff().toMillis();
+        switch (event.getEventCase()) {
+            case HEARTBEAT -> commit(pendingVersion);
+            case SNAPSHOT_COMPLETE -> {
+                commit(event.getVersion());
+                cache.snapshotComplete();
+            }
+            case AGENT_POLICY -> {
+                advance(event.getVersion());
+                cache.applyAgent(event.getAgentPolicy());
+            }
+            case TEAM_POLICY -> {
+                advance(event.getVersion());
+                cache.applyTeam(event.getTeamPolicy());
+            }
+            default -> {
+                // an event kind this ledger does not know: still proof the feed is alive
+            }
+        }
+        cache.heard();
+    }
+
+    private void advance(long version) {
+        if (version > pendingVersion) {
+            commit(pendingVersion);
+            pendingVersion = version;
+        }
+    }
+
+    private void commit(long version) {
+        if (version > appliedVersion) {
+            appliedVersion = version;
+        }
+        if (version > pendingVersion) {
+            pendingVersion = version;
+        }
+    }
+
+    private void onEnd(int gen, Throwable failure) {
+        if (gen != generation || stopped) {
+            return;
+        }
+        if (failure != null) {
+            LOG.warnf("policy feed lost (%s); reconnecting after version %d in %d ms", failure.getMessage(),
+                    appliedVersion, backoffMillis);
+        } else {
+            LOG.infof("policy feed ended; reconnecting after version %d in %d ms", appliedVersion, backoffMillis);
+        }
+        scheduleReconnect(gen);
+    }
+
+    private void scheduleReconnect(int gen) {
+        long delay = backoffMillis;
+        backoffMillis = Math.min(config.ledger().policyReconnectMaxBackoff().toMillis(), Math.max(1, backoffMillis * 2));
+        vertx.setTimer(Math.max(1, delay), id -> {
+            if (gen == generation && !stopped) {
+                connect();
+            }
+        });
+    }
+}

@@ -1,0 +1,307 @@
+package dev.agentspend.ledger.store;
+
+import dev.agentspend.common.api.PageTokens;
+import dev.agentspend.common.error.ApiException;
+import dev.agentspend.ledger.config.LedgerConfig;
+import dev.agentspend.ledger.domain.CapRule;
+import dev.agentspend.ledger.domain.CounterKey;
+import dev.agentspend.ledger.domain.PolicyView;
+import dev.agentspend.ledger.domain.Scope;
+import dev.agentspend.ledger.domain.Usage;
+import dev.agentspend.ledger.domain.Window;
+import dev.agentspend.proto.identity.v1.CapEnforcement;
+import dev.agentspend.proto.ledger.v1.CapStatus;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.GetBalanceResponse;
+import dev.agentspend.proto.ledger.v1.LedgerViolation;
+import dev.agentspend.proto.ledger.v1.ListEntriesRequest;
+import dev.agentspend.proto.ledger.v1.ListEntriesResponse;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerResponse;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.time.Instant;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** The ledger's reads: balances and headroom, entry listings, verification and the entry feed. */
+@ApplicationScoped
+public class LedgerQueries {
+    private static final String PAGE_KIND = "entries";
+
+    @Inject
+    Pool pool;
+
+    @Inject
+    InstantSource clock;
+
+    @Inject
+    FeedNotifier notifier;
+
+    @Inject
+    LedgerStore store;
+
+    @Inject
+    LedgerConfig config;
+
+    /**
+     * Balance, holds and headroom of every cap in its current window. Overdue holds are released
+     * first (as the sweeper would), so the figures never include an expired hold.
+     */
+    public Uni<GetBalanceResponse> balance(PolicyView p, boolean fresh, String taskId) {
+        Instant now = clock.instant();
+        return pool.preparedQuery("SELECT 1 FROM ledger.holds WHERE agent_id = $1 AND status = 1 AND expire_time <= $2 LIMIT 1")
+                .execute(Tuple.of(p.agentId(), LedgerStore.odt(now)))
+                .chain(rows -> rows.iterator().hasNext() ? store.expireAgent(p.agentId(), p.currency()) : Uni.createFrom().voidItem())
+                .chain(() -> pool.preparedQuery("SELECT balance_micros, held_micros, open_holds FROM ledger.agent_state WHERE agent_id = $1")
+                        .execute(Tuple.of(p.agentId())))
+                .chain(rows -> {
+                    long balance = 0;
+                    long held = 0;
+                    int open = 0;
+                    if (rows.iterator().hasNext()) {
+                        Row r = rows.iterator().next();
+                        balance = r.getLong("balance_micros");
+                        held = r.getLong("held_micros");
+                        open = r.getInteger("open_holds");
+                    }
+                    GetBalanceResponse.Builder out = GetBalanceResponse.newBuilder()
+                            .setAgentId(p.agentId()).setTeamId(p.teamId()).setCurrencyCode(p.currency())
+                            .setBalanceMicros(balance).setHeldMicros(held).setAvailableMicros(balance - held)
+                            .setOpenHolds(open).setReadTime(Tx.timestamp(now)).setPolicyFresh(fresh);
+                    List<CapRule> caps = new ArrayList<>(p.enforcedCaps());
+                    if (p.sandbox()) {
+                        caps.add(0, new CapRule(Scope.SANDBOX, Window.LIFETIME, p.sandboxCeiling(), true, "", 0, null));
+                    }
+                    List<CounterKey> keys = new ArrayList<>();
+                    for (CapRule c : caps) {
+                        CounterKey k = CounterKey.forCap(c, p.scopeId(c.scope()), taskId, now);
+                        if (k != null) {
+                            keys.add(k);
+                        }
+                    }
+                    return counters(keys).map(usage -> {
+                        for (CapRule c : caps) {
+                            if (c.window() == Window.TASK && (taskId == null || taskId.isEmpty())) {
+                                continue;
+                            }
+                            long limit = c.effectiveLimit(now);
+                            CapStatus.Builder s = CapStatus.newBuilder().setScope(Protos.scope(c.scope()))
+                                    .setWindow(Protos.window(c.window()))
+                                    .setEnforcement(c.hard() ? CapEnforcement.CAP_ENFORCEMENT_HARD : CapEnforcement.CAP_ENFORCEMENT_SOFT)
+                                    .setTool(c.tool()).setLimitMicros(limit);
+                            if (c.window() == Window.PAYMENT) {
+                                s.setHeadroomMicros(limit);
+                            } else {
+                                Usage u = usage.getOrDefault(CounterKey.forCap(c, p.scopeId(c.scope()), taskId, now), Usage.ZERO);
+                                s.setSpentMicros(u.spent()).setHeldMicros(u.held())
+                                        .setHeadroomMicros(Math.max(0, limit - u.spent() - u.held()));
+                            }
+                            if (c.window().isCalendar()) {
+                                s.setWindowStartTime(Tx.timestamp(c.window().start(now)))
+                                        .setWindowEndTime(Tx.timestamp(c.window().end(now)));
+                            }
+                            if (c.window() == Window.TASK) {
+                                s.setTaskId(taskId);
+                            }
+                            out.addCaps(s);
+                        }
+                        return out.build();
+                    });
+                });
+    }
+
+    private Uni<Map<CounterKey, Usage>> counters(List<CounterKey> keys) {
+        if (keys.isEmpty()) {
+            return Uni.createFrom().item(Map.of());
+        }
+        return pool.preparedQuery("""
+                        SELECT c.scope_id, c.bucket, c.tool, c.spent_micros, c.held_micros FROM ledger.counters c
+                        JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(scope_id, bucket, tool)
+                          ON c.scope_id = k.scope_id AND c.bucket = k.bucket AND c.tool = k.tool""")
+                .execute(Tuple.tuple()
+                        .addArrayOfString(keys.stream().map(CounterKey::scopeId).toArray(String[]::new))
+                        .addArrayOfString(keys.stream().map(CounterKey::bucket).toArray(String[]::new))
+                        .addArrayOfString(keys.stream().map(CounterKey::tool).toArray(String[]::new)))
+                .map(rows -> {
+                    Map<CounterKey, Usage> out = new HashMap<>();
+                    for (Row r : rows) {
+                        out.put(new CounterKey(r.getString("scope_id"), r.getString("bucket"), r.getString("tool")),
+                                new Usage(r.getLong("spent_micros"), r.getLong("held_micros")));
+                    }
+                    return out;
+                });
+    }
+
+    /** Entries in position order, filtered; the page token carries the last position returned. */
+    public Uni<ListEntriesResponse> list(ListEntriesRequest req) {
+        int size = req.getPageSize() == 0 ? 100 : req.getPageSize();
+        long after = 0;
+        if (!req.getPageToken().isEmpty()) {
+            after = PageTokens.decode(PAGE_KIND, req.getPageToken()).flatMap(LedgerQueries::parseLong)
+                    .orElseThrow(() -> ApiException.invalid("page_token", "not a page token of ListEntries; pass the next_page_token of the previous page"));
+        }
+        StringBuilder sql = new StringBuilder("SELECT position, payload FROM ledger.entries WHERE position > $1");
+        Tuple args = Tuple.tuple().addLong(after);
+        int n = 1;
+        if (!req.getAgentId().isEmpty()) {
+            sql.append(" AND agent_id = $").append(++n);
+            args.addString(req.getAgentId());
+        }
+        if (!req.getTeamId().isEmpty()) {
+            sql.append(" AND team_id = $").append(++n);
+            args.addString(req.getTeamId());
+        }
+        if (!req.getTool().isEmpty()) {
+            sql.append(" AND tool = $").append(++n);
+            args.addString(req.getTool());
+        }
+        if (!req.getTaskId().isEmpty()) {
+            sql.append(" AND task_id = $").append(++n);
+            args.addString(req.getTaskId());
+        }
+        if (req.hasStartTime()) {
+            sql.append(" AND recorded_time >= $").append(++n);
+            args.addOffsetDateTime(LedgerStore.odt(Tx.instant(req.getStartTime())));
+        }
+        if (req.hasEndTime()) {
+            sql.append(" AND recorded_time < $").append(++n);
+            args.addOffsetDateTime(LedgerStore.odt(Tx.instant(req.getEndTime())));
+        }
+        if (req.getDecisionValue() != 0) {
+            sql.append(" AND decision = $").append(++n);
+            args.addInteger(req.getDecisionValue());
+        }
+        if (req.getEventTypesCount() > 0) {
+            sql.append(" AND event_type = ANY($").append(++n).append("::int[])");
+            args.addArrayOfInteger(req.getEventTypesValueList().toArray(Integer[]::new));
+        }
+        sql.append(" ORDER BY position LIMIT $").append(++n);
+        args.addInteger(size + 1);
+        return pool.preparedQuery(sql.toString()).execute(args).map(rows -> {
+            List<Entry> entries = LedgerStore.entries(rows);
+            ListEntriesResponse.Builder out = ListEntriesResponse.newBuilder();
+            if (entries.size() > size) {
+                entries = entries.subList(0, size);
+                out.setNextPageToken(PageTokens.encode(PAGE_KIND, Long.toString(entries.get(size - 1).getPosition())));
+            }
+            return out.addAllEntries(entries).build();
+        });
+    }
+
+    private static java.util.Optional<Long> parseLong(String s) {
+        try {
+            return java.util.Optional.of(Long.parseLong(s));
+        } catch (NumberFormatException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
+     * The entry feed after {@code afterPosition}: pages from the database; when caught up, waits
+     * for a local commit or the poll interval, then reads again; ends when the subscriber cancels.
+     * Positions are assigned in commit order, so reading "position > last seen" never skips.
+     */
+    public Multi<Entry> stream(long afterPosition) {
+        AtomicLong last = new AtomicLong(afterPosition);
+        int batch = config.ledger().streamBatchSize();
+        return Multi.createBy().repeating()
+                .uni(() -> pool.preparedQuery("SELECT position, payload FROM ledger.entries WHERE position > $1 ORDER BY position LIMIT $2")
+                        .execute(Tuple.of(last.get(), batch))
+                        .chain(rows -> {
+                            List<Entry> page = LedgerStore.entries(rows);
+                            if (!page.isEmpty()) {
+                                last.set(page.get(page.size() - 1).getPosition());
+                                return Uni.createFrom().item(page);
+                            }
+                            return notifier.await(config.ledger().streamPollInterval()).map(v -> page);
+                        }))
+                .indefinitely()
+                .onItem().transformToIterable(page -> page);
+    }
+
+    /** Checks every invariant and reports each violation (at most 1,000). */
+    public Uni<VerifyLedgerResponse> verify() {
+        List<LedgerViolation> found = new ArrayList<>();
+        VerifyLedgerResponse.Builder out = VerifyLedgerResponse.newBuilder().setVerifyTime(Tx.timestamp(clock.instant()));
+        return pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute()
+                .chain(() -> check(conn, found, "transfer_balances", """
+                        SELECT entry_id AS subject, 'postings sum to ' || SUM(amount_micros) || ' instead of 0' AS description
+                        FROM ledger.postings GROUP BY entry_id HAVING SUM(amount_micros) <> 0 OR COUNT(DISTINCT currency_code) > 1"""))
+                .chain(() -> check(conn, found, "transfer_balances", """
+                        SELECT e.entry_id AS subject, 'an approved money movement without postings' AS description
+                        FROM ledger.entries e WHERE e.event_type IN (1, 5, 9, 11, 12)
+                          AND NOT EXISTS (SELECT 1 FROM ledger.postings p WHERE p.entry_id = e.entry_id)"""))
+                .chain(() -> check(conn, found, "account_balance", """
+                        SELECT s.agent_id AS subject, 'balance ' || s.balance_micros || ' but postings sum to '
+                               || COALESCE(p.total, 0) AS description
+                        FROM ledger.agent_state s
+                        LEFT JOIN (SELECT account_id, SUM(amount_micros) AS total FROM ledger.postings GROUP BY account_id) p
+                          ON p.account_id = 'agent:' || s.agent_id
+                        WHERE s.balance_micros <> COALESCE(p.total, 0)"""))
+                .chain(() -> check(conn, found, "negative_balance", """
+                        SELECT agent_id AS subject, 'balance ' || balance_micros || ', held ' || held_micros
+                               || ': available is negative' AS description
+                        FROM ledger.agent_state WHERE balance_micros < 0 OR balance_micros - held_micros < 0"""))
+                .chain(() -> check(conn, found, "hard_cap", """
+                        SELECT scope_id || ' ' || bucket || CASE WHEN tool = '' THEN '' ELSE ' ' || tool END AS subject,
+                               'spent ' || spent_micros || ' + held ' || held_micros || ' exceeds the HARD limit '
+                               || hard_limit_micros AS description
+                        FROM ledger.counters WHERE hard_limit_micros IS NOT NULL AND spent_micros + held_micros > hard_limit_micros"""))
+                .chain(() -> check(conn, found, "holds", """
+                        SELECT s.agent_id AS subject, 'held ' || s.held_micros || ' / ' || s.open_holds || ' open, but open holds sum to '
+                               || COALESCE(h.total, 0) || ' / ' || COALESCE(h.n, 0) AS description
+                        FROM ledger.agent_state s
+                        LEFT JOIN (SELECT agent_id, SUM(amount_micros) AS total, COUNT(*) AS n FROM ledger.holds
+                                   WHERE status = 1 GROUP BY agent_id) h ON h.agent_id = s.agent_id
+                        WHERE s.held_micros <> COALESCE(h.total, 0) OR s.open_holds <> COALESCE(h.n, 0)"""))
+                .chain(() -> check(conn, found, "holds", """
+                        SELECT c.scope_id AS subject, 'lifetime counter holds ' || c.held_micros || ' but open holds sum to '
+                               || COALESCE(h.total, 0) AS description
+                        FROM ledger.counters c
+                        LEFT JOIN (SELECT agent_id, SUM(amount_micros) AS total FROM ledger.holds WHERE status = 1 GROUP BY agent_id) h
+                          ON h.agent_id = c.scope_id
+                        WHERE c.bucket = 'L' AND c.tool = '' AND c.scope_id LIKE 'agt%'
+                          AND c.held_micros <> COALESCE(h.total, 0)"""))
+                .chain(() -> check(conn, found, "spend_counters", """
+                        SELECT c.scope_id AS subject, 'lifetime spend counter ' || c.spent_micros || ' but entries sum to '
+                               || COALESCE(e.total, 0) AS description
+                        FROM ledger.counters c
+                        LEFT JOIN (SELECT agent_id, SUM(spend_micros) FILTER (WHERE event_type <> 12) AS total
+                                   FROM ledger.entries GROUP BY agent_id) e ON e.agent_id = c.scope_id
+                        WHERE c.bucket = 'L' AND c.tool = '' AND c.scope_id LIKE 'agt%'
+                          AND c.spent_micros <> COALESCE(e.total, 0)"""))
+                .chain(() -> check(conn, found, "positions", """
+                        SELECT 'entries' AS subject, COUNT(*) || ' entries but positions run from ' || COALESCE(MIN(position), 0)
+                               || ' to ' || COALESCE(MAX(position), 0) AS description
+                        FROM ledger.entries HAVING COUNT(*) <> COALESCE(MAX(position), 0) OR COALESCE(MIN(position), 1) <> 1"""))
+                .chain(() -> conn.query("""
+                        SELECT (SELECT COUNT(*) FROM ledger.entries) AS entries, (SELECT COUNT(*) FROM ledger.accounts) AS accounts""")
+                        .execute())
+                .map(rows -> {
+                    Row r = rows.iterator().next();
+                    return out.setEntryCount(r.getLong("entries")).setAccountCount(r.getLong("accounts"))
+                            .addAllViolations(found).setConsistent(found.isEmpty()).build();
+                }));
+    }
+
+    private static Uni<Void> check(io.vertx.mutiny.sqlclient.SqlConnection conn, List<LedgerViolation> found, String name, String sql) {
+        return conn.query(sql + " LIMIT 1000").execute().invoke(rows -> {
+            for (Row r : rows) {
+                if (found.size() < 1000) {
+                    found.add(LedgerViolation.newBuilder().setCheck(name).setSubjectId(r.getString("subject"))
+                            .setDescription(r.getString("description")).build());
+                }
+            }
+        }).replaceWithVoid();
+    }
+}

@@ -1,0 +1,351 @@
+package dev.agentspend.ledger.store;
+
+import com.google.protobuf.Timestamp;
+import dev.agentspend.common.api.Ids;
+import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.ErrorCode;
+import dev.agentspend.ledger.domain.CounterKey;
+import dev.agentspend.ledger.domain.Money;
+import dev.agentspend.ledger.domain.Usage;
+import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.EventType;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One writing transaction of the ledger. Locks are taken in one global order: agent rows (sorted
+ * by id), then team rows (sorted), then counters (one statement, sorted), then the feed position
+ * row, which is the last statement before commit. Everything the transaction writes is collected
+ * here and flushed set-based by {@link #flush}.
+ */
+final class Tx {
+    final SqlConnection conn;
+    final Instant now;
+    private final Map<String, AgentRow> agents = new TreeMap<>();
+    private final Map<CounterKey, long[]> counterDeltas = new TreeMap<>(CounterKey.ORDER);
+    private final Map<CounterKey, Long> hardLimits = new HashMap<>();
+    private final Map<CounterKey, Usage> loaded = new HashMap<>();
+    private final List<Entry.Builder> entries = new ArrayList<>();
+    private final List<Tuple> postings = new ArrayList<>();
+
+    String caller;
+    String requestId;
+
+    Tx(SqlConnection conn, Instant now) {
+        this.conn = conn;
+        this.now = now;
+    }
+
+    /** The idempotency key this transaction writes (checked again under the agent's lock). */
+    void idempotency(String caller, String requestId) {
+        this.caller = caller;
+        this.requestId = requestId;
+    }
+
+    /** An agent's state row, locked for the rest of the transaction. */
+    static final class AgentRow {
+        final String agentId;
+        final String currency;
+        long balance;
+        long held;
+        int openHolds;
+        boolean dirty;
+
+        AgentRow(String agentId, String currency, long balance, long held, int openHolds) {
+            this.agentId = agentId;
+            this.currency = currency;
+            this.balance = balance;
+            this.held = held;
+            this.openHolds = openHolds;
+        }
+    }
+
+    /** Locks the agents' rows in id order, creating rows and accounts on first use. */
+    Uni<Void> lockAgents(Map<String, String> currencyByAgent) {
+        Uni<Void> chain = Uni.createFrom().voidItem();
+        for (Map.Entry<String, String> e : new TreeMap<>(currencyByAgent).entrySet()) {
+            chain = chain.chain(() -> lockAgent(e.getKey(), e.getValue()));
+        }
+        return chain;
+    }
+
+    private Uni<Void> lockAgent(String agentId, String currency) {
+        if (agents.containsKey(agentId)) {
+            return Uni.createFrom().voidItem();
+        }
+        return conn.preparedQuery("""
+                        INSERT INTO ledger.agent_state (agent_id, currency_code) VALUES ($1, $2)
+                        ON CONFLICT (agent_id) DO UPDATE SET agent_id = EXCLUDED.agent_id
+                        RETURNING currency_code, balance_micros, held_micros, open_holds, (xmax = 0) AS inserted""")
+                .execute(Tuple.of(agentId, currency))
+                .chain(rows -> {
+                    Row r = rows.iterator().next();
+                    AgentRow a = new AgentRow(agentId, r.getString("currency_code"), r.getLong("balance_micros"),
+                            r.getLong("held_micros"), r.getInteger("open_holds"));
+                    agents.put(agentId, a);
+                    if (!r.getBoolean("inserted")) {
+                        return Uni.createFrom().voidItem();
+                    }
+                    return conn.preparedQuery("""
+                                    INSERT INTO ledger.accounts (account_id, kind, owner_id, currency_code) VALUES
+                                    ($1, 'AGENT', $2, $3), ($4, 'FUNDING', 'funding', $3), ($5, 'VENDOR', 'vendor', $3)
+                                    ON CONFLICT (account_id) DO NOTHING""")
+                            .execute(Tuple.of(Accounts.agent(agentId), agentId, a.currency,
+                                    Accounts.funding(a.currency), Accounts.vendor(a.currency)))
+                            .replaceWithVoid();
+                });
+    }
+
+    /** Locks the teams' rows in id order (after every agent row). */
+    Uni<Void> lockTeams(Collection<String> teamIds) {
+        Uni<Void> chain = Uni.createFrom().voidItem();
+        for (String teamId : new java.util.TreeSet<>(teamIds)) {
+            if (teamId == null || teamId.isEmpty()) {
+                continue;
+            }
+            chain = chain.chain(() -> conn.preparedQuery("""
+                            INSERT INTO ledger.team_state (team_id) VALUES ($1)
+                            ON CONFLICT (team_id) DO UPDATE SET team_id = EXCLUDED.team_id""")
+                    .execute(Tuple.of(teamId)).replaceWithVoid());
+        }
+        return chain;
+    }
+
+    AgentRow agent(String agentId) {
+        AgentRow a = agents.get(agentId);
+        if (a == null) {
+            throw new IllegalStateException("agent " + agentId + " is not locked by this transaction");
+        }
+        return a;
+    }
+
+    /** Reads counters (current values plus what this transaction already changed). */
+    Uni<Void> loadCounters(Collection<CounterKey> keys) {
+        List<CounterKey> missing = keys.stream().filter(k -> !loaded.containsKey(k)).distinct().toList();
+        if (missing.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        String[] scopes = missing.stream().map(CounterKey::scopeId).toArray(String[]::new);
+        String[] buckets = missing.stream().map(CounterKey::bucket).toArray(String[]::new);
+        String[] tools = missing.stream().map(CounterKey::tool).toArray(String[]::new);
+        return conn.preparedQuery("""
+                        SELECT c.scope_id, c.bucket, c.tool, c.spent_micros, c.held_micros FROM ledger.counters c
+                        JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(scope_id, bucket, tool)
+                          ON c.scope_id = k.scope_id AND c.bucket = k.bucket AND c.tool = k.tool""")
+                .execute(Tuple.tuple().addArrayOfString(scopes).addArrayOfString(buckets).addArrayOfString(tools))
+                .invoke(rows -> {
+                    for (CounterKey k : missing) {
+                        loaded.put(k, Usage.ZERO);
+                    }
+                    for (Row r : rows) {
+                        loaded.put(new CounterKey(r.getString("scope_id"), r.getString("bucket"), r.getString("tool")),
+                                new Usage(r.getLong("spent_micros"), r.getLong("held_micros")));
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    /** The usage of a loaded counter, including this transaction's pending changes. */
+    Usage usage(CounterKey key) {
+        Usage base = loaded.get(key);
+        if (base == null) {
+            throw new IllegalStateException("counter " + key + " was not loaded");
+        }
+        long[] d = counterDeltas.get(key);
+        if (d == null) {
+            return base;
+        }
+        return new Usage(Money.add(base.spent(), d[0], "a spend counter"), Money.add(base.held(), d[1], "a hold counter"));
+    }
+
+    /** Adds to counters: spent and held deltas (negative to release). */
+    void addToCounters(Collection<CounterKey> keys, long spentDelta, long heldDelta) {
+        for (CounterKey k : keys) {
+            long[] d = counterDeltas.computeIfAbsent(k, x -> new long[2]);
+            d[0] = Money.add(d[0], spentDelta, "a spend counter");
+            d[1] = Money.add(d[1], heldDelta, "a hold counter");
+        }
+    }
+
+    void recordHardLimits(Map<CounterKey, Long> limits) {
+        limits.forEach((k, v) -> hardLimits.merge(k, v, Math::min));
+    }
+
+    /** A balanced transfer: every leg's amount, summing to zero. */
+    void transfer(String entryId, String currency, Map<String, Long> legs) {
+        long sum = 0;
+        for (long v : legs.values()) {
+            sum = Math.addExact(sum, v);
+        }
+        if (sum != 0) {
+            throw new IllegalStateException("unbalanced transfer " + entryId + ": " + legs);
+        }
+        legs.forEach((account, amount) -> postings.add(Tuple.of(entryId, account, amount, currency)));
+    }
+
+    /** Queues an entry; its id is assigned now, its position at flush. */
+    Entry.Builder entry(EventType type, String agentId, String teamId) {
+        Entry.Builder e = Entry.newBuilder()
+                .setEntryId(Ids.newId("ent"))
+                .setEventType(type)
+                .setAgentId(agentId)
+                .setTeamId(teamId == null ? "" : teamId)
+                .setDecision(Decision.DECISION_APPROVED)
+                .setRecordedTime(timestamp(now));
+        entries.add(e);
+        return e;
+    }
+
+    boolean hasEntries() {
+        return !entries.isEmpty();
+    }
+
+    /**
+     * Writes everything queued: agent rows, counters, postings, then (last, holding the feed
+     * position row until commit) the entries with their positions.
+     */
+    Uni<Void> flush() {
+        Uni<Void> chain = Uni.createFrom().voidItem();
+        List<Tuple> agentUpdates = agents.values().stream().filter(a -> a.dirty)
+                .map(a -> Tuple.of(a.agentId, a.balance, a.held, a.openHolds)).toList();
+        if (!agentUpdates.isEmpty()) {
+            chain = chain.chain(() -> conn.preparedQuery("""
+                            UPDATE ledger.agent_state SET balance_micros = $2, held_micros = $3, open_holds = $4
+                            WHERE agent_id = $1""")
+                    .executeBatch(agentUpdates).replaceWithVoid());
+        }
+        if (!counterDeltas.isEmpty()) {
+            int n = counterDeltas.size();
+            String[] scopes = new String[n];
+            String[] buckets = new String[n];
+            String[] tools = new String[n];
+            Long[] spent = new Long[n];
+            Long[] held = new Long[n];
+            Long[] limits = new Long[n];
+            int i = 0;
+            for (Map.Entry<CounterKey, long[]> e : counterDeltas.entrySet()) {
+                scopes[i] = e.getKey().scopeId();
+                buckets[i] = e.getKey().bucket();
+                tools[i] = e.getKey().tool();
+                spent[i] = e.getValue()[0];
+                held[i] = e.getValue()[1];
+                limits[i] = hardLimits.get(e.getKey());
+                i++;
+            }
+            chain = chain.chain(() -> conn.preparedQuery("""
+                            INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
+                            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                            ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
+                              spent_micros = c.spent_micros + EXCLUDED.spent_micros,
+                              held_micros = c.held_micros + EXCLUDED.held_micros,
+                              hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
+                                                       THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END""")
+                    .execute(Tuple.tuple().addArrayOfString(scopes).addArrayOfString(buckets).addArrayOfString(tools)
+                            .addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(limits))
+                    .replaceWithVoid());
+        }
+        if (!postings.isEmpty()) {
+            chain = chain.chain(() -> conn.preparedQuery("""
+                            INSERT INTO ledger.postings (entry_id, account_id, amount_micros, currency_code)
+                            VALUES ($1, $2, $3, $4)""")
+                    .executeBatch(postings).replaceWithVoid());
+        }
+        if (!entries.isEmpty()) {
+            chain = chain.chain(this::insertEntries);
+        }
+        return chain;
+    }
+
+    private Uni<Void> insertEntries() {
+        int n = entries.size();
+        String[] ids = new String[n];
+        Integer[] types = new Integer[n];
+        String[] agentIds = new String[n];
+        String[] teams = new String[n];
+        String[] tools = new String[n];
+        String[] tasks = new String[n];
+        Integer[] decisions = new Integer[n];
+        Long[] amounts = new Long[n];
+        Long[] spends = new Long[n];
+        String[] currencies = new String[n];
+        String[] holds = new String[n];
+        String[] reversed = new String[n];
+        String[] payloads = new String[n];
+        Base64.Encoder b64 = Base64.getEncoder();
+        for (int i = 0; i < n; i++) {
+            Entry.Builder e = entries.get(i);
+            ids[i] = e.getEntryId();
+            types[i] = e.getEventTypeValue();
+            agentIds[i] = e.getAgentId();
+            teams[i] = e.getTeamId();
+            tools[i] = e.getTool();
+            tasks[i] = e.getTaskId();
+            decisions[i] = e.getDecisionValue();
+            amounts[i] = e.getAmountMicros();
+            spends[i] = e.getSpendMicros();
+            currencies[i] = e.getCurrencyCode();
+            holds[i] = e.getHoldId();
+            reversed[i] = e.getReversedEntryId();
+            payloads[i] = b64.encodeToString(e.clearPosition().build().toByteArray());
+        }
+        OffsetDateTime recorded = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
+        // The UPDATE of the single feed_position row is the serialization point: its lock is held
+        // until commit, so positions are handed out in commit order (no outbox gap).
+        return conn.preparedQuery("""
+                        WITH p AS (
+                          UPDATE ledger.feed_position SET last_position = last_position + $1 WHERE id = 1
+                          RETURNING last_position - $1 AS base)
+                        INSERT INTO ledger.entries (position, entry_id, event_type, agent_id, team_id, tool, task_id,
+                            decision, amount_micros, spend_micros, currency_code, hold_id, reversed_entry_id,
+                            recorded_time, payload)
+                        SELECT p.base + u.ord, u.entry_id, u.event_type, u.agent_id, u.team_id, u.tool, u.task_id,
+                               u.decision, u.amount, u.spend, u.currency, u.hold_id, u.reversed, $15,
+                               decode(u.payload, 'base64')
+                        FROM p, unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+                                       $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[])
+                             WITH ORDINALITY AS u(entry_id, event_type, agent_id, team_id, tool, task_id, decision,
+                                                  amount, spend, currency, hold_id, reversed, payload, ord)
+                        RETURNING position, entry_id""")
+                .execute(Tuple.tuple().addInteger(n).addArrayOfString(ids).addArrayOfInteger(types)
+                        .addArrayOfString(agentIds).addArrayOfString(teams).addArrayOfString(tools)
+                        .addArrayOfString(tasks).addArrayOfInteger(decisions).addArrayOfLong(amounts)
+                        .addArrayOfLong(spends).addArrayOfString(currencies).addArrayOfString(holds)
+                        .addArrayOfString(reversed).addArrayOfString(payloads).addOffsetDateTime(recorded))
+                .invoke(rows -> {
+                    Map<String, Long> positions = new HashMap<>();
+                    for (Row r : rows) {
+                        positions.put(r.getString("entry_id"), r.getLong("position"));
+                    }
+                    for (Entry.Builder e : entries) {
+                        e.setPosition(positions.get(e.getEntryId()));
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    static Timestamp timestamp(Instant t) {
+        return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+    }
+
+    static Instant instant(Timestamp t) {
+        return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    }
+
+    static ApiException failedPrecondition(String reason, String message) {
+        return ApiException.of(ErrorCode.FAILED_PRECONDITION, reason, message);
+    }
+}
