@@ -85,6 +85,7 @@ public class PolicyFeed {
         }
 
         void start() {
+            LOG.debugf("watcher started after version %d", afterVersion);
             emitter.onTermination(this::stop);
             feedSignal.subscribe(onCommit);
             reading.set(true);
@@ -208,6 +209,7 @@ public class PolicyFeed {
                     vertx.cancelTimer(pending);
                 }
                 activeWatchers.decrementAndGet();
+                LOG.debugf("watcher stopped at version %d", cursor);
             }
         }
     }
