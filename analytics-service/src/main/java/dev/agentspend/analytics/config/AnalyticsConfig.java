@@ -1,0 +1,59 @@
+package dev.agentspend.analytics.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+
+/** Settings of the analytics service (prefix {@code agentspend.analytics}). */
+@ConfigMapping(prefix = "agentspend.analytics")
+public interface AnalyticsConfig {
+    Ingest ingest();
+
+    /** Days of the cost-per-task window (and of the previous window it is compared with). */
+    @WithDefault("7")
+    int costWindowDays();
+
+    /** Recommended daily cap = average daily spend x this multiplier; 2 to 3. */
+    @WithDefault("2.5")
+    double capAdviceMultiplier();
+
+    Metrics metrics();
+
+    /** Consumption of the ledger's entry feed and identity's policy feed. */
+    interface Ingest {
+        /** False turns both consumers off (a read-only replica, or a benchmark over loaded aggregates). */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Entries applied per database transaction at most. */
+        @WithDefault("500")
+        int batchSize();
+
+        /** How long a partial batch waits for more entries before it is applied. */
+        @WithDefault("200ms")
+        Duration batchWait();
+
+        /** First reconnect delay after a lost feed; doubled up to max-backoff. */
+        @WithDefault("200ms")
+        Duration minBackoff();
+
+        @WithDefault("10s")
+        Duration maxBackoff();
+
+        /** How often a standby replica tries to take over the consumer lock. */
+        @WithDefault("2s")
+        Duration lockRetry();
+    }
+
+    /** Per-agent Prometheus gauges. */
+    interface Metrics {
+        /** Agents with gauges of their own (largest 7-day spend); the rest are summed as agent="other". */
+        @WithDefault("20")
+        int topAgents();
+
+        /** How often the gauges are recomputed. */
+        @WithDefault("15s")
+        Duration refresh();
+    }
+}

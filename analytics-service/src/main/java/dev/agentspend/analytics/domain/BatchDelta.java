@@ -1,0 +1,189 @@
+package dev.agentspend.analytics.domain;
+
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The change a batch of entries makes to every aggregate, summed per key in memory so that the
+ * store writes each aggregate row once per batch with one set-based upsert.
+ *
+ * <p>Rules: spend adds {@code spend_micros} (approved payments, captures and agent payments add,
+ * reversals subtract, holds count only when captured); a call is an approved payment, capture or
+ * agent payment, a retry a call with attempt &gt; 1 (a reversal of a retry takes its spend back
+ * from the retry spend, since the ledger copies the refunded entry's attempt onto the reversal); declines are counted apart with the amount
+ * asked and never add to spend.
+ */
+public final class BatchDelta {
+    /** Sums of one aggregate row. */
+    public static final class Sums {
+        public long spendMicros;
+        public long calls;
+        public long retryCalls;
+        public long retrySpendMicros;
+        public long declines;
+        public long declinedMicros;
+
+        void add(EntryFacts e) {
+            spendMicros = Math.addExact(spendMicros, e.spendMicros());
+            if (e.isCall()) {
+                calls++;
+            }
+            if (e.isRetry()) {
+                retryCalls++;
+            }
+            if (e.attempt() > 1) {
+                // a retry's spend, and its refund: a reversal carries the attempt of the entry it refunds
+                retrySpendMicros = Math.addExact(retrySpendMicros, e.spendMicros());
+            }
+            if (e.isDecline()) {
+                declines++;
+                declinedMicros = Math.addExact(declinedMicros, e.amountMicros());
+            }
+        }
+    }
+
+    /** Per agent, minute, tool and team. */
+    public record ToolKey(String agentId, Instant minute, String tool, String teamId) {
+    }
+
+    /** Per agent, UTC day, tool and team. */
+    public record ToolDayKey(String agentId, LocalDate day, String tool, String teamId) {
+    }
+
+    /** Per agent and UTC day. */
+    public record AgentDayKey(String agentId, LocalDate day) {
+    }
+
+    /** Per agent and task. */
+    public record TaskKey(String agentId, String taskId) {
+    }
+
+    /** A task's change: cost, calls, retries, first and last payment, and its completion if in the batch. */
+    public static final class TaskDelta {
+        public long costMicros;
+        public long calls;
+        public long retryCalls;
+        public Instant firstPayment;
+        public Instant lastPayment;
+        public int outcome;
+        public Instant completedTime;
+    }
+
+    /** Per payer, payee and minute. */
+    public record FlowKey(String payerAgentId, String payeeAgentId, Instant minute) {
+    }
+
+    /** An agent-to-agent flow's change. */
+    public static final class FlowDelta {
+        public long amountMicros;
+        public long payments;
+    }
+
+    /** What the batch tells about an agent (its team and currency at the time of its last entry). */
+    public record AgentSeen(String agentId, String teamId, String currencyCode) {
+    }
+
+    /** A hold placed in the batch and still open at its end. */
+    public record OpenHold(String holdId, String agentId, String tool, long amountMicros) {
+    }
+
+    public final Map<ToolKey, Sums> toolMinutes = new LinkedHashMap<>();
+    public final Map<ToolDayKey, Sums> toolDays = new LinkedHashMap<>();
+    public final Map<AgentDayKey, Sums> agentDays = new LinkedHashMap<>();
+    public final Map<TaskKey, TaskDelta> tasks = new LinkedHashMap<>();
+    public final Map<FlowKey, FlowDelta> flows = new LinkedHashMap<>();
+    public final Map<String, AgentSeen> agents = new LinkedHashMap<>();
+    public final Map<String, OpenHold> holdsOpened = new LinkedHashMap<>();
+    public final Set<String> holdsClosed = new LinkedHashSet<>();
+    private long lastPosition;
+    private int entryCount;
+
+    /** Sums a batch; entries must be in position order. */
+    public static BatchDelta of(List<EntryFacts> entries) {
+        BatchDelta d = new BatchDelta();
+        for (EntryFacts e : entries) {
+            d.add(e);
+        }
+        return d;
+    }
+
+    public void add(EntryFacts e) {
+        if (e.position() <= lastPosition) {
+            throw new IllegalArgumentException("entries must be in increasing position order: " + e.position()
+                    + " after " + lastPosition);
+        }
+        lastPosition = e.position();
+        entryCount++;
+        agents.put(e.agentId(), new AgentSeen(e.agentId(), e.teamId(), e.currencyCode()));
+        if (!e.counterpartyAgentId().isEmpty()) {
+            agents.putIfAbsent(e.counterpartyAgentId(), new AgentSeen(e.counterpartyAgentId(), "", e.currencyCode()));
+        }
+        trackHolds(e);
+        boolean counts = e.spendMicros() != 0 || e.isCall() || e.isDecline();
+        if (counts) {
+            Instant minute = Bucketing.minute(e.bucketTime());
+            LocalDate day = Bucketing.utcDay(e.bucketTime());
+            toolMinutes.computeIfAbsent(new ToolKey(e.agentId(), minute, e.tool(), e.teamId()), k -> new Sums()).add(e);
+            toolDays.computeIfAbsent(new ToolDayKey(e.agentId(), day, e.tool(), e.teamId()), k -> new Sums()).add(e);
+            agentDays.computeIfAbsent(new AgentDayKey(e.agentId(), day), k -> new Sums()).add(e);
+            if ((e.kind() == EntryFacts.Kind.AGENT_PAYMENT && e.approved())
+                    || (e.kind() == EntryFacts.Kind.REVERSAL && !e.counterpartyAgentId().isEmpty())) {
+                FlowDelta f = flows.computeIfAbsent(new FlowKey(e.agentId(), e.counterpartyAgentId(), minute),
+                        k -> new FlowDelta());
+                f.amountMicros = Math.addExact(f.amountMicros,
+                        e.kind() == EntryFacts.Kind.REVERSAL ? e.spendMicros() : e.amountMicros());
+                if (e.kind() == EntryFacts.Kind.AGENT_PAYMENT) {
+                    f.payments++;
+                }
+            }
+        }
+        if (!e.taskId().isEmpty() && (e.spendMicros() != 0 || e.isCall()
+                || e.kind() == EntryFacts.Kind.TASK_COMPLETED)) {
+            TaskDelta t = tasks.computeIfAbsent(new TaskKey(e.agentId(), e.taskId()), k -> new TaskDelta());
+            if (e.kind() == EntryFacts.Kind.TASK_COMPLETED) {
+                if (t.completedTime == null) {
+                    t.completedTime = e.bucketTime();
+                    t.outcome = e.taskOutcome();
+                }
+            } else {
+                t.costMicros = Math.addExact(t.costMicros, e.spendMicros());
+                if (e.isCall()) {
+                    t.calls++;
+                    t.firstPayment = t.firstPayment == null || e.bucketTime().isBefore(t.firstPayment)
+                            ? e.bucketTime() : t.firstPayment;
+                    t.lastPayment = t.lastPayment == null || e.bucketTime().isAfter(t.lastPayment)
+                            ? e.bucketTime() : t.lastPayment;
+                }
+                if (e.isRetry()) {
+                    t.retryCalls++;
+                }
+            }
+        }
+    }
+
+    private void trackHolds(EntryFacts e) {
+        if (e.holdId().isEmpty()) {
+            return;
+        }
+        if (e.kind() == EntryFacts.Kind.HOLD_PLACED && e.approved()) {
+            holdsOpened.put(e.holdId(), new OpenHold(e.holdId(), e.agentId(), e.tool(), e.amountMicros()));
+        } else if ((e.kind() == EntryFacts.Kind.HOLD_CAPTURED && e.approved()) || e.kind() == EntryFacts.Kind.HOLD_ENDED) {
+            if (holdsOpened.remove(e.holdId()) == null) {
+                holdsClosed.add(e.holdId());
+            }
+        }
+    }
+
+    public long lastPosition() {
+        return lastPosition;
+    }
+
+    public int entryCount() {
+        return entryCount;
+    }
+}

@@ -1,0 +1,241 @@
+package dev.agentspend.analytics.grpc;
+
+import dev.agentspend.analytics.config.AnalyticsConfig;
+import dev.agentspend.analytics.config.AuthConfig;
+import dev.agentspend.analytics.domain.BatchDelta;
+import dev.agentspend.analytics.domain.EntryFacts;
+import dev.agentspend.analytics.store.IngestionStore;
+import dev.agentspend.common.auth.BearerTokens;
+import dev.agentspend.proto.ledger.v1.MutinyLedgerServiceGrpc;
+import dev.agentspend.proto.ledger.v1.StreamEntriesRequest;
+import dev.agentspend.proto.ledger.v1.StreamEntriesResponse;
+import io.grpc.Metadata;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.grpc.GrpcClientUtils;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Applies the ledger's entry feed to the aggregates, exactly once.
+ *
+ * <p>One consumer per database: it takes a connection of its own and a PostgreSQL session
+ * advisory lock on it ({@code pg_try_advisory_lock}); a replica that does not get the lock stays a
+ * standby and retries every {@code lock-retry}. The lock lives exactly as long as the connection,
+ * so a crashed consumer's lock is released by the server when its connection drops.
+ *
+ * <p>It reads the stored position, asks the ledger for the entries after it, and applies them in
+ * batches (up to {@code batch-size} entries or {@code batch-wait}) each in ONE transaction with the
+ * new position (see {@link IngestionStore}). A lost feed, a refused batch or a database error ends
+ * the round: the connection is closed (rolling back anything uncommitted and releasing the lock)
+ * and a new round starts from the stored position after a bounded exponential backoff.
+ */
+@ApplicationScoped
+public class LedgerConsumer {
+    private static final Logger LOG = Logger.getLogger(LedgerConsumer.class);
+    static final String FEED = "ledger";
+
+    @Inject
+    @GrpcClient("ledger")
+    MutinyLedgerServiceGrpc.MutinyLedgerServiceStub ledger;
+
+    @Inject
+    IngestionStore store;
+
+    @Inject
+    AnalyticsConfig config;
+
+    @Inject
+    AuthConfig auth;
+
+    @Inject
+    Vertx vertx;
+
+    private final AtomicLong applied = new AtomicLong();
+    private volatile boolean running;
+    private volatile boolean active;
+    private volatile int generation;
+    private volatile long backoffMillis;
+    private Cancellable subscription;
+    private SqlConnection connection;
+
+    void onStart(@Observes StartupEvent event) {
+        if (config.ingest().enabled()) {
+            start();
+        }
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        stop().await().indefinitely();
+    }
+
+    /** Starts consuming (idempotent). */
+    public synchronized void start() {
+        if (running) {
+            return;
+        }
+        running = true;
+        backoffMillis = config.ingest().minBackoff().toMillis();
+        round(++generation);
+    }
+
+    /**
+     * Stops consuming at once, wherever the feed is: the batch in flight is rolled back with the
+     * connection, the lock released. Completes when the connection is closed.
+     */
+    public Uni<Void> stop() {
+        SqlConnection conn;
+        synchronized (this) {
+            running = false;
+            generation++;
+            active = false;
+            if (subscription != null) {
+                subscription.cancel();
+                subscription = null;
+            }
+            conn = connection;
+            connection = null;
+        }
+        return conn == null ? Uni.createFrom().voidItem() : conn.close().onFailure().recoverWithNull();
+    }
+
+    /** True when this replica holds the consumer lock and applies the feed. */
+    public boolean active() {
+        return active;
+    }
+
+    /** The last position this replica committed (0 before its first batch). */
+    public long appliedPosition() {
+        return applied.get();
+    }
+
+    private void round(int gen) {
+        store.connect().subscribe().with(conn -> onConnected(gen, conn), failure -> retry(gen, failure, null));
+    }
+
+    private void onConnected(int gen, SqlConnection conn) {
+        synchronized (this) {
+            if (gen != generation) {
+                conn.closeAndForget();
+                return;
+            }
+            connection = conn;
+        }
+        store.tryLock(conn).subscribe().with(locked -> {
+            if (!locked) {
+                LOG.debugf("another replica consumes the ledger feed; standing by");
+                release(gen, conn);
+                vertx.setTimer(config.ingest().lockRetry().toMillis(), id -> {
+                    if (gen == generation && running) {
+                        round(gen);
+                    }
+                });
+                return;
+            }
+            store.position(conn, FEED).subscribe().with(position -> consume(gen, conn, position),
+                    failure -> retry(gen, failure, conn));
+        }, failure -> retry(gen, failure, conn));
+    }
+
+    private void consume(int gen, SqlConnection conn, long from) {
+        if (gen != generation) {
+            return;
+        }
+        active = true;
+        applied.set(from);
+        LOG.infof("consuming the ledger feed after position %d", from);
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of(BearerTokens.METADATA_KEY, Metadata.ASCII_STRING_MARSHALLER),
+                "Bearer " + auth.serviceToken());
+        MutinyLedgerServiceGrpc.MutinyLedgerServiceStub stub = GrpcClientUtils.attachHeaders(ledger, headers);
+        AtomicLong position = new AtomicLong(from);
+        Cancellable s = stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(from).build())
+                .group().intoLists().of(config.ingest().batchSize(), config.ingest().batchWait())
+                .onItem().transformToUniAndConcatenate(batch -> {
+                    BatchDelta delta = delta(batch, position.get());
+                    return store.apply(conn, position.get(), delta).invoke(last -> {
+                        position.set(last);
+                        applied.set(last);
+                        backoffMillis = config.ingest().minBackoff().toMillis();
+                    });
+                })
+                .subscribe().with(
+                        last -> {
+                        },
+                        failure -> retry(gen, failure, conn),
+                        () -> retry(gen, null, conn));
+        synchronized (this) {
+            if (gen == generation) {
+                subscription = s;
+            } else {
+                s.cancel();
+            }
+        }
+    }
+
+    /** Sums a batch; refuses one that does not continue exactly where the stored position is. */
+    static BatchDelta delta(List<StreamEntriesResponse> batch, long after) {
+        List<EntryFacts> facts = new ArrayList<>(batch.size());
+        long expected = after + 1;
+        for (StreamEntriesResponse r : batch) {
+            if (r.getEntry().getPosition() != expected) {
+                throw new IllegalStateException("the ledger feed skipped from position " + (expected - 1) + " to "
+                        + r.getEntry().getPosition());
+            }
+            facts.add(EntryMapping.facts(r.getEntry()));
+            expected++;
+        }
+        return BatchDelta.of(facts);
+    }
+
+    private void retry(int gen, Throwable failure, SqlConnection conn) {
+        synchronized (this) {
+            if (gen != generation || !running) {
+                return;
+            }
+            generation++;
+            active = false;
+            if (subscription != null) {
+                subscription.cancel();
+                subscription = null;
+            }
+        }
+        int next = generation;
+        long delay = backoffMillis;
+        backoffMillis = Math.min(config.ingest().maxBackoff().toMillis(), Math.max(1, backoffMillis * 2));
+        if (failure != null) {
+            LOG.warnf("ledger feed round ended (%s); resuming from the stored position in %d ms",
+                    failure.getMessage(), delay);
+        } else {
+            LOG.infof("ledger feed ended; resuming from the stored position in %d ms", delay);
+        }
+        release(next, conn);
+        vertx.setTimer(Math.max(1, delay), id -> {
+            if (next == generation && running) {
+                round(next);
+            }
+        });
+    }
+
+    private void release(int gen, SqlConnection conn) {
+        synchronized (this) {
+            if (connection == conn) {
+                connection = null;
+            }
+        }
+        if (conn != null) {
+            conn.closeAndForget();
+        }
+    }
+}

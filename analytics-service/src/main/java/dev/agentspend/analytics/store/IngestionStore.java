@@ -1,0 +1,378 @@
+package dev.agentspend.analytics.store;
+
+import dev.agentspend.analytics.domain.BatchDelta;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.pgclient.PgConnection;
+import io.vertx.pgclient.PgConnectOptions;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Writes a batch of ledger entries into the aggregates and moves the feed position, in ONE
+ * transaction on the consumer's own connection: either the batch and its end position are both
+ * committed or neither is, so a consumer that restarts (crash, deploy, lost feed) resumes right
+ * after the last committed entry and counts every entry exactly once.
+ *
+ * <p>The position update is guarded ({@code WHERE position = <where this batch starts>}): if any other
+ * writer moved the position, the update matches no row, the transaction rolls back and the
+ * consumer starts over from the stored position. Together with the session advisory lock the
+ * consumer holds (see {@link #tryLock}) this keeps several replicas from applying the feed twice.
+ *
+ * <p>Each aggregate is written with one set-based upsert per batch ({@code INSERT .. SELECT FROM
+ * unnest(arrays) ON CONFLICT DO UPDATE SET x = x + excluded.x}); the batch is summed per key first.
+ */
+@ApplicationScoped
+public class IngestionStore {
+    /** The advisory lock key of the ledger consumer: one per database, whatever the replica count. */
+    public static final long CONSUMER_LOCK_KEY = 0x616e616c79746963L; // "analytic"
+
+    @Inject
+    Vertx vertx;
+
+    @ConfigProperty(name = "quarkus.datasource.reactive.url")
+    String url;
+
+    @ConfigProperty(name = "quarkus.datasource.username")
+    Optional<String> user;
+
+    @ConfigProperty(name = "quarkus.datasource.password")
+    Optional<String> password;
+
+    /**
+     * A physical connection of the consumer's own, outside the pool: the advisory lock lives as
+     * long as it does, and closing it really ends the session (a pooled connection would only go
+     * back to the pool, lock and all).
+     */
+    public Uni<SqlConnection> connect() {
+        String uri = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
+        PgConnectOptions options = PgConnectOptions.fromUri(uri);
+        user.ifPresent(options::setUser);
+        password.ifPresent(options::setPassword);
+        options.addProperty("application_name", "analytics-ledger-consumer");
+        return PgConnection.connect(vertx, options).map(c -> (SqlConnection) c);
+    }
+
+    /** Takes the consumer lock on this connection; false when another replica holds it. */
+    public Uni<Boolean> tryLock(SqlConnection conn) {
+        return conn.preparedQuery("SELECT pg_try_advisory_lock($1) AS locked").execute(Tuple.of(CONSUMER_LOCK_KEY))
+                .map(rows -> rows.iterator().next().getBoolean("locked"));
+    }
+
+    public Uni<Long> position(SqlConnection conn, String feed) {
+        return conn.preparedQuery("SELECT position FROM analytics.feed_state WHERE feed = $1").execute(Tuple.of(feed))
+                .map(rows -> rows.iterator().next().getLong("position"));
+    }
+
+    /** Applies a batch that starts right after {@code fromPosition}; fails with {@link StalePosition} if the stored position moved. */
+    public Uni<Long> apply(SqlConnection conn, long fromPosition, BatchDelta d) {
+        return conn.begin().chain(tx -> writeAll(conn, fromPosition, d)
+                .chain(() -> tx.commit())
+                .map(v -> d.lastPosition())
+                .onFailure().call(t -> tx.rollback().onFailure().recoverWithNull()));
+    }
+
+    /** Thrown when the stored position is not where the batch starts: another writer applied it. */
+    public static final class StalePosition extends RuntimeException {
+        StalePosition(long expected) {
+            super("the ledger feed position is no longer " + expected + "; another consumer applied it");
+        }
+    }
+
+    private Uni<Void> writeAll(SqlConnection c, long from, BatchDelta d) {
+        return agents(c, d)
+                .chain(() -> toolMinutes(c, d))
+                .chain(() -> toolDays(c, d))
+                .chain(() -> agentDays(c, d))
+                .chain(() -> tasks(c, d))
+                .chain(() -> flows(c, d))
+                .chain(() -> holds(c, d))
+                .chain(() -> c.preparedQuery("UPDATE analytics.feed_state SET position = $2, update_time = now() "
+                                + "WHERE feed = 'ledger' AND position = $1")
+                        .execute(Tuple.of(from, d.lastPosition())))
+                .map(rows -> {
+                    if (rows.rowCount() != 1) {
+                        throw new StalePosition(from);
+                    }
+                    return null;
+                });
+    }
+
+    private Uni<Void> agents(SqlConnection c, BatchDelta d) {
+        if (d.agents.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<String> ids = new ArrayList<>();
+        List<String> teams = new ArrayList<>();
+        List<String> currencies = new ArrayList<>();
+        d.agents.values().forEach(a -> {
+            ids.add(a.agentId());
+            teams.add(a.teamId());
+            currencies.add(a.currencyCode());
+        });
+        return exec(c, """
+                INSERT INTO analytics.agent AS a (agent_id, team_id, currency_code)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                ON CONFLICT (agent_id) DO UPDATE SET
+                  currency_code = CASE WHEN a.currency_code = '' THEN excluded.currency_code ELSE a.currency_code END,
+                  team_id = CASE WHEN a.policy IS NULL AND excluded.team_id <> '' THEN excluded.team_id ELSE a.team_id END
+                """, ids.toArray(String[]::new), teams.toArray(String[]::new), currencies.toArray(String[]::new));
+    }
+
+    private Uni<Void> toolMinutes(SqlConnection c, BatchDelta d) {
+        if (d.toolMinutes.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = d.toolMinutes.size();
+        String[] agent = new String[n];
+        OffsetDateTime[] minute = new OffsetDateTime[n];
+        String[] tool = new String[n];
+        String[] team = new String[n];
+        SumArrays sums = new SumArrays(n);
+        int i = 0;
+        for (Map.Entry<BatchDelta.ToolKey, BatchDelta.Sums> e : d.toolMinutes.entrySet()) {
+            agent[i] = e.getKey().agentId();
+            minute[i] = OffsetDateTime.ofInstant(e.getKey().minute(), ZoneOffset.UTC);
+            tool[i] = e.getKey().tool();
+            team[i] = e.getKey().teamId();
+            sums.set(i++, e.getValue());
+        }
+        return exec(c, """
+                INSERT INTO analytics.agent_tool_minute AS t (agent_id, minute, tool, team_id, spend_micros, call_count,
+                    retry_call_count, retry_spend_micros, decline_count, declined_micros)
+                SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int8[], $6::int8[],
+                    $7::int8[], $8::int8[], $9::int8[], $10::int8[])
+                ON CONFLICT (agent_id, minute, tool, team_id) DO UPDATE SET
+                """ + SumArrays.UPDATE, agent, minute, tool, team, sums.spend, sums.calls, sums.retryCalls, sums.retrySpend,
+                sums.declines, sums.declined);
+    }
+
+    private Uni<Void> toolDays(SqlConnection c, BatchDelta d) {
+        if (d.toolDays.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = d.toolDays.size();
+        String[] agent = new String[n];
+        LocalDate[] day = new LocalDate[n];
+        String[] tool = new String[n];
+        String[] team = new String[n];
+        SumArrays sums = new SumArrays(n);
+        int i = 0;
+        for (Map.Entry<BatchDelta.ToolDayKey, BatchDelta.Sums> e : d.toolDays.entrySet()) {
+            agent[i] = e.getKey().agentId();
+            day[i] = e.getKey().day();
+            tool[i] = e.getKey().tool();
+            team[i] = e.getKey().teamId();
+            sums.set(i++, e.getValue());
+        }
+        return exec(c, """
+                INSERT INTO analytics.agent_tool_day AS t (agent_id, day, tool, team_id, spend_micros, call_count,
+                    retry_call_count, retry_spend_micros, decline_count, declined_micros)
+                SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::int8[], $6::int8[],
+                    $7::int8[], $8::int8[], $9::int8[], $10::int8[])
+                ON CONFLICT (agent_id, day, tool, team_id) DO UPDATE SET
+                """ + SumArrays.UPDATE, agent, day, tool, team, sums.spend, sums.calls, sums.retryCalls, sums.retrySpend,
+                sums.declines, sums.declined);
+    }
+
+    private Uni<Void> agentDays(SqlConnection c, BatchDelta d) {
+        if (d.agentDays.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = d.agentDays.size();
+        String[] agent = new String[n];
+        LocalDate[] day = new LocalDate[n];
+        Long[] spend = new Long[n];
+        Long[] calls = new Long[n];
+        Long[] declines = new Long[n];
+        int i = 0;
+        for (Map.Entry<BatchDelta.AgentDayKey, BatchDelta.Sums> e : d.agentDays.entrySet()) {
+            agent[i] = e.getKey().agentId();
+            day[i] = e.getKey().day();
+            spend[i] = e.getValue().spendMicros;
+            calls[i] = e.getValue().calls;
+            declines[i++] = e.getValue().declines;
+        }
+        return exec(c, """
+                INSERT INTO analytics.agent_day AS t (agent_id, day, spend_micros, call_count, decline_count)
+                SELECT * FROM unnest($1::text[], $2::date[], $3::int8[], $4::int8[], $5::int8[])
+                ON CONFLICT (agent_id, day) DO UPDATE SET
+                  spend_micros = t.spend_micros + excluded.spend_micros,
+                  call_count = t.call_count + excluded.call_count,
+                  decline_count = t.decline_count + excluded.decline_count
+                """, agent, day, spend, calls, declines);
+    }
+
+    /**
+     * Tasks, and the completed-task rollup of agent_day in the same statement: a task completed in
+     * this batch adds 1 and its whole cost to its completion day; spend that reaches a task already
+     * completed adds its delta to that day. The {@code old} CTE reads the rows as they were before
+     * this statement (every sub-statement sees the same snapshot).
+     */
+    private Uni<Void> tasks(SqlConnection c, BatchDelta d) {
+        if (d.tasks.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = d.tasks.size();
+        String[] agent = new String[n];
+        String[] task = new String[n];
+        Long[] cost = new Long[n];
+        Long[] calls = new Long[n];
+        Long[] retries = new Long[n];
+        OffsetDateTime[] first = new OffsetDateTime[n];
+        OffsetDateTime[] last = new OffsetDateTime[n];
+        Integer[] outcome = new Integer[n];
+        OffsetDateTime[] completed = new OffsetDateTime[n];
+        int i = 0;
+        for (Map.Entry<BatchDelta.TaskKey, BatchDelta.TaskDelta> e : d.tasks.entrySet()) {
+            BatchDelta.TaskDelta t = e.getValue();
+            agent[i] = e.getKey().agentId();
+            task[i] = e.getKey().taskId();
+            cost[i] = t.costMicros;
+            calls[i] = t.calls;
+            retries[i] = t.retryCalls;
+            first[i] = t.firstPayment == null ? null : OffsetDateTime.ofInstant(t.firstPayment, ZoneOffset.UTC);
+            last[i] = t.lastPayment == null ? null : OffsetDateTime.ofInstant(t.lastPayment, ZoneOffset.UTC);
+            outcome[i] = t.outcome;
+            completed[i++] = t.completedTime == null ? null : OffsetDateTime.ofInstant(t.completedTime, ZoneOffset.UTC);
+        }
+        return exec(c, """
+                WITH d AS (
+                  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::timestamptz[],
+                      $7::timestamptz[], $8::int4[], $9::timestamptz[])
+                    AS d(agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time)),
+                old AS (
+                  SELECT t.agent_id, t.task_id, t.cost_micros AS old_cost, t.completed_time AS old_completed
+                  FROM analytics.task t JOIN d USING (agent_id, task_id)),
+                up AS (
+                  INSERT INTO analytics.task AS t (agent_id, task_id, cost_micros, call_count, retry_call_count,
+                      first_payment_time, last_payment_time, outcome, completed_time)
+                  SELECT agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time FROM d
+                  ON CONFLICT (agent_id, task_id) DO UPDATE SET
+                    cost_micros = t.cost_micros + excluded.cost_micros,
+                    call_count = t.call_count + excluded.call_count,
+                    retry_call_count = t.retry_call_count + excluded.retry_call_count,
+                    first_payment_time = LEAST(t.first_payment_time, excluded.first_payment_time),
+                    last_payment_time = GREATEST(t.last_payment_time, excluded.last_payment_time),
+                    outcome = CASE WHEN t.completed_time IS NULL THEN excluded.outcome ELSE t.outcome END,
+                    completed_time = COALESCE(t.completed_time, excluded.completed_time)
+                  RETURNING t.agent_id, t.task_id, t.cost_micros, t.completed_time)
+                INSERT INTO analytics.agent_day AS a (agent_id, day, completed_task_count, completed_task_micros)
+                SELECT up.agent_id, (up.completed_time AT TIME ZONE 'UTC')::date,
+                       SUM(CASE WHEN old.old_completed IS NULL THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN old.old_completed IS NULL THEN up.cost_micros ELSE up.cost_micros - old.old_cost END)
+                FROM up LEFT JOIN old USING (agent_id, task_id)
+                WHERE up.completed_time IS NOT NULL
+                GROUP BY 1, 2
+                ON CONFLICT (agent_id, day) DO UPDATE SET
+                  completed_task_count = a.completed_task_count + excluded.completed_task_count,
+                  completed_task_micros = a.completed_task_micros + excluded.completed_task_micros
+                """, agent, task, cost, calls, retries, first, last, outcome, completed);
+    }
+
+    private Uni<Void> flows(SqlConnection c, BatchDelta d) {
+        if (d.flows.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = d.flows.size();
+        String[] payer = new String[n];
+        String[] payee = new String[n];
+        OffsetDateTime[] minute = new OffsetDateTime[n];
+        Long[] amount = new Long[n];
+        Long[] count = new Long[n];
+        int i = 0;
+        for (Map.Entry<BatchDelta.FlowKey, BatchDelta.FlowDelta> e : d.flows.entrySet()) {
+            payer[i] = e.getKey().payerAgentId();
+            payee[i] = e.getKey().payeeAgentId();
+            minute[i] = OffsetDateTime.ofInstant(e.getKey().minute(), ZoneOffset.UTC);
+            amount[i] = e.getValue().amountMicros;
+            count[i++] = e.getValue().payments;
+        }
+        return exec(c, """
+                INSERT INTO analytics.agent_flow_minute AS f (payer_agent_id, payee_agent_id, minute, amount_micros, payment_count)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int8[], $5::int8[])
+                ON CONFLICT (payer_agent_id, payee_agent_id, minute) DO UPDATE SET
+                  amount_micros = f.amount_micros + excluded.amount_micros,
+                  payment_count = f.payment_count + excluded.payment_count
+                """, payer, payee, minute, amount, count);
+    }
+
+    private Uni<Void> holds(SqlConnection c, BatchDelta d) {
+        Uni<Void> opened = Uni.createFrom().voidItem();
+        if (!d.holdsOpened.isEmpty()) {
+            int n = d.holdsOpened.size();
+            String[] hold = new String[n];
+            String[] agent = new String[n];
+            String[] tool = new String[n];
+            Long[] amount = new Long[n];
+            int i = 0;
+            for (BatchDelta.OpenHold h : d.holdsOpened.values()) {
+                hold[i] = h.holdId();
+                agent[i] = h.agentId();
+                tool[i] = h.tool();
+                amount[i++] = h.amountMicros();
+            }
+            opened = exec(c, """
+                    INSERT INTO analytics.open_hold (hold_id, agent_id, tool, amount_micros)
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[])
+                    ON CONFLICT (hold_id) DO NOTHING
+                    """, hold, agent, tool, amount);
+        }
+        if (d.holdsClosed.isEmpty()) {
+            return opened;
+        }
+        String[] closed = d.holdsClosed.toArray(String[]::new);
+        return opened.chain(() -> exec(c, "DELETE FROM analytics.open_hold WHERE hold_id = ANY($1::text[])", (Object) closed));
+    }
+
+    private static Uni<Void> exec(SqlConnection c, String sql, Object... params) {
+        return c.preparedQuery(sql).execute(Tuple.from(params)).replaceWithVoid();
+    }
+
+    /** The six sums of a tool aggregate row, as column arrays. */
+    private static final class SumArrays {
+        static final String UPDATE = """
+                  spend_micros = t.spend_micros + excluded.spend_micros,
+                  call_count = t.call_count + excluded.call_count,
+                  retry_call_count = t.retry_call_count + excluded.retry_call_count,
+                  retry_spend_micros = t.retry_spend_micros + excluded.retry_spend_micros,
+                  decline_count = t.decline_count + excluded.decline_count,
+                  declined_micros = t.declined_micros + excluded.declined_micros
+                """;
+        final Long[] spend;
+        final Long[] calls;
+        final Long[] retryCalls;
+        final Long[] retrySpend;
+        final Long[] declines;
+        final Long[] declined;
+
+        SumArrays(int n) {
+            spend = new Long[n];
+            calls = new Long[n];
+            retryCalls = new Long[n];
+            retrySpend = new Long[n];
+            declines = new Long[n];
+            declined = new Long[n];
+        }
+
+        void set(int i, BatchDelta.Sums s) {
+            spend[i] = s.spendMicros;
+            calls[i] = s.calls;
+            retryCalls[i] = s.retryCalls;
+            retrySpend[i] = s.retrySpendMicros;
+            declines[i] = s.declines;
+            declined[i] = s.declinedMicros;
+        }
+    }
+}
