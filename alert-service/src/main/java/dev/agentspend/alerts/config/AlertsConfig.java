@@ -1,0 +1,72 @@
+package dev.agentspend.alerts.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+import java.time.Duration;
+
+/** Settings of the alert service (`agentspend.alerts.*`). */
+@ConfigMapping(prefix = "agentspend.alerts")
+public interface AlertsConfig {
+    /** Size of the rule state's time buckets; windows are counted in whole buckets. */
+    @WithDefault("60")
+    int bucketSeconds();
+
+    /** Most entries evaluated and committed in one transaction. */
+    @WithDefault("500")
+    int batchSize();
+
+    /** How often open alerts are re-evaluated so that cleared conditions resolve without new entries. */
+    @WithDefault("5s")
+    Duration sweepInterval();
+
+    /** How often a standby replica tries to take the consumer lock, and the delay before a restart. */
+    @WithDefault("2s")
+    Duration leaderRetry();
+
+    /** How often WatchAlerts streams look for events committed by another replica. */
+    @WithDefault("250ms")
+    Duration watchPollInterval();
+
+    Webhooks webhooks();
+
+    Suspensions suspensions();
+
+    interface Webhooks {
+        /**
+         * Base64 of 32 random bytes: the AES-256-GCM key webhook secrets are encrypted with.
+         * Never logged. AGENTSPEND_WEBHOOK_KEY.
+         */
+        String secretKey();
+
+        @WithDefault("200ms")
+        Duration pollInterval();
+
+        @WithDefault("1s")
+        Duration baseBackoff();
+
+        @WithDefault("10m")
+        Duration maxBackoff();
+
+        /** After this many failed attempts a delivery is marked FAILED and the endpoint moves on. */
+        @WithDefault("30")
+        int maxAttempts();
+
+        @WithDefault("10s")
+        Duration requestTimeout();
+    }
+
+    interface Suspensions {
+        @WithDefault("250ms")
+        Duration pollInterval();
+
+        @WithDefault("1s")
+        Duration baseBackoff();
+
+        @WithDefault("5m")
+        Duration maxBackoff();
+
+        @WithDefault("50")
+        int maxAttempts();
+    }
+}

@@ -1,0 +1,341 @@
+package dev.agentspend.alerts.domain;
+
+import dev.agentspend.common.api.Ids;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Applies ledger events to the rule state one at a time and reconciles the conditions that hold
+ * with the open alerts: a new condition fires one alert, a condition that still holds refreshes it,
+ * a condition that no longer holds resolves it. Not thread-safe: one consumer drives it.
+ *
+ * <p>Everything it changes is reported (dirty agents, graph, alert changes) so that the caller
+ * writes it in the same transaction as the feed position.
+ */
+public final class Evaluator {
+    /** Trend rules accept an occurred_time at most this long before the recorded time. */
+    public static final Duration MAX_BACKDATE = Duration.ofDays(15);
+    private static final int DAYS_KEPT = 15;
+
+    private final int bucketSeconds;
+    private final Map<String, AgentState> agents = new HashMap<>();
+    private PaymentGraph graph = new PaymentGraph();
+    private final Map<String, OpenAlert> open = new LinkedHashMap<>();
+    private final Set<String> dirtyAgents = new HashSet<>();
+    private boolean graphDirty;
+
+    public Evaluator(int bucketSeconds) {
+        if (bucketSeconds < 1) {
+            throw new IllegalArgumentException("bucketSeconds must be positive");
+        }
+        this.bucketSeconds = bucketSeconds;
+    }
+
+    /** Restores persisted state (at start, or after a failed transaction). */
+    public void restore(Collection<AgentState> states, PaymentGraph g, Collection<OpenAlert> alerts) {
+        agents.clear();
+        open.clear();
+        for (AgentState s : states) {
+            agents.put(s.agentId, s);
+        }
+        graph = g == null ? new PaymentGraph() : g;
+        for (OpenAlert a : alerts) {
+            open.put(a.dedupeKey(), a);
+        }
+        dirtyAgents.clear();
+        graphDirty = false;
+    }
+
+    public List<AlertChange> onEvent(LedgerEvent e, Function<String, AgentPolicy> policies, RuleConfigSet configs,
+                                     Instant wallNow) {
+        if (e.agentId() == null || e.agentId().isEmpty()) {
+            return List.of();
+        }
+        AgentState s = agents.computeIfAbsent(e.agentId(), AgentState::new);
+        AgentPolicy p = policies.apply(e.agentId());
+        if (e.teamId() != null) {
+            s.teamId = e.teamId();
+        }
+        if (e.currencyCode() != null && !e.currencyCode().isEmpty()) {
+            s.currencyCode = e.currencyCode();
+        }
+        s.lastRecordedEpochMilli = Math.max(s.lastRecordedEpochMilli, e.recordedTime().toEpochMilli());
+        s.lastPosition = e.position();
+        dirtyAgents.add(s.agentId);
+        apply(s, p, e);
+        prune(s, configs, e.recordedTime());
+
+        List<AlertChange> changes = new ArrayList<>();
+        List<Finding> findings = new ArrayList<>();
+        for (RuleType rule : RuleType.values()) {
+            RuleSettings st = configs.effective(s.agentId, s.teamId, rule);
+            if (st.enabled() && rule != RuleType.PAYMENT_LOOP) {
+                findings.addAll(Rules.evaluate(rule, s, p, st, e.recordedTime(), bucketSeconds));
+            }
+        }
+        reconcileAgent(s, findings, configs, e, wallNow, changes, true);
+        if (e.isAgentPayment()) {
+            loop(e, configs, wallNow, changes);
+        }
+        return changes;
+    }
+
+    /**
+     * Re-evaluates open alerts at the current time, so that conditions whose windows have passed
+     * resolve without waiting for the agent's next entry. Sweeps only resolve.
+     */
+    public List<AlertChange> sweep(Instant wallNow, Function<String, AgentPolicy> policies, RuleConfigSet configs) {
+        List<AlertChange> changes = new ArrayList<>();
+        Set<String> agentsWithAlerts = new HashSet<>();
+        for (OpenAlert a : List.copyOf(open.values())) {
+            if (a.rule() == RuleType.PAYMENT_LOOP) {
+                long window = a.evidence().measure("window_seconds");
+                long minEdge = a.evidence().measure("min_edge_micros");
+                if (!graph.stillCycles(a.agentIds(), wallNow.minusSeconds(window), minEdge)) {
+                    open.remove(a.dedupeKey());
+                    changes.add(new AlertChange.Resolved(a, wallNow));
+                }
+            } else {
+                agentsWithAlerts.add(a.agentIds().get(0));
+            }
+        }
+        for (String agentId : agentsWithAlerts) {
+            AgentState s = agents.get(agentId);
+            if (s == null) {
+                continue;
+            }
+            Instant now = wallNow.isAfter(s.lastRecorded()) ? wallNow : s.lastRecorded();
+            AgentPolicy p = policies.apply(agentId);
+            List<Finding> findings = new ArrayList<>();
+            for (RuleType rule : RuleType.values()) {
+                RuleSettings st = configs.effective(s.agentId, s.teamId, rule);
+                if (st.enabled() && rule != RuleType.PAYMENT_LOOP) {
+                    findings.addAll(Rules.evaluate(rule, s, p, st, now, bucketSeconds));
+                }
+            }
+            reconcileAgent(s, findings, configs, null, wallNow, changes, false);
+        }
+        return changes;
+    }
+
+    private void reconcileAgent(AgentState s, List<Finding> findings, RuleConfigSet configs, LedgerEvent trigger,
+                                Instant wallNow, List<AlertChange> changes, boolean mayFire) {
+        Set<String> holding = new HashSet<>();
+        for (Finding f : findings) {
+            String key = f.dedupeKey();
+            holding.add(key);
+            OpenAlert existing = open.get(key);
+            if (existing != null) {
+                if (mayFire) {
+                    OpenAlert refreshed = existing.seenAgain(f.evidence(), wallNow);
+                    open.put(key, refreshed);
+                    changes.add(new AlertChange.Refreshed(refreshed));
+                }
+            } else if (mayFire) {
+                changes.add(fire(f, configs.effective(s.agentId, s.teamId, f.rule()), trigger, wallNow));
+            }
+        }
+        String prefix = "|" + s.agentId;
+        for (OpenAlert a : List.copyOf(open.values())) {
+            if (a.rule() != RuleType.PAYMENT_LOOP && a.agentIds().size() == 1 && a.agentIds().get(0).equals(s.agentId)
+                    && !holding.contains(a.dedupeKey()) && a.dedupeKey().contains(prefix)) {
+                open.remove(a.dedupeKey());
+                changes.add(new AlertChange.Resolved(a, wallNow));
+            }
+        }
+    }
+
+    private AlertChange fire(Finding f, RuleSettings st, LedgerEvent trigger, Instant wallNow) {
+        Evidence ev = trigger == null ? f.evidence() : f.evidence().withTrigger(trigger.position(), trigger.recordedTime());
+        OpenAlert a = new OpenAlert(Ids.newId("alt"), f.rule(), f.dedupeKey(), f.agentIds(), f.teamId(),
+                st.severity(), st.action(), ev, wallNow, wallNow);
+        open.put(a.dedupeKey(), a);
+        return new AlertChange.Fired(a);
+    }
+
+    private void loop(LedgerEvent e, RuleConfigSet configs, Instant wallNow, List<AlertChange> changes) {
+        AgentState s = agents.get(e.agentId());
+        RuleSettings st = configs.effective(e.agentId(), s.teamId, RuleType.PAYMENT_LOOP);
+        if (!st.enabled()) {
+            return;
+        }
+        long window = st.param("window_seconds");
+        long minEdge = st.param("min_edge_micros");
+        Instant start = e.recordedTime().minusSeconds(window);
+        List<String> cycle = graph.cycleThrough(e.agentId(), e.counterpartyAgentId(), start, Math.max(1, minEdge),
+                (int) st.param("max_length"));
+        if (cycle.isEmpty()) {
+            return;
+        }
+        List<String> canonical = PaymentGraph.canonical(cycle);
+        List<Evidence.LoopHop> hops = graph.hops(canonical, start);
+        long total = 0;
+        StringBuilder path = new StringBuilder();
+        for (Evidence.LoopHop h : hops) {
+            total += h.amountMicros();
+            path.append(h.from()).append(" -(").append(h.amountMicros()).append(")-> ");
+        }
+        path.append(canonical.get(0));
+        Evidence ev = new Evidence(
+                String.format("payment loop of %d agents within %d s: %s", canonical.size(), window, path),
+                List.of(new Evidence.Measure("cycle_length", canonical.size(), 0),
+                        new Evidence.Measure("cycle_amount_micros", total, 0),
+                        new Evidence.Measure("window_seconds", window, 0),
+                        new Evidence.Measure("min_edge_micros", Math.max(1, minEdge), 0)),
+                s.currencyCode, start, e.recordedTime(), "", hops, 0, null);
+        Finding f = new Finding(RuleType.PAYMENT_LOOP, canonical, s.teamId, "", ev);
+        OpenAlert existing = open.get(f.dedupeKey());
+        if (existing != null) {
+            OpenAlert refreshed = existing.seenAgain(ev, wallNow);
+            open.put(f.dedupeKey(), refreshed);
+            changes.add(new AlertChange.Refreshed(refreshed));
+        } else {
+            changes.add(fire(f, st, e, wallNow));
+        }
+    }
+
+    private void apply(AgentState s, AgentPolicy p, LedgerEvent e) {
+        long bucketIndex = Math.floorDiv(e.recordedTime().getEpochSecond(), bucketSeconds);
+        switch (e.kind()) {
+            case SPEND, REVERSAL -> {
+                AgentState.Bucket b = s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket());
+                long spend = e.spendMicros();
+                String tool = e.tool() == null ? "" : e.tool();
+                b.spend += spend;
+                b.toolSpend.merge(tool, spend, Long::sum);
+                if (e.kind() == LedgerEvent.Kind.SPEND) {
+                    b.payments++;
+                    b.toolPayments.merge(tool, 1L, Long::sum);
+                    countAttempt(b, e);
+                    if (e.attempt() > 1) {
+                        b.retrySpend += spend;
+                    }
+                    if (p != null && p.workingHours().defined() && !p.workingHours().isWorking(e.recordedTime())) {
+                        b.offHoursSpend += spend;
+                        b.offHoursPayments++;
+                    }
+                    if (e.isAgentPayment()) {
+                        graph.add(new PaymentGraph.Payment(e.agentId(), e.counterpartyAgentId(), e.amountMicros(),
+                                e.recordedTime()));
+                        graphDirty = true;
+                    }
+                }
+                long day = LocalDate.ofInstant(e.trendTime(MAX_BACKDATE), ZoneOffset.UTC).toEpochDay();
+                s.days.computeIfAbsent(day, k -> new AgentState.Day()).spend += spend;
+                s.lifetimeSpend += spend;
+                if (p != null) {
+                    for (AgentPolicy.CapLimit cap : p.caps()) {
+                        if (cap.window() != AgentPolicy.CapWindow.LIFETIME && cap.counts(tool)) {
+                            s.capWindows.merge(Rules.capKey(cap.window(), cap.tool(),
+                                    Rules.windowStart(cap.window(), e.recordedTime())), spend, Long::sum);
+                        } else if (cap.window() == AgentPolicy.CapWindow.LIFETIME && !cap.tool().isEmpty() && cap.counts(tool)) {
+                            s.capWindows.merge(Rules.capKey(cap.window(), cap.tool(), Instant.EPOCH), spend, Long::sum);
+                        }
+                    }
+                }
+                if (e.taskId() != null && !e.taskId().isEmpty()) {
+                    AgentState.OpenTask t = s.openTasks.computeIfAbsent(e.taskId(), k -> new AgentState.OpenTask());
+                    t.spend += spend;
+                    t.lastEpochSecond = e.recordedTime().getEpochSecond();
+                }
+            }
+            case DECLINE -> {
+                AgentState.Bucket b = s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket());
+                countAttempt(b, e);
+                // A ledger that fails closed on stale policy is not the agent's doing.
+                if (!"POLICY_UNAVAILABLE".equals(e.declineReason())) {
+                    b.declines++;
+                    b.declineReasons.merge(e.declineReason() == null ? "UNKNOWN" : e.declineReason(), 1L, Long::sum);
+                }
+            }
+            case TASK_COMPLETED -> {
+                AgentState.OpenTask t = e.taskId() == null ? null : s.openTasks.remove(e.taskId());
+                long day = LocalDate.ofInstant(e.trendTime(MAX_BACKDATE), ZoneOffset.UTC).toEpochDay();
+                AgentState.Day d = s.days.computeIfAbsent(day, k -> new AgentState.Day());
+                d.tasks++;
+                d.taskSpend += t == null ? 0 : t.spend;
+            }
+            case OTHER -> {
+                // credits, holds placed, releases and expiries change no rule input
+            }
+        }
+    }
+
+    private static void countAttempt(AgentState.Bucket b, LedgerEvent e) {
+        if (e.attempt() > 0) {
+            b.tracked++;
+            if (e.attempt() > 1) {
+                b.retries++;
+            }
+        }
+    }
+
+    private void prune(AgentState s, RuleConfigSet configs, Instant now) {
+        long keep = 0;
+        for (RuleType rule : RuleType.values()) {
+            RuleSettings st = configs.effective(s.agentId, s.teamId, rule);
+            long sum = 0;
+            for (var p : st.params().entrySet()) {
+                if (p.getKey().endsWith("_seconds")) {
+                    sum += p.getValue();
+                }
+            }
+            keep = Math.max(keep, sum);
+        }
+        long oldest = Math.floorDiv(now.getEpochSecond() - keep, bucketSeconds) - 1;
+        s.buckets.headMap(oldest, false).clear();
+        long today = LocalDate.ofInstant(now, ZoneOffset.UTC).toEpochDay();
+        s.days.headMap(today - DAYS_KEPT, false).clear();
+        long monthAgo = now.getEpochSecond() - 32 * 86_400L;
+        s.capWindows.entrySet().removeIf(en -> {
+            String[] parts = en.getKey().split("\\|");
+            long start = Long.parseLong(parts[parts.length - 1]);
+            return start != 0 && start < monthAgo;
+        });
+        long taskCutoff = now.getEpochSecond() - DAYS_KEPT * 86_400L;
+        s.openTasks.values().removeIf(t -> t.lastEpochSecond < taskCutoff);
+        if (graphDirty || !graph.payments.isEmpty()) {
+            int before = graph.payments.size();
+            graph.prune(now.minusSeconds(configs.maxParam(RuleType.PAYMENT_LOOP, "window_seconds")));
+            graphDirty |= before != graph.payments.size();
+        }
+    }
+
+    // ---- what the caller persists
+
+    public Set<String> takeDirtyAgents() {
+        Set<String> d = Set.copyOf(dirtyAgents);
+        dirtyAgents.clear();
+        return d;
+    }
+
+    public boolean takeGraphDirty() {
+        boolean d = graphDirty;
+        graphDirty = false;
+        return d;
+    }
+
+    public AgentState agent(String agentId) {
+        return agents.get(agentId);
+    }
+
+    public PaymentGraph graph() {
+        return graph;
+    }
+
+    public Collection<OpenAlert> openAlerts() {
+        return open.values();
+    }
+}

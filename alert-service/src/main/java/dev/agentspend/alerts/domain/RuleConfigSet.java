@@ -1,0 +1,80 @@
+package dev.agentspend.alerts.domain;
+
+import dev.agentspend.common.error.Violations;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Every stored rule configuration: defaults, then the fleet's, the team's and the agent's
+ * overrides, each replacing only what it sets.
+ */
+public final class RuleConfigSet {
+    /** Longest window a parameter may ask for; the rule state keeps this much history. */
+    public static final long MAX_WINDOW_SECONDS = 8 * 86_400L;
+
+    public enum Scope { FLEET, TEAM, AGENT }
+
+    public record Key(Scope scope, String scopeId, RuleType rule) {
+    }
+
+    private final Map<Key, RuleOverride> overrides;
+
+    public RuleConfigSet(Map<Key, RuleOverride> overrides) {
+        this.overrides = Map.copyOf(overrides);
+    }
+
+    public static RuleConfigSet defaults() {
+        return new RuleConfigSet(new HashMap<>());
+    }
+
+    public RuleSettings effective(String agentId, String teamId, RuleType rule) {
+        RuleSettings s = rule.defaultSettings();
+        s = apply(s, new Key(Scope.FLEET, "", rule));
+        if (teamId != null && !teamId.isEmpty()) {
+            s = apply(s, new Key(Scope.TEAM, teamId, rule));
+        }
+        if (agentId != null && !agentId.isEmpty()) {
+            s = apply(s, new Key(Scope.AGENT, agentId, rule));
+        }
+        return s;
+    }
+
+    /** The largest value of a parameter over the defaults and every stored override. */
+    public long maxParam(RuleType rule, String name) {
+        long max = rule.defaults().get(name);
+        for (Map.Entry<Key, RuleOverride> e : overrides.entrySet()) {
+            if (e.getKey().rule() == rule && e.getValue().params().containsKey(name)) {
+                max = Math.max(max, e.getValue().params().get(name));
+            }
+        }
+        return max;
+    }
+
+    private RuleSettings apply(RuleSettings s, Key key) {
+        RuleOverride o = overrides.get(key);
+        return o == null ? s : o.applyTo(s);
+    }
+
+    /** Checks an override's parameters against its rule: known names, sensible ranges. */
+    public static void validate(RuleType rule, Map<String, Long> params, String field, Violations v) {
+        for (Map.Entry<String, Long> p : params.entrySet()) {
+            String name = p.getKey();
+            long value = p.getValue();
+            String f = field + "[" + name + "]";
+            if (!rule.defaults().containsKey(name)) {
+                v.add(f, "is not a parameter of " + rule + "; known: " + String.join(", ", rule.defaults().keySet()));
+            } else if (name.endsWith("_seconds")) {
+                v.check(value >= 1 && value <= MAX_WINDOW_SECONDS, f, "must be 1.." + MAX_WINDOW_SECONDS + " seconds");
+            } else if (name.endsWith("_days")) {
+                v.check(value >= 1 && value <= 7, f, "must be 1..7 days");
+            } else if (name.endsWith("_permille")) {
+                v.check(value >= 1 && value <= 1_000_000, f, "must be 1..1000000 permille");
+            } else if (name.equals("max_length")) {
+                v.check(value >= 2 && value <= 64, f, "must be 2..64 agents");
+            } else {
+                v.check(value >= 0, f, "must not be negative");
+            }
+        }
+    }
+}

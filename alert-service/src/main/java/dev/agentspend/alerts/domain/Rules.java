@@ -1,0 +1,402 @@
+package dev.agentspend.alerts.domain;
+
+import dev.agentspend.alerts.domain.AgentPolicy.CapLimit;
+import dev.agentspend.alerts.domain.Evidence.Measure;
+
+import java.math.BigInteger;
+import java.time.DayOfWeek;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.time.temporal.TemporalAdjusters;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The nine rules as pure functions of an agent's state, policy and settings at an instant.
+ * Windows end at {@code now} and are counted in whole buckets of the state's bucket size (the
+ * current, partial bucket included), so a window of W seconds spans W / bucket buckets.
+ *
+ * <p>Noise guards (defaults in {@link RuleType}): velocity, concentration and spikes need a minimum
+ * spend in the window; concentration, retries and spikes a minimum number of payments; spikes also a
+ * minimum number of baseline payments (a brand-new tool is left to the velocity rule rather than
+ * auto-suspending on first use); cost per task needs a minimum number of completed tasks in both
+ * weeks; declines a minimum count.
+ */
+public final class Rules {
+    private Rules() {
+    }
+
+    /** The window of the last {@code seconds} ending at now, in buckets. */
+    record Window(long firstBucket, long lastBucket, Instant start, Instant end) {
+        static Window ending(Instant now, long seconds, int bucketSeconds) {
+            long last = Math.floorDiv(now.getEpochSecond(), bucketSeconds);
+            long n = Math.max(1, seconds / bucketSeconds);
+            long first = last - n + 1;
+            return new Window(first, last, Instant.ofEpochSecond(first * bucketSeconds), now);
+        }
+
+        /** The window of the same kind just before this one, {@code seconds} long. */
+        Window before(long seconds, int bucketSeconds) {
+            long n = Math.max(1, seconds / bucketSeconds);
+            long last = firstBucket - 1;
+            long first = last - n + 1;
+            return new Window(first, last, Instant.ofEpochSecond(first * bucketSeconds), start);
+        }
+
+        Iterable<AgentState.Bucket> of(AgentState s) {
+            return s.buckets.subMap(firstBucket, true, lastBucket, true).values();
+        }
+    }
+
+    public static List<Finding> evaluate(RuleType rule, AgentState s, AgentPolicy p, RuleSettings st, Instant now,
+                                         int bucketSeconds) {
+        return switch (rule) {
+            case COST_PER_TASK_INCREASE -> costPerTask(s, st, now);
+            case SPEND_VELOCITY -> velocity(s, p, st, now, bucketSeconds);
+            case TOOL_CONCENTRATION -> toolConcentration(s, st, now, bucketSeconds);
+            case CAP_UTILIZATION -> capUtilization(s, p, st, now);
+            case RETRY_RATE -> retryRate(s, st, now, bucketSeconds);
+            case OFF_HOURS_SPEND -> offHours(s, p, st, now, bucketSeconds);
+            case TOOL_SPEND_SPIKE -> toolSpike(s, st, now, bucketSeconds);
+            case DECLINE_BURST -> declineBurst(s, st, now, bucketSeconds);
+            case PAYMENT_LOOP -> List.of(); // evaluated on the payment graph, see Evaluator
+        };
+    }
+
+    static List<Finding> costPerTask(AgentState s, RuleSettings st, Instant now) {
+        long today = LocalDate.ofInstant(now, ZoneOffset.UTC).toEpochDay();
+        long curSpend = 0, curTasks = 0, prevSpend = 0, prevTasks = 0;
+        for (var e : s.days.subMap(today - 13, true, today, true).entrySet()) {
+            if (e.getKey() >= today - 6) {
+                curSpend += e.getValue().taskSpend;
+                curTasks += e.getValue().tasks;
+            } else {
+                prevSpend += e.getValue().taskSpend;
+                prevTasks += e.getValue().tasks;
+            }
+        }
+        long minTasks = st.param("min_tasks");
+        long inc = st.param("increase_permille");
+        if (curTasks < Math.max(1, minTasks) || prevTasks < Math.max(1, minTasks) || prevSpend <= 0) {
+            return List.of();
+        }
+        // cur/curTasks > prev/prevTasks * (1000 + inc) / 1000, cross-multiplied exactly.
+        BigInteger left = big(curSpend).multiply(big(prevTasks)).multiply(big(1000));
+        BigInteger right = big(prevSpend).multiply(big(curTasks)).multiply(big(1000 + inc));
+        if (left.compareTo(right) <= 0) {
+            return List.of();
+        }
+        long curAvg = curSpend / curTasks;
+        long prevAvg = prevSpend / prevTasks;
+        long actualIncrease = mulDiv(curAvg - prevAvg, 1000, prevAvg);
+        Instant start = LocalDate.ofEpochDay(today - 13).atStartOfDay(ZoneOffset.UTC).toInstant();
+        return List.of(finding(RuleType.COST_PER_TASK_INCREASE, s, "",
+                String.format("cost per task over 7 days is %d micros, up %d permille from %d micros the week before (threshold %d permille)",
+                        curAvg, actualIncrease, prevAvg, inc),
+                List.of(new Measure("avg_cost_per_task_micros", curAvg, mulDiv(prevAvg, 1000 + inc, 1000)),
+                        new Measure("previous_avg_cost_per_task_micros", prevAvg, 0),
+                        new Measure("increase_permille", actualIncrease, inc),
+                        new Measure("tasks", curTasks, minTasks),
+                        new Measure("previous_tasks", prevTasks, minTasks)),
+                start, now, ""));
+    }
+
+    static List<Finding> velocity(AgentState s, AgentPolicy p, RuleSettings st, Instant now, int bs) {
+        long w = st.param("window_seconds");
+        Window win = Window.ending(now, w, bs);
+        long spend = 0;
+        for (AgentState.Bucket b : win.of(s)) {
+            spend += b.spend;
+        }
+        long minSpend = st.param("min_spend_micros");
+        if (spend < Math.max(1, minSpend)) {
+            return List.of();
+        }
+        CapLimit cap = p == null ? null : p.dailyCap();
+        List<Measure> m = new ArrayList<>();
+        long budget;
+        String basis;
+        if (cap != null) {
+            long limit = cap.limitAt(now);
+            int minutes = p.workingHours().defined() ? p.workingHours().workingMinutesOnDayOf(now) : 1440;
+            if (minutes <= 0) {
+                minutes = 1440;
+            }
+            budget = mulDiv(limit, w, minutes * 60L);
+            basis = "the daily cap of " + limit + " micros spread over " + minutes + " working minutes";
+            m.add(new Measure("daily_cap_micros", limit, 0));
+            m.add(new Measure("working_minutes", minutes, 0));
+        } else {
+            long bw = st.param("baseline_window_seconds");
+            long baseline = 0;
+            for (AgentState.Bucket b : win.before(bw, bs).of(s)) {
+                baseline += b.spend;
+            }
+            long mult = st.param("baseline_multiplier_permille");
+            budget = mulDiv(baseline, w * mult, bw * 1000);
+            basis = mult + " permille of the baseline of " + baseline + " micros over " + bw + " s";
+            m.add(new Measure("baseline_spend_micros", baseline, 0));
+            m.add(new Measure("baseline_window_seconds", bw, 0));
+        }
+        if (spend <= budget) {
+            return List.of();
+        }
+        m.add(0, new Measure("window_spend_micros", spend, budget));
+        m.add(1, new Measure("window_seconds", w, 0));
+        m.add(new Measure("min_spend_micros", minSpend, 0));
+        return List.of(finding(RuleType.SPEND_VELOCITY, s, "",
+                String.format("spent %d micros in %d s, over the projected budget of %d micros (%s)", spend, w, budget, basis),
+                m, win.start(), now, ""));
+    }
+
+    static List<Finding> toolConcentration(AgentState s, RuleSettings st, Instant now, int bs) {
+        Window win = Window.ending(now, st.param("window_seconds"), bs);
+        long total = 0, payments = 0;
+        Map<String, Long> perTool = new HashMap<>();
+        for (AgentState.Bucket b : win.of(s)) {
+            total += b.spend;
+            payments += b.payments;
+            b.toolSpend.forEach((t, v) -> perTool.merge(t, v, Long::sum));
+        }
+        long minSpend = st.param("min_spend_micros");
+        long minPayments = st.param("min_payments");
+        long share = st.param("share_permille");
+        if (total < Math.max(1, minSpend) || payments < minPayments) {
+            return List.of();
+        }
+        String top = null;
+        long topSpend = 0;
+        for (var e : perTool.entrySet()) {
+            if (e.getValue() > topSpend || (e.getValue() == topSpend && top != null && e.getKey().compareTo(top) < 0)) {
+                top = e.getKey();
+                topSpend = e.getValue();
+            }
+        }
+        if (top == null || big(topSpend).multiply(big(1000)).compareTo(big(total).multiply(big(share))) <= 0) {
+            return List.of();
+        }
+        long actual = mulDiv(topSpend, 1000, total);
+        return List.of(finding(RuleType.TOOL_CONCENTRATION, s, top,
+                String.format("tool %s took %d permille of %d micros spent in %d s (threshold %d permille)",
+                        top, actual, total, st.param("window_seconds"), share),
+                List.of(new Measure("tool_share_permille", actual, share),
+                        new Measure("tool_spend_micros", topSpend, 0),
+                        new Measure("total_spend_micros", total, minSpend),
+                        new Measure("payments", payments, minPayments),
+                        new Measure("window_seconds", st.param("window_seconds"), 0)),
+                win.start(), now, top));
+    }
+
+    static List<Finding> capUtilization(AgentState s, AgentPolicy p, RuleSettings st, Instant now) {
+        if (p == null) {
+            return List.of();
+        }
+        long threshold = st.param("utilization_permille");
+        List<Finding> out = new ArrayList<>();
+        for (CapLimit cap : p.caps()) {
+            long limit = cap.limitAt(now);
+            if (limit <= 0) {
+                continue;
+            }
+            Instant start = windowStart(cap.window(), now);
+            long used = cap.window() == AgentPolicy.CapWindow.LIFETIME && cap.tool().isEmpty()
+                    ? s.lifetimeSpend
+                    : s.capWindows.getOrDefault(capKey(cap.window(), cap.tool(), start), 0L);
+            if (big(used).multiply(big(1000)).compareTo(big(limit).multiply(big(threshold))) > 0) {
+                long actual = mulDiv(used, 1000, limit);
+                String subject = "now:" + cap.window() + (cap.tool().isEmpty() ? "" : ":" + cap.tool());
+                out.add(finding(RuleType.CAP_UTILIZATION, s, subject,
+                        String.format("%s cap%s is %d permille used (%d of %d micros; threshold %d permille)",
+                                cap.window(), cap.tool().isEmpty() ? "" : " on " + cap.tool(), actual, used, limit, threshold),
+                        List.of(new Measure("utilization_permille", actual, threshold),
+                                new Measure("used_micros", used, 0),
+                                new Measure("limit_micros", limit, 0)),
+                        start, now, cap.tool()));
+            }
+        }
+        CapLimit daily = p.dailyCap();
+        if (daily != null && daily.limitAt(now) > 0) {
+            long limit = daily.limitAt(now);
+            long lookback = st.param("lookback_days");
+            long needed = st.param("regular_days");
+            long today = LocalDate.ofInstant(now, ZoneOffset.UTC).toEpochDay();
+            int over = 0;
+            StringBuilder which = new StringBuilder();
+            for (var e : s.days.subMap(today - lookback + 1, true, today, true).entrySet()) {
+                if (big(e.getValue().spend).multiply(big(1000)).compareTo(big(limit).multiply(big(threshold))) > 0) {
+                    over++;
+                    which.append(which.length() == 0 ? "" : ", ").append(LocalDate.ofEpochDay(e.getKey()));
+                }
+            }
+            if (over >= Math.max(1, needed)) {
+                out.add(finding(RuleType.CAP_UTILIZATION, s, "regular",
+                        String.format("daily cap of %d micros was over %d permille used on %d of the last %d days (%s; threshold %d days)",
+                                limit, threshold, over, lookback, which, needed),
+                        List.of(new Measure("days_over_threshold", over, needed),
+                                new Measure("lookback_days", lookback, 0),
+                                new Measure("utilization_permille_threshold", threshold, 0),
+                                new Measure("limit_micros", limit, 0)),
+                        LocalDate.ofEpochDay(today - lookback + 1).atStartOfDay(ZoneOffset.UTC).toInstant(), now, ""));
+            }
+        }
+        return out;
+    }
+
+    static List<Finding> retryRate(AgentState s, RuleSettings st, Instant now, int bs) {
+        Window win = Window.ending(now, st.param("window_seconds"), bs);
+        long tracked = 0, retries = 0, retrySpend = 0;
+        for (AgentState.Bucket b : win.of(s)) {
+            tracked += b.tracked;
+            retries += b.retries;
+            retrySpend += b.retrySpend;
+        }
+        long minPayments = st.param("min_payments");
+        long rate = st.param("rate_permille");
+        if (tracked < Math.max(1, minPayments)
+                || big(retries).multiply(big(1000)).compareTo(big(tracked).multiply(big(rate))) <= 0) {
+            return List.of();
+        }
+        long actual = mulDiv(retries, 1000, tracked);
+        return List.of(finding(RuleType.RETRY_RATE, s, "",
+                String.format("%d of %d payments in %d s were retries (%d permille, threshold %d permille), costing %d micros",
+                        retries, tracked, st.param("window_seconds"), actual, rate, retrySpend),
+                List.of(new Measure("retry_rate_permille", actual, rate),
+                        new Measure("retries", retries, 0),
+                        new Measure("payments", tracked, minPayments),
+                        new Measure("retry_spend_micros", retrySpend, 0),
+                        new Measure("window_seconds", st.param("window_seconds"), 0)),
+                win.start(), now, ""));
+    }
+
+    static List<Finding> offHours(AgentState s, AgentPolicy p, RuleSettings st, Instant now, int bs) {
+        if (p == null || !p.workingHours().defined()) {
+            return List.of();
+        }
+        Window win = Window.ending(now, st.param("window_seconds"), bs);
+        long spend = 0, payments = 0;
+        for (AgentState.Bucket b : win.of(s)) {
+            spend += b.offHoursSpend;
+            payments += b.offHoursPayments;
+        }
+        long minSpend = st.param("min_spend_micros");
+        long minPayments = st.param("min_payments");
+        if (spend < Math.max(1, minSpend) || payments < Math.max(1, minPayments)) {
+            return List.of();
+        }
+        return List.of(finding(RuleType.OFF_HOURS_SPEND, s, "",
+                String.format("spent %d micros in %d payments outside working hours (%s) in the last %d s",
+                        spend, payments, p.workingHours().zone(), st.param("window_seconds")),
+                List.of(new Measure("off_hours_spend_micros", spend, minSpend),
+                        new Measure("off_hours_payments", payments, minPayments),
+                        new Measure("window_seconds", st.param("window_seconds"), 0)),
+                win.start(), now, ""));
+    }
+
+    static List<Finding> toolSpike(AgentState s, RuleSettings st, Instant now, int bs) {
+        long w = st.param("window_seconds");
+        long bw = st.param("baseline_window_seconds");
+        Window win = Window.ending(now, w, bs);
+        Window base = win.before(bw, bs);
+        Map<String, long[]> cur = new HashMap<>();
+        for (AgentState.Bucket b : win.of(s)) {
+            b.toolSpend.forEach((t, v) -> cur.computeIfAbsent(t, k -> new long[2])[0] += v);
+            b.toolPayments.forEach((t, v) -> cur.computeIfAbsent(t, k -> new long[2])[1] += v);
+        }
+        Map<String, long[]> prev = new HashMap<>();
+        for (AgentState.Bucket b : base.of(s)) {
+            b.toolSpend.forEach((t, v) -> prev.computeIfAbsent(t, k -> new long[2])[0] += v);
+            b.toolPayments.forEach((t, v) -> prev.computeIfAbsent(t, k -> new long[2])[1] += v);
+        }
+        long minSpend = st.param("min_spend_micros");
+        long minPayments = st.param("min_payments");
+        long minBase = st.param("min_baseline_payments");
+        long mult = st.param("multiplier_permille");
+        List<Finding> out = new ArrayList<>();
+        for (var e : new java.util.TreeMap<>(cur).entrySet()) {
+            long spend = e.getValue()[0];
+            long count = e.getValue()[1];
+            long[] b = prev.getOrDefault(e.getKey(), new long[2]);
+            if (spend < Math.max(1, minSpend) || count < minPayments || b[1] < Math.max(1, minBase)) {
+                continue;
+            }
+            long expected = mulDiv(b[0], w, bw);
+            if (big(spend).multiply(big(1000)).compareTo(big(expected).multiply(big(mult))) <= 0) {
+                continue;
+            }
+            long ratio = expected <= 0 ? 0 : mulDiv(spend, 1000, expected);
+            out.add(finding(RuleType.TOOL_SPEND_SPIKE, s, e.getKey(),
+                    String.format("tool %s: %d micros in %d payments over %d s, %d permille of its baseline rate (%d micros per %d s; threshold %d permille)",
+                            e.getKey(), spend, count, w, ratio, expected, w, mult),
+                    List.of(new Measure("window_spend_micros", spend, mulDiv(expected, mult, 1000)),
+                            new Measure("ratio_to_baseline_permille", ratio, mult),
+                            new Measure("expected_spend_micros", expected, 0),
+                            new Measure("window_payments", count, minPayments),
+                            new Measure("baseline_spend_micros", b[0], 0),
+                            new Measure("baseline_payments", b[1], minBase),
+                            new Measure("window_seconds", w, 0),
+                            new Measure("baseline_window_seconds", bw, 0)),
+                    win.start(), now, e.getKey()));
+        }
+        return out;
+    }
+
+    static List<Finding> declineBurst(AgentState s, RuleSettings st, Instant now, int bs) {
+        Window win = Window.ending(now, st.param("window_seconds"), bs);
+        long declines = 0;
+        Map<String, Long> reasons = new java.util.TreeMap<>();
+        for (AgentState.Bucket b : win.of(s)) {
+            declines += b.declines;
+            b.declineReasons.forEach((r, v) -> reasons.merge(r, v, Long::sum));
+        }
+        long min = st.param("min_declines");
+        if (declines < Math.max(1, min)) {
+            return List.of();
+        }
+        List<Measure> m = new ArrayList<>();
+        m.add(new Measure("declines", declines, min));
+        m.add(new Measure("window_seconds", st.param("window_seconds"), 0));
+        reasons.forEach((r, v) -> m.add(new Measure("declines_" + r.toLowerCase(java.util.Locale.ROOT), v, 0)));
+        return List.of(finding(RuleType.DECLINE_BURST, s, "",
+                String.format("%d declined payments in %d s (threshold %d): %s", declines, st.param("window_seconds"), min, reasons),
+                m, win.start(), now, ""));
+    }
+
+    /** The start of the calendar cap window (UTC) that contains now. */
+    public static Instant windowStart(AgentPolicy.CapWindow window, Instant now) {
+        return switch (window) {
+            case HOUR -> now.truncatedTo(ChronoUnit.HOURS);
+            case DAY -> now.truncatedTo(ChronoUnit.DAYS);
+            case WEEK -> LocalDate.ofInstant(now, ZoneOffset.UTC).with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY))
+                    .atStartOfDay(ZoneOffset.UTC).toInstant();
+            case MONTH -> LocalDate.ofInstant(now, ZoneOffset.UTC).withDayOfMonth(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+            case LIFETIME -> Instant.EPOCH;
+        };
+    }
+
+    public static String capKey(AgentPolicy.CapWindow window, String tool, Instant start) {
+        return window + "|" + tool + "|" + start.getEpochSecond();
+    }
+
+    private static Finding finding(RuleType rule, AgentState s, String subject, String summary, List<Measure> m,
+                                   Instant start, Instant end, String tool) {
+        return new Finding(rule, List.of(s.agentId), s.teamId, subject,
+                new Evidence(summary, m, s.currencyCode, start, end, tool, List.of(), 0, null));
+    }
+
+    static BigInteger big(long v) {
+        return BigInteger.valueOf(v);
+    }
+
+    /** a * b / c, exact in between, saturating at Long.MAX_VALUE; 0 when c is 0. */
+    public static long mulDiv(long a, long b, long c) {
+        if (c == 0) {
+            return 0;
+        }
+        BigInteger r = big(a).multiply(big(b)).divide(big(c));
+        return r.bitLength() < 64 ? r.longValue() : (r.signum() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE);
+    }
+}

@@ -1,0 +1,351 @@
+package dev.agentspend.alerts.grpc;
+
+import dev.agentspend.alerts.config.AlertsConfig;
+import dev.agentspend.alerts.config.AuthConfig;
+import dev.agentspend.alerts.domain.AgentState;
+import dev.agentspend.alerts.domain.AlertChange;
+import dev.agentspend.alerts.domain.Evaluator;
+import dev.agentspend.alerts.domain.LedgerEvent;
+import dev.agentspend.alerts.domain.RuleConfigSet;
+import dev.agentspend.alerts.store.ConsumerStore;
+import dev.agentspend.alerts.store.FeedSignal;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.MutinyLedgerServiceGrpc;
+import dev.agentspend.proto.ledger.v1.StreamEntriesRequest;
+import dev.agentspend.proto.ledger.v1.StreamEntriesResponse;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.grpc.GrpcClientUtils;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.MultiSubscriber;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Flow;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Evaluates the rules over the ledger's entry feed as it is written.
+ *
+ * <p>Exactly once: the consumer holds a PostgreSQL session advisory lock on one dedicated
+ * connection and runs every batch transaction on that same connection. A batch (up to
+ * {@code batch-size} entries that have arrived) is evaluated in memory and committed together with
+ * the new feed position (compare-and-set on the old one), the changed rule state, the alerts, their
+ * events and the outboxes. A restart reloads the committed state and asks the ledger for the entries
+ * after the committed position: an entry is either fully applied or not at all, so no alert is
+ * duplicated and none is missed. Any failure (ledger feed lost, database error, lost lock) makes
+ * the consumer step down, drop its in-memory state, and start again from the database.
+ *
+ * <p>Replicas: only the replica holding the lock evaluates; the others retry every
+ * {@code leader-retry} and take over when the holder's connection ends (crash, stop). Every replica
+ * serves reads, WatchAlerts and webhook and suspension deliveries.
+ */
+@ApplicationScoped
+public class LedgerConsumer {
+    private static final Logger LOG = Logger.getLogger(LedgerConsumer.class);
+
+    @Inject
+    Pool pool;
+    @Inject
+    @GrpcClient("ledger")
+    MutinyLedgerServiceGrpc.MutinyLedgerServiceStub ledger;
+    @Inject
+    PolicyWatcher policies;
+    @Inject
+    AuthConfig auth;
+    @Inject
+    AlertsConfig config;
+    @Inject
+    Vertx vertx;
+    @Inject
+    FeedSignal signal;
+    @Inject
+    MeterRegistry meters;
+
+    private Evaluator evaluator;
+    private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean busy = new AtomicBoolean();
+    private final AtomicBoolean starting = new AtomicBoolean();
+    private final AtomicLong committedPosition = new AtomicLong();
+    private volatile SqlConnection lockConnection;
+    private volatile Flow.Subscription feed;
+    private volatile boolean leader;
+    private volatile boolean stopped;
+    private volatile boolean paused;
+    private volatile boolean sweepDue;
+    private volatile int generation;
+    private long leaderTimer;
+    private long sweepTimer;
+    private Timer detectionLatency;
+
+    void onStart(@Observes StartupEvent event) {
+        evaluator = new Evaluator(config.bucketSeconds());
+        detectionLatency = Timer.builder("agentspend.alerts.detection.latency")
+                .description("From an entry's recorded time to the alert it fired being evaluated")
+                .publishPercentiles(0.5, 0.99).register(meters);
+        meters.gauge("agentspend.alerts.feed.position", committedPosition);
+        leaderTimer = vertx.setPeriodic(config.leaderRetry().toMillis(), id -> tryLead());
+        sweepTimer = vertx.setPeriodic(config.sweepInterval().toMillis(), id -> {
+            sweepDue = true;
+            drain();
+        });
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        stopped = true;
+        vertx.cancelTimer(leaderTimer);
+        vertx.cancelTimer(sweepTimer);
+        stepDown("shutting down", null);
+    }
+
+    /** Whether this replica is the one evaluating. */
+    public boolean leader() {
+        return leader;
+    }
+
+    /** The last feed position committed by this replica's consumer. */
+    public long committedPosition() {
+        return committedPosition.get();
+    }
+
+    /**
+     * Stops evaluating and releases the lock as a crash would: in-memory state is dropped. Used by
+     * operators (and tests) to hand over to another replica; {@link #resume} takes part again.
+     */
+    public synchronized void pause() {
+        paused = true;
+        stepDown("paused", null);
+    }
+
+    public synchronized void resume() {
+        paused = false;
+        tryLead();
+    }
+
+    private void tryLead() {
+        if (stopped || paused || leader || !policies.ready() || !starting.compareAndSet(false, true)) {
+            return;
+        }
+        pool.getConnection()
+                .chain(db -> ConsumerStore.tryLock(db).chain(locked -> {
+                    if (!locked) {
+                        return db.close().replaceWith(false);
+                    }
+                    return ConsumerStore.load(db).map(loaded -> {
+                        begin(db, loaded);
+                        return true;
+                    }).onFailure().call(() -> db.close());
+                }))
+                .subscribe().with(ok -> starting.set(false), failure -> {
+                    starting.set(false);
+                    LOG.warnf("could not start evaluating: %s", failure.getMessage());
+                });
+    }
+
+    private synchronized void begin(SqlConnection db, ConsumerStore.Loaded loaded) {
+        if (stopped || paused) {
+            db.closeAndForget();
+            return;
+        }
+        int gen = ++generation;
+        lockConnection = db;
+        evaluator.restore(loaded.states(), loaded.graph(), loaded.openAlerts());
+        committedPosition.set(loaded.position());
+        queue.clear();
+        leader = true;
+        LOG.infof("evaluating the ledger feed after position %d (%d agents, %d open alerts)", loaded.position(),
+                loaded.states().size(), loaded.openAlerts().size());
+        var stub = GrpcClientUtils.attachHeaders(ledger, ServiceCredentials.headers(auth));
+        stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(loaded.position()).build())
+                .subscribe().withSubscriber(new MultiSubscriber<StreamEntriesResponse>() {
+                    @Override
+                    public void onSubscribe(Flow.Subscription s) {
+                        if (gen != generation) {
+                            s.cancel();
+                            return;
+                        }
+                        feed = s;
+                        s.request(2L * config.batchSize());
+                    }
+
+                    @Override
+                    public void onItem(StreamEntriesResponse item) {
+                        if (gen == generation) {
+                            queue.add(item.getEntry());
+                            drain();
+                        }
+                    }
+
+                    @Override
+                    public void onFailure(Throwable failure) {
+                        if (gen == generation) {
+                            stepDown("ledger feed lost: " + failure.getMessage(), null);
+                        }
+                    }
+
+                    @Override
+                    public void onCompletion() {
+                        if (gen == generation) {
+                            stepDown("ledger feed ended", null);
+                        }
+                    }
+                });
+    }
+
+    private synchronized void stepDown(String why, Throwable failure) {
+        if (!leader && lockConnection == null) {
+            return;
+        }
+        generation++;
+        leader = false;
+        Flow.Subscription s = feed;
+        feed = null;
+        if (s != null) {
+            s.cancel();
+        }
+        queue.clear();
+        SqlConnection db = lockConnection;
+        lockConnection = null;
+        if (db != null) {
+            // closing the session releases the advisory lock for another replica (or our retry)
+            db.closeAndForget();
+        }
+        if (failure != null) {
+            LOG.warnf(failure, "stopped evaluating (%s); restarting from the committed position", why);
+        } else {
+            LOG.infof("stopped evaluating (%s)", why);
+        }
+    }
+
+    private void drain() {
+        if (!leader || !busy.compareAndSet(false, true)) {
+            return;
+        }
+        int gen = generation;
+        SqlConnection db = lockConnection;
+        List<Entry> batch = new ArrayList<>();
+        Entry e;
+        while (batch.size() < config.batchSize() && (e = queue.poll()) != null) {
+            batch.add(e);
+        }
+        boolean sweep = batch.isEmpty() && sweepDue;
+        if ((batch.isEmpty() && !sweep) || db == null) {
+            busy.set(false);
+            if (!queue.isEmpty() && leader) {
+                drain();
+            }
+            return;
+        }
+        if (sweep) {
+            sweepDue = false;
+        }
+        transaction(db, gen, batch).subscribe().with(ok -> {
+            busy.set(false);
+            Flow.Subscription s = feed;
+            if (!batch.isEmpty() && s != null && gen == generation) {
+                s.request(batch.size());
+            }
+            drain();
+        }, failure -> {
+            busy.set(false);
+            if (gen == generation) {
+                stepDown("batch failed", failure);
+            }
+        });
+    }
+
+    private Uni<Void> transaction(SqlConnection db, int gen, List<Entry> batch) {
+        long expected = committedPosition.get();
+        return db.begin().chain(tx -> ConsumerStore.configs(db)
+                .chain(configs -> {
+                    if (gen != generation) {
+                        throw new IllegalStateException("consumer restarted during the batch");
+                    }
+                    Instant now = Instant.now();
+                    List<AlertChange> changes = new ArrayList<>();
+                    long position = expected;
+                    for (Entry entry : batch) {
+                        if (entry.getPosition() <= position) {
+                            continue; // already applied (a replay after reconnecting)
+                        }
+                        changes.addAll(evaluator.onEvent(toEvent(entry), policies::policy, configs, now));
+                        position = entry.getPosition();
+                    }
+                    if (batch.isEmpty()) {
+                        changes.addAll(evaluator.sweep(now, policies::policy, configs));
+                    }
+                    List<AgentState> dirty = new ArrayList<>();
+                    for (String id : evaluator.takeDirtyAgents()) {
+                        dirty.add(evaluator.agent(id));
+                    }
+                    boolean graphChanged = evaluator.takeGraphDirty();
+                    if (position == expected && changes.isEmpty() && dirty.isEmpty() && !graphChanged) {
+                        return Uni.createFrom().item(position);
+                    }
+                    long newPosition = position;
+                    return ConsumerStore.commitBatch(db, expected, newPosition, dirty,
+                                    graphChanged ? evaluator.graph() : null, changes, now)
+                            .replaceWith(newPosition)
+                            .invoke(() -> record(changes));
+                })
+                .call(newPosition -> tx.commit())
+                .onFailure().call(() -> tx.rollback().onFailure().recoverWithNull())
+                .invoke(newPosition -> {
+                    committedPosition.set(newPosition);
+                    signal.committed();
+                })
+                .replaceWithVoid());
+    }
+
+    private void record(List<AlertChange> changes) {
+        for (AlertChange c : changes) {
+            if (c instanceof AlertChange.Fired f) {
+                meters.counter("agentspend.alerts.fired", "rule", f.alert().rule().name()).increment();
+                Instant trigger = f.alert().evidence().triggerRecordTime();
+                if (trigger != null) {
+                    Duration latency = Duration.between(trigger, f.alert().firstSeen());
+                    detectionLatency.record(latency.isNegative() ? Duration.ZERO : latency);
+                    LOG.infof("alert %s fired: %s for %s, %d ms after the triggering entry was recorded",
+                            f.alert().alertId(), f.alert().rule(), f.alert().agentIds(), latency.toMillis());
+                }
+            } else if (c instanceof AlertChange.Resolved r) {
+                LOG.infof("alert %s resolved: %s for %s", r.alert().alertId(), r.alert().rule(), r.alert().agentIds());
+            }
+        }
+    }
+
+    static LedgerEvent toEvent(Entry e) {
+        LedgerEvent.Kind kind = switch (e.getEventType()) {
+            case EVENT_TYPE_PAYMENT_APPROVED, EVENT_TYPE_HOLD_CAPTURED, EVENT_TYPE_AGENT_PAYMENT_APPROVED -> LedgerEvent.Kind.SPEND;
+            case EVENT_TYPE_PAYMENT_DECLINED, EVENT_TYPE_HOLD_DECLINED, EVENT_TYPE_CAPTURE_DECLINED,
+                 EVENT_TYPE_AGENT_PAYMENT_DECLINED -> LedgerEvent.Kind.DECLINE;
+            case EVENT_TYPE_TASK_COMPLETED -> LedgerEvent.Kind.TASK_COMPLETED;
+            case EVENT_TYPE_REVERSAL -> e.getSpendMicros() < 0 ? LedgerEvent.Kind.REVERSAL : LedgerEvent.Kind.OTHER;
+            default -> LedgerEvent.Kind.OTHER;
+        };
+        String reason = e.getDeclineReason().name().startsWith("DECLINE_REASON_")
+                ? e.getDeclineReason().name().substring("DECLINE_REASON_".length()) : e.getDeclineReason().name();
+        return new LedgerEvent(e.getPosition(), e.getEntryId(), kind, e.getAgentId(), e.getTeamId(),
+                kind == LedgerEvent.Kind.SPEND && e.getSpendMicros() == 0 ? e.getAmountMicros() : e.getSpendMicros(),
+                e.getAmountMicros(), e.getCurrencyCode(), e.getTool(), e.getTaskId(), e.getAttempt(),
+                e.getEventType() == dev.agentspend.proto.ledger.v1.EventType.EVENT_TYPE_AGENT_PAYMENT_APPROVED
+                        ? e.getCounterpartyAgentId() : "",
+                reason,
+                e.hasOccurredTime() ? Instant.ofEpochSecond(e.getOccurredTime().getSeconds(), e.getOccurredTime().getNanos()) : null,
+                Instant.ofEpochSecond(e.getRecordedTime().getSeconds(), e.getRecordedTime().getNanos()));
+    }
+}

@@ -1,0 +1,187 @@
+package dev.agentspend.alerts.store;
+
+import dev.agentspend.alerts.domain.ActionType;
+import dev.agentspend.alerts.domain.AgentState;
+import dev.agentspend.alerts.domain.AlertChange;
+import dev.agentspend.alerts.domain.OpenAlert;
+import dev.agentspend.alerts.domain.PaymentGraph;
+import dev.agentspend.alerts.domain.RuleConfigSet;
+import dev.agentspend.alerts.domain.RuleOverride;
+import dev.agentspend.alerts.domain.RuleType;
+import dev.agentspend.proto.alerts.v1.Alert;
+import dev.agentspend.proto.alerts.v1.AlertEventType;
+import dev.agentspend.proto.alerts.v1.AlertState;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The consumer's persistence: everything it loads at start and writes per batch, on the one
+ * connection that holds the consumer lock. A batch commits the rule state, the alerts and their
+ * events, the outboxes and the new feed position together, guarded by a compare-and-set on the
+ * position: a restart resumes exactly after the last committed entry, and a consumer that lost
+ * its lock without noticing cannot commit twice.
+ */
+public final class ConsumerStore {
+    /** The session advisory lock the evaluating replica holds. */
+    public static final long CONSUMER_LOCK = 0xA1E7_0001L;
+
+    private ConsumerStore() {
+    }
+
+    public record Loaded(long position, PaymentGraph graph, List<AgentState> states, List<OpenAlert> openAlerts) {
+    }
+
+    /** Thrown when the stored position is not the one this consumer expected: someone else evaluated. */
+    public static final class LostLease extends RuntimeException {
+        public LostLease(String message) {
+            super(message);
+        }
+    }
+
+    public static Uni<Boolean> tryLock(SqlConnection db) {
+        return db.query("select pg_try_advisory_lock(" + CONSUMER_LOCK + ") as locked").execute()
+                .map(rows -> rows.iterator().next().getBoolean("locked"));
+    }
+
+    public static Uni<Loaded> load(SqlConnection db) {
+        return db.query("select position, graph_state::text as graph from consumer_state where id = 1").execute()
+                .chain(head -> {
+                    Row h = head.iterator().next();
+                    long position = h.getLong("position");
+                    PaymentGraph graph = Json.read(h.getString("graph"), PaymentGraph.class);
+                    return db.query("select state::text as state from agent_state").execute()
+                            .chain(stateRows -> {
+                                List<AgentState> states = new ArrayList<>();
+                                for (Row r : stateRows) {
+                                    states.add(Json.read(r.getString("state"), AgentState.class));
+                                }
+                                return db.query("select " + AlertRecords.COLUMNS + " from alerts where state <> 'RESOLVED'")
+                                        .execute().map(alertRows -> {
+                                            List<OpenAlert> open = new ArrayList<>();
+                                            for (Row r : alertRows) {
+                                                open.add(AlertRecords.openFromRow(r));
+                                            }
+                                            return new Loaded(position, graph, states, open);
+                                        });
+                            });
+                });
+    }
+
+    public static Uni<RuleConfigSet> configs(SqlConnection db) {
+        return db.query("select scope, scope_id, rule, config::text as config from rule_configs").execute().map(rows -> {
+            Map<RuleConfigSet.Key, RuleOverride> m = new HashMap<>();
+            for (Row r : rows) {
+                m.put(new RuleConfigSet.Key(RuleConfigSet.Scope.valueOf(r.getString("scope")), r.getString("scope_id"),
+                        RuleType.valueOf(r.getString("rule"))), Json.read(r.getString("config"), RuleOverride.class));
+            }
+            return new RuleConfigSet(m);
+        });
+    }
+
+    /**
+     * Writes one batch inside the caller's transaction.
+     *
+     * @param graph the payment graph when it changed, else null
+     */
+    public static Uni<Void> commitBatch(SqlConnection db, long expectedPosition, long newPosition,
+                                        Collection<AgentState> dirty, PaymentGraph graph, List<AlertChange> changes,
+                                        Instant now) {
+        List<Supplier<Uni<?>>> steps = new ArrayList<>();
+        steps.add(() -> db.preparedQuery("update consumer_state set position = $2, update_time = $3"
+                        + (graph != null ? ", graph_state = $4::jsonb" : "") + " where id = 1 and position = $1")
+                .execute(graph != null
+                        ? Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now), Json.write(graph))
+                        : Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now)))
+                .invoke(rows -> {
+                    if (rows.rowCount() != 1) {
+                        throw new LostLease("feed position moved from " + expectedPosition + " under this consumer");
+                    }
+                }));
+        if (!dirty.isEmpty()) {
+            List<Tuple> states = new ArrayList<>();
+            for (AgentState s : dirty) {
+                states.add(Tuple.of(s.agentId, Json.write(s), newPosition));
+            }
+            steps.add(() -> db.preparedQuery("insert into agent_state (agent_id, state, position) values ($1, $2::jsonb, $3) "
+                    + "on conflict (agent_id) do update set state = excluded.state, position = excluded.position")
+                    .executeBatch(states));
+        }
+        // Only the last refresh of an alert in the batch matters, unless a resolve follows it.
+        Map<String, Integer> lastChange = new HashMap<>();
+        for (int i = 0; i < changes.size(); i++) {
+            lastChange.put(changes.get(i).alert().alertId(), i);
+        }
+        boolean events = changes.stream().anyMatch(c -> !(c instanceof AlertChange.Refreshed));
+        if (events) {
+            steps.add(() -> AlertEvents.lock(db));
+        }
+        for (int i = 0; i < changes.size(); i++) {
+            AlertChange c = changes.get(i);
+            boolean last = lastChange.get(c.alert().alertId()) == i;
+            if (c instanceof AlertChange.Fired f) {
+                steps.add(() -> insert(db, f.alert()));
+                steps.add(() -> AlertEvents.append(db, AlertEventType.ALERT_EVENT_TYPE_FIRED,
+                        firing(f.alert()), "", now));
+                if (f.alert().action() == ActionType.SUSPEND) {
+                    for (String agentId : f.alert().agentIds()) {
+                        steps.add(() -> db.preparedQuery("insert into suspensions (alert_id, agent_id, status, "
+                                        + "next_attempt_time) values ($1, $2, 'PENDING', $3) on conflict do nothing")
+                                .execute(Tuple.of(f.alert().alertId(), agentId, AlertRecords.odt(now))));
+                    }
+                }
+            } else if (c instanceof AlertChange.Refreshed r && last) {
+                steps.add(() -> db.preparedQuery("update alerts set last_seen_time = $2, evidence = $3::jsonb "
+                                + "where alert_id = $1 and state <> 'RESOLVED'")
+                        .execute(Tuple.of(r.alert().alertId(), AlertRecords.odt(r.alert().lastSeen()),
+                                Json.write(r.alert().evidence()))));
+            } else if (c instanceof AlertChange.Resolved res) {
+                steps.add(() -> db.preparedQuery("update alerts set state = 'RESOLVED', resolve_time = $2, "
+                                + "last_seen_time = $3, evidence = $4::jsonb where alert_id = $1 and state <> 'RESOLVED' returning "
+                                + AlertRecords.COLUMNS)
+                        .execute(Tuple.of(res.alert().alertId(), AlertRecords.odt(res.at()),
+                                AlertRecords.odt(res.alert().lastSeen()), Json.write(res.alert().evidence())))
+                        .chain(rows -> rows.iterator().hasNext()
+                                ? AlertEvents.append(db, AlertEventType.ALERT_EVENT_TYPE_RESOLVED,
+                                        AlertRecords.fromRow(rows.iterator().next()), "", now).replaceWithVoid()
+                                : Uni.createFrom().voidItem()));
+            }
+        }
+        return Sql.inOrder(steps);
+    }
+
+    private static Uni<?> insert(SqlConnection db, OpenAlert a) {
+        return db.preparedQuery("insert into alerts (alert_id, rule, dedupe_key, agent_ids, team_id, severity, state, action, "
+                        + "evidence, first_seen_time, last_seen_time) values ($1, $2, $3, $4, $5, $6, 'FIRING', $7, $8::jsonb, $9, $10)")
+                .execute(Tuple.from(Arrays.asList(a.alertId(), a.rule().name(), a.dedupeKey(),
+                        a.agentIds().toArray(new String[0]), a.teamId(), (short) AlertRecords.severity(a.severity()).getNumber(), a.action().name(),
+                        Json.write(a.evidence()), AlertRecords.odt(a.firstSeen()), AlertRecords.odt(a.lastSeen()))));
+    }
+
+    /** The contract form of a just-fired alert. */
+    public static Alert firing(OpenAlert a) {
+        return Alert.newBuilder()
+                .setAlertId(a.alertId())
+                .setRule(AlertRecords.rule(a.rule()))
+                .addAllAgentIds(a.agentIds())
+                .setTeamId(a.teamId())
+                .setSeverity(AlertRecords.severity(a.severity()))
+                .setState(AlertState.ALERT_STATE_FIRING)
+                .setAction(AlertRecords.action(a.action()))
+                .setEvidence(AlertRecords.evidence(a.evidence()))
+                .setFirstSeenTime(AlertRecords.ts(a.firstSeen()))
+                .setLastSeenTime(AlertRecords.ts(a.lastSeen()))
+                .setDedupeKey(a.dedupeKey())
+                .build();
+    }
+}

@@ -1,0 +1,108 @@
+package dev.agentspend.alerts.domain;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static dev.agentspend.alerts.domain.Fixtures.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Alert life cycle: one condition gives one alert; it resolves when the condition clears. */
+class EvaluatorTest {
+    private final Map<String, AgentPolicy> policies = Map.of("a", policy("a", List.of(), WorkingHours.none()));
+
+    @Test
+    void oneConditionGivesOneAlertThenResolvesWhenTheWindowPasses() {
+        Evaluator ev = new Evaluator(1);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        LedgerEvent[] declines = new LedgerEvent[8];
+        for (int i = 0; i < 8; i++) {
+            declines[i] = decline("a", "CAP_EXCEEDED", T0.plusSeconds(i));
+        }
+        List<AlertChange> changes = run(ev, policies, configs, declines);
+        List<AlertChange> fired = changes.stream().filter(c -> c instanceof AlertChange.Fired).toList();
+        assertEquals(1, fired.size(), "one burst, one alert");
+        assertEquals(RuleType.DECLINE_BURST, fired.get(0).alert().rule());
+        assertEquals(declines[4].position(), fired.get(0).alert().evidence().triggerPosition());
+        assertEquals(3, changes.stream().filter(c -> c instanceof AlertChange.Refreshed).count());
+
+        // still within 300 s: nothing resolves
+        assertTrue(ev.sweep(T0.plusSeconds(200), policies::get, configs).isEmpty());
+        List<AlertChange> later = ev.sweep(T0.plusSeconds(400), policies::get, configs);
+        assertEquals(1, later.size());
+        assertInstanceOf(AlertChange.Resolved.class, later.get(0));
+        assertTrue(ev.openAlerts().isEmpty());
+
+        // a new burst later is a new alert
+        LedgerEvent[] again = new LedgerEvent[5];
+        for (int i = 0; i < 5; i++) {
+            again[i] = decline("a", "CAP_EXCEEDED", T0.plusSeconds(1000 + i));
+        }
+        List<AlertChange> second = run(ev, policies, configs, again);
+        assertEquals(1, second.stream().filter(c -> c instanceof AlertChange.Fired).count());
+        assertNotEquals(fired.get(0).alert().alertId(), second.get(0).alert().alertId());
+    }
+
+    @Test
+    void aDisabledRuleNeverFiresAndAgentOverridesBeatTeamAndFleet() {
+        RuleConfigSet configs = new RuleConfigSet(Map.of(
+                new RuleConfigSet.Key(RuleConfigSet.Scope.FLEET, "", RuleType.DECLINE_BURST),
+                new RuleOverride(null, null, null, Map.of("min_declines", 3L)),
+                new RuleConfigSet.Key(RuleConfigSet.Scope.TEAM, "team_a", RuleType.DECLINE_BURST),
+                new RuleOverride(null, ActionType.SUSPEND, Level.CRITICAL, Map.of("min_declines", 4L)),
+                new RuleConfigSet.Key(RuleConfigSet.Scope.AGENT, "b", RuleType.DECLINE_BURST),
+                new RuleOverride(false, null, null, Map.of())));
+        RuleSettings a = configs.effective("a", "team_a", RuleType.DECLINE_BURST);
+        assertEquals(4, a.param("min_declines"));
+        assertEquals(ActionType.SUSPEND, a.action());
+        assertEquals(300, a.param("window_seconds"));
+        assertEquals(3, configs.effective("c", "", RuleType.DECLINE_BURST).param("min_declines"));
+        assertFalse(configs.effective("b", "team_a", RuleType.DECLINE_BURST).enabled());
+
+        Evaluator ev = new Evaluator(1);
+        LedgerEvent[] declines = new LedgerEvent[6];
+        for (int i = 0; i < 6; i++) {
+            declines[i] = decline("b", "CAP_EXCEEDED", T0.plusSeconds(i));
+        }
+        assertTrue(run(ev, Map.of(), configs, declines).stream().noneMatch(c -> c instanceof AlertChange.Fired));
+    }
+
+    @Test
+    void aLoopFiresOnceForAllItsAgentsAndResolvesWhenItAgesOut() {
+        Evaluator ev = new Evaluator(1);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        List<AlertChange> changes = run(ev, Map.of(), configs,
+                agentPayment("c", "a", 300, T0), agentPayment("a", "b", 100, T0.plusSeconds(1)),
+                agentPayment("b", "c", 200, T0.plusSeconds(2)), agentPayment("c", "a", 50, T0.plusSeconds(3)));
+        List<AlertChange> fired = changes.stream().filter(c -> c instanceof AlertChange.Fired).toList();
+        assertEquals(1, fired.size());
+        OpenAlert loop = fired.get(0).alert();
+        assertEquals(List.of("a", "b", "c"), loop.agentIds());
+        assertEquals(ActionType.SUSPEND, loop.action());
+        // it fires on the payment that closes the cycle (b -> c), with the amounts at that moment
+        assertEquals(600, loop.evidence().measure("cycle_amount_micros"));
+        assertEquals(new Evidence.LoopHop("c", "a", 300, 1), loop.evidence().loop().get(2));
+        // another payment around the same cycle refreshes the same alert
+        AlertChange last = changes.get(changes.size() - 1);
+        assertInstanceOf(AlertChange.Refreshed.class, last);
+        assertEquals(loop.alertId(), last.alert().alertId());
+        assertEquals(650, last.alert().evidence().measure("cycle_amount_micros"));
+        assertEquals(new Evidence.LoopHop("c", "a", 350, 2), last.alert().evidence().loop().get(2));
+        assertTrue(ev.sweep(T0.plusSeconds(3600), Map.<String, AgentPolicy>of()::get, configs).isEmpty());
+        List<AlertChange> aged = ev.sweep(T0.plusSeconds(3603), Map.<String, AgentPolicy>of()::get, configs);
+        assertEquals(1, aged.size());
+        assertInstanceOf(AlertChange.Resolved.class, aged.get(0));
+    }
+
+    @Test
+    void trendTimeAcceptsOnlyPlausibleBackdating() {
+        LedgerEvent future = spend("a", 1, "t", "", 0, T0.plusSeconds(10), T0);
+        assertEquals(T0, future.trendTime(Evaluator.MAX_BACKDATE));
+        LedgerEvent old = spend("a", 1, "t", "", 0, T0.minusSeconds(16 * 86_400), T0);
+        assertEquals(T0, old.trendTime(Evaluator.MAX_BACKDATE));
+        LedgerEvent week = spend("a", 1, "t", "", 0, T0.minusSeconds(7 * 86_400), T0);
+        assertEquals(T0.minusSeconds(7 * 86_400), week.trendTime(Evaluator.MAX_BACKDATE));
+    }
+}
