@@ -89,7 +89,7 @@ class ChartTest {
         assertEquals("8081", ledger.get("QUARKUS_GRPC_CLIENTS_IDENTITY_PORT").getValue());
         Map<String, EnvVar> alerts = env(deployment(objects, "agentspend-alerts"));
         assertEquals("agentspend-ledger", alerts.get("QUARKUS_GRPC_CLIENTS_LEDGER_HOST").getValue());
-        assertEquals("agentspend-analytics", alerts.get("QUARKUS_GRPC_CLIENTS_ANALYTICS_HOST").getValue());
+        assertEquals("agentspend-identity", alerts.get("QUARKUS_GRPC_CLIENTS_IDENTITY_HOST").getValue());
 
         // agents reach the ledger's port from anywhere; nothing else is open to them
         NetworkPolicy ledgerPolicy = ofKind(objects, NetworkPolicy.class).stream()
