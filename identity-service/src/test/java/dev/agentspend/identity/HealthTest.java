@@ -4,6 +4,8 @@ import dev.agentspend.identity.support.Grpc;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import dev.agentspend.proto.identity.v1.ListAgentsRequest;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
@@ -42,6 +44,11 @@ class HealthTest {
             db.stop();
             assertEquals("DOWN", awaitReadiness("DOWN"));
             given().get("/q/health/live").then().statusCode(200);
+            StatusRuntimeException e = Grpc.fails(Status.Code.UNAVAILABLE,
+                    () -> Grpc.admin().listAgents(ListAgentsRequest.getDefaultInstance()));
+            assertEquals("DATABASE_UNAVAILABLE", Grpc.reason(e));
+            given().header("Authorization", "Bearer " + Grpc.ADMIN_TOKEN).get("/v1/agents").then().statusCode(503)
+                    .body("reason", is("DATABASE_UNAVAILABLE"));
         } finally {
             db.start();
         }

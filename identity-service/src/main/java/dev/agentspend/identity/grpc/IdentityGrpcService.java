@@ -3,6 +3,7 @@ package dev.agentspend.identity.grpc;
 import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.GrpcErrors;
 import dev.agentspend.identity.domain.Credential;
+import dev.agentspend.identity.store.StoreErrors;
 import dev.agentspend.proto.identity.v1.*;
 import io.quarkus.grpc.GrpcService;
 import io.quarkus.grpc.RegisterInterceptor;
@@ -121,7 +122,8 @@ public class IdentityGrpcService implements IdentityService {
         return call.onFailure().transform(t -> toStatus(method, t));
     }
 
-    private static Throwable toStatus(String method, Throwable t) {
+    private static Throwable toStatus(String method, Throwable failure) {
+        Throwable t = StoreErrors.translate(failure);
         if (!(t instanceof ApiException)) {
             LOG.errorf(t, "%s failed unexpectedly", method);
         }

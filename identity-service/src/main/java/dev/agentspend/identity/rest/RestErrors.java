@@ -25,7 +25,8 @@ public class RestErrors {
     }
 
     /** Anything that is not a refusal is a bug or an outage: logged here, shown as INTERNAL. */
-    static Throwable toRefusal(Throwable t) {
+    static Throwable toRefusal(Throwable failure) {
+        Throwable t = dev.agentspend.identity.store.StoreErrors.translate(failure);
         if (t instanceof ApiException || t instanceof jakarta.ws.rs.WebApplicationException) {
             return t;
         }

@@ -25,13 +25,23 @@ public final class StoreErrors {
                 return ApiException.of(ErrorCode.UNAVAILABLE, "BUSY",
                         "the identity store is busy; retry with the same request_id");
             }
+            // connection exceptions (08) and operator intervention such as a shutdown (57P)
+            if (state != null && (state.startsWith("08") || state.startsWith("57P"))) {
+                return unavailable();
+            }
             return t;
         }
-        if (t instanceof IOException || t instanceof io.vertx.core.VertxException
-                || t instanceof java.util.concurrent.TimeoutException) {
-            return ApiException.of(ErrorCode.UNAVAILABLE, "DATABASE_UNAVAILABLE",
-                    "the identity store is unreachable; retry with the same request_id");
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof IOException || c instanceof io.vertx.core.VertxException
+                    || c instanceof java.util.concurrent.TimeoutException) {
+                return unavailable();
+            }
         }
         return t;
+    }
+
+    private static ApiException unavailable() {
+        return ApiException.of(ErrorCode.UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                "the identity store is unreachable; retry with the same request_id");
     }
 }

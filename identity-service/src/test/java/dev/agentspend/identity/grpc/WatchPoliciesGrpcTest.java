@@ -203,12 +203,36 @@ class WatchPoliciesGrpcTest {
                 watcher.next();
             }
         }
+        awaitNoWatchers();
+    }
+
+    @Test
+    void watchersPerReplicaAreBounded() {
+        awaitNoWatchers();
+        List<FeedWatcher> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) {
+                FeedWatcher watcher = FeedWatcher.service(0);
+                open.add(watcher);
+                watcher.next();
+            }
+            assertEquals("TOO_MANY_WATCHERS", reason(fails(Status.Code.RESOURCE_EXHAUSTED,
+                    () -> FeedWatcher.service(0).next())));
+        } finally {
+            open.forEach(FeedWatcher::close);
+        }
+        awaitNoWatchers();
+        try (FeedWatcher again = FeedWatcher.service(0)) {
+            assertNotNull(again.next(), "closed watchers free their places");
+        }
+    }
+
+    private static void awaitNoWatchers() {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        double watchers;
-        do {
-            watchers = watcherGauge();
-        } while (watchers != 0 && System.nanoTime() < deadline);
-        assertEquals(0, watchers, "the server released every cancelled watcher");
+        while (watcherGauge() != 0 && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+        }
+        assertEquals(0, watcherGauge());
     }
 
     private static double watcherGauge() {

@@ -128,6 +128,17 @@ class AdminRestTest {
     }
 
     @Test
+    void aRestRetryOfAGrpcRequestReplaysIt() {
+        var request = dev.agentspend.identity.support.Fixtures.agentRequest().putLabels("a", "1").putLabels("b", "2").build();
+        var created = dev.agentspend.identity.support.Grpc.admin().createAgent(request);
+        String json = ProtoJson.print(request);
+        admin().body(json).post("/v1/agents").then().statusCode(200)
+                .body("agent.id", is(created.getAgent().getId())).body("api_key_secret", is(""));
+        admin().body(json.replace("\"Test agent\"", "\"Other\"")).post("/v1/agents").then().statusCode(409)
+                .body("reason", is("REQUEST_ID_REUSED"));
+    }
+
+    @Test
     void credentialsAreCheckedLikeGrpc() {
         given().get("/v1/agents").then().statusCode(401).body("code", is("UNAUTHENTICATED"));
         given().header("Authorization", "Bearer wrong").get("/v1/agents").then().statusCode(401);
