@@ -1,0 +1,369 @@
+package dev.agentspend.k8s;
+
+import dev.agentspend.platform.EmbeddedDatabase;
+import dev.agentspend.platform.EmbeddedPostgresTestResource;
+import dev.agentspend.platform.ServiceProcess;
+import dev.agentspend.proto.identity.v1.AgentMode;
+import dev.agentspend.proto.identity.v1.Cap;
+import dev.agentspend.proto.identity.v1.CapEnforcement;
+import dev.agentspend.proto.identity.v1.CapWindow;
+import dev.agentspend.proto.identity.v1.CreateAgentRequest;
+import dev.agentspend.proto.identity.v1.CreateAgentResponse;
+import dev.agentspend.proto.identity.v1.IdentityServiceGrpc;
+import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.ledger.v1.CreditRequest;
+import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.EventType;
+import dev.agentspend.proto.ledger.v1.GetBalanceRequest;
+import dev.agentspend.proto.ledger.v1.GetBalanceResponse;
+import dev.agentspend.proto.ledger.v1.LedgerServiceGrpc;
+import dev.agentspend.proto.ledger.v1.PayRequest;
+import dev.agentspend.proto.ledger.v1.StreamEntriesRequest;
+import dev.agentspend.proto.ledger.v1.StreamEntriesResponse;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerRequest;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerResponse;
+import io.grpc.Context;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two ledger replicas, as the chart runs them, against one PostgreSQL database shared with one
+ * identity: payments spread over both replicas never overspend a HARD cap or a balance, a retry
+ * sent to the other replica is not charged twice, VerifyLedger is clean, and the entry feed read
+ * from either replica is the same gapless sequence.
+ *
+ * <p>The services run from copies of their built applications (k8s/target/snapshots) so that a
+ * concurrent rebuild of a service module cannot pull jars from under them, and they are configured
+ * exactly as the chart configures them: QUARKUS_DATASOURCE_*, AGENTSPEND_*_TOKEN and
+ * QUARKUS_GRPC_CLIENTS_IDENTITY_HOST / _PORT environment variables.
+ */
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class ReplicasTest {
+    static final String DATABASE = "agentspend_replicas";
+    static final long PRICE = 10_000;                 // 0.01 USD per payment
+    static final long CAP = 1_000_000;                // HARD lifetime cap: exactly 100 payments
+    static final long CREDIT_CAPPED = 10_000_000;     // plenty of balance: the cap binds
+    static final long CREDIT_POOR = 500_000;          // exactly 50 payments: the balance binds
+    static final int ATTEMPTS = 160;                  // per agent, over both replicas
+
+    static final String ADMIN_TOKEN = randomToken();
+    static final String SERVICE_TOKEN = randomToken();
+
+    static ServiceProcess identity;
+    static final List<ServiceProcess> ledgers = new ArrayList<>();
+    static final List<ManagedChannel> channels = new ArrayList<>();
+    static ManagedChannel identityChannel;
+    static final Map<String, Long> restingRssKb = new LinkedHashMap<>();
+
+    @BeforeAll
+    static void startReplicas() {
+        EmbeddedDatabase db = EmbeddedPostgresTestResource.server();
+        db.createDatabase(DATABASE);
+        Map<String, String> common = Map.of(
+                "QUARKUS_DATASOURCE_JDBC_URL", db.jdbcUrl(DATABASE),
+                "QUARKUS_DATASOURCE_REACTIVE_URL", db.reactiveUrl(DATABASE),
+                "QUARKUS_DATASOURCE_USERNAME", EmbeddedDatabase.USER,
+                "QUARKUS_DATASOURCE_PASSWORD", "",
+                "AGENTSPEND_ADMIN_TOKEN", ADMIN_TOKEN,
+                "AGENTSPEND_SERVICE_TOKEN", SERVICE_TOKEN);
+        identity = ServiceProcess.of(snapshot("identity-service"), ServiceProcess.freePort(), common).start()
+                .awaitReady(Duration.ofSeconds(90));
+        restingRssKb.put("identity-service", rssKb(identity));
+
+        Map<String, String> ledgerEnv = new java.util.HashMap<>(common);
+        ledgerEnv.put("QUARKUS_GRPC_CLIENTS_IDENTITY_HOST", "localhost");
+        ledgerEnv.put("QUARKUS_GRPC_CLIENTS_IDENTITY_PORT", Integer.toString(identity.httpPort()));
+        String ledgerModule = snapshot("ledger-service");
+        // both replicas start at once, as in a fresh install: Flyway's advisory lock lets one
+        // migrate the ledger schema while the other waits
+        for (int i = 0; i < 2; i++) {
+            ledgers.add(ServiceProcess.of(ledgerModule, ServiceProcess.freePort(), ledgerEnv).start());
+        }
+        for (ServiceProcess p : ledgers) {
+            p.awaitReady(Duration.ofSeconds(90));
+            channels.add(ManagedChannelBuilder.forAddress("localhost", p.httpPort()).usePlaintext().build());
+        }
+        restingRssKb.put("ledger-service", rssKb(ledgers.get(0)));
+        identityChannel = ManagedChannelBuilder.forAddress("localhost", identity.httpPort()).usePlaintext().build();
+    }
+
+    @AfterAll
+    static void stopReplicas() {
+        channels.forEach(ManagedChannel::shutdownNow);
+        if (identityChannel != null) {
+            identityChannel.shutdownNow();
+        }
+        ledgers.forEach(ServiceProcess::stop);
+        if (identity != null) {
+            identity.stop();
+        }
+    }
+
+    @Test
+    void paymentsSpreadOverTwoLedgerReplicasStayExact() throws Exception {
+        Agent capped = newAgent(Cap.newBuilder().setWindow(CapWindow.CAP_WINDOW_LIFETIME).setLimitMicros(CAP)
+                .setCurrencyCode("USD").setEnforcement(CapEnforcement.CAP_ENFORCEMENT_HARD).build(), CREDIT_CAPPED);
+        Agent poor = newAgent(Cap.newBuilder().setWindow(CapWindow.CAP_WINDOW_LIFETIME).setLimitMicros(100 * CAP)
+                .setCurrencyCode("USD").setEnforcement(CapEnforcement.CAP_ENFORCEMENT_HARD).build(), CREDIT_POOR);
+
+        long start = System.nanoTime();
+        List<PayRequest> requests = new ArrayList<>();
+        List<Agent> payers = new ArrayList<>();
+        for (int i = 0; i < ATTEMPTS; i++) {
+            for (Agent a : List.of(capped, poor)) {
+                requests.add(PayRequest.newBuilder().setRequestId("rep-" + a.id + "-" + i).setAmountMicros(PRICE)
+                        .setCurrencyCode("USD").setTool(i % 3 == 0 ? "openai/chat.completions" : "serpapi/search")
+                        .setTaskId("task-" + (i % 20)).setCallId("call-" + i).setAttempt(1).build());
+                payers.add(a);
+            }
+        }
+        List<Entry> first = new ArrayList<>();
+        List<Entry> retried = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        try {
+            // every request goes to replica i % 2, concurrently with the other agent's and the other replica's
+            List<Future<Entry>> futures = new ArrayList<>();
+            for (int i = 0; i < requests.size(); i++) {
+                int n = i;
+                futures.add(pool.submit(() -> ledger(n % 2, payers.get(n).key).pay(requests.get(n)).getEntry()));
+            }
+            for (Future<Entry> f : futures) {
+                first.add(f.get(60, TimeUnit.SECONDS));
+            }
+            // the same requests again, each to the OTHER replica: an agent retrying after a lost answer
+            futures.clear();
+            for (int i = 0; i < requests.size(); i++) {
+                int n = i;
+                futures.add(pool.submit(() -> ledger((n + 1) % 2, payers.get(n).key).pay(requests.get(n)).getEntry()));
+            }
+            for (Future<Entry> f : futures) {
+                retried.add(f.get(60, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+
+        for (int i = 0; i < first.size(); i++) {
+            assertEquals(first.get(i), retried.get(i), "a retry on the other replica must return the first answer");
+        }
+        long cappedApproved = first.stream().filter(e -> e.getAgentId().equals(capped.id)
+                && e.getDecision() == Decision.DECISION_APPROVED).count();
+        long poorApproved = first.stream().filter(e -> e.getAgentId().equals(poor.id)
+                && e.getDecision() == Decision.DECISION_APPROVED).count();
+        assertEquals(CAP / PRICE, cappedApproved, "HARD cap: exactly cap/price approvals over both replicas");
+        assertEquals(CREDIT_POOR / PRICE, poorApproved, "balance: exactly balance/price approvals over both replicas");
+        assertTrue(first.stream().filter(e -> e.getAgentId().equals(capped.id) && e.getDecision() == Decision.DECISION_DECLINED)
+                .allMatch(e -> e.getDeclineReason() == DeclineReason.DECLINE_REASON_CAP_EXCEEDED));
+        assertTrue(first.stream().filter(e -> e.getAgentId().equals(poor.id) && e.getDecision() == Decision.DECISION_DECLINED)
+                .allMatch(e -> e.getDeclineReason() == DeclineReason.DECLINE_REASON_INSUFFICIENT_BALANCE));
+
+        for (int r = 0; r < 2; r++) {
+            GetBalanceResponse c = ledger(r, ADMIN_TOKEN).getBalance(GetBalanceRequest.newBuilder().setAgentId(capped.id).build());
+            assertEquals(CREDIT_CAPPED - CAP, c.getBalanceMicros(), "capped agent's balance, replica " + r);
+            assertEquals(CAP, c.getCapsList().get(0).getSpentMicros(), "capped agent's cap usage, replica " + r);
+            assertEquals(0, c.getCapsList().get(0).getHeadroomMicros(), "capped agent's headroom, replica " + r);
+            GetBalanceResponse p = ledger(r, ADMIN_TOKEN).getBalance(GetBalanceRequest.newBuilder().setAgentId(poor.id).build());
+            assertEquals(0, p.getBalanceMicros(), "poor agent's balance, replica " + r);
+            assertEquals(0, p.getHeldMicros());
+        }
+
+        VerifyLedgerResponse v0 = ledger(0, ADMIN_TOKEN).verifyLedger(VerifyLedgerRequest.getDefaultInstance());
+        VerifyLedgerResponse v1 = ledger(1, ADMIN_TOKEN).verifyLedger(VerifyLedgerRequest.getDefaultInstance());
+        assertTrue(v0.getConsistent(), "VerifyLedger: " + v0.getViolationsList());
+        assertTrue(v1.getConsistent(), "VerifyLedger: " + v1.getViolationsList());
+        assertEquals(v0.getEntryCount(), v1.getEntryCount());
+        // two credits plus one entry per distinct request: retries recorded nothing
+        assertEquals(2 + requests.size(), v0.getEntryCount(), "entries: credits + one per request, none per retry");
+
+        List<Entry> feed0 = feed(0, v0.getEntryCount());
+        List<Entry> feed1 = feed(1, v0.getEntryCount());
+        assertEquals(feed0, feed1, "the feed is the same whichever replica serves it");
+        for (int i = 0; i < feed0.size(); i++) {
+            assertEquals(i + 1, feed0.get(i).getPosition(), "positions from 1 without gaps");
+        }
+        assertEquals(2, feed0.stream().filter(e -> e.getEventType() == EventType.EVENT_TYPE_CREDIT).count());
+        assertEquals(cappedApproved + poorApproved, feed0.stream().filter(e -> e.getDecision() == Decision.DECISION_APPROVED
+                && e.getEventType() != EventType.EVENT_TYPE_CREDIT).count(), "approved payments in the feed");
+        for (Entry e : first) {
+            assertEquals(e, feed0.get((int) e.getPosition() - 1), "the feed holds the answer the agent got");
+        }
+
+        Map<String, Long> loadedRssKb = new LinkedHashMap<>();
+        loadedRssKb.put("identity-service", rssKb(identity));
+        loadedRssKb.put("ledger-service#0", rssKb(ledgers.get(0)));
+        loadedRssKb.put("ledger-service#1", rssKb(ledgers.get(1)));
+        String figures = String.format(java.util.Locale.ROOT,
+                "replicas: 1 identity + 2 ledger on one PostgreSQL; %d payments + %d retries in %.1f s (%.0f calls/s)"
+                        + "; approved %d (cap) + %d (balance); feed %d entries, identical on both replicas%n"
+                        + "resident memory at rest (kB, -Xmx256m -XX:+UseSerialGC): %s%n"
+                        + "resident memory after the run (kB): %s%n",
+                requests.size(), requests.size(), seconds, 2 * requests.size() / seconds, cappedApproved, poorApproved,
+                feed0.size(), restingRssKb, loadedRssKb);
+        System.out.print(figures);
+        Files.writeString(Path.of("target/replica-figures.txt"), figures);
+    }
+
+    record Agent(String id, String key) {
+    }
+
+    static Agent newAgent(Cap cap, long credit) {
+        String suffix = randomToken().substring(0, 10);
+        CreateAgentResponse created = IdentityServiceGrpc.newBlockingStub(identityChannel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(bearer(ADMIN_TOKEN)))
+                .withDeadlineAfter(30, TimeUnit.SECONDS)
+                .createAgent(CreateAgentRequest.newBuilder().setRequestId("agent-" + suffix).setHandle("replica-" + suffix)
+                        .setDisplayName("replica test agent").setMode(AgentMode.AGENT_MODE_PRODUCTION).setCurrencyCode("USD")
+                        .setPolicy(SpendingPolicy.newBuilder().addCaps(cap)).build());
+        Agent agent = new Agent(created.getAgent().getId(), created.getApiKeySecret());
+        // each replica learns the agent from identity's policy feed on its own
+        for (int r = 0; r < 2; r++) {
+            awaitKnown(r, agent);
+        }
+        ledger(0, ADMIN_TOKEN).credit(CreditRequest.newBuilder().setRequestId("credit-" + suffix).setAgentId(agent.id)
+                .setAmountMicros(credit).setCurrencyCode("USD").setNote("replica test").build());
+        return agent;
+    }
+
+    static void awaitKnown(int replica, Agent agent) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (true) {
+            try {
+                ledger(replica, agent.key).getBalance(GetBalanceRequest.getDefaultInstance());
+                return;
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != Status.Code.UNAUTHENTICATED || System.nanoTime() > deadline) {
+                    throw new AssertionError("ledger replica " + replica + " does not know agent " + agent.id, e);
+                }
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** The whole feed from one replica: reads until {@code count} entries, then cancels the stream. */
+    static List<Entry> feed(int replica, long count) {
+        Context.CancellableContext context = Context.current().withCancellation();
+        try {
+            return context.call(() -> {
+                Iterator<StreamEntriesResponse> it = ledger(replica, SERVICE_TOKEN)
+                        .streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(0).build());
+                List<Entry> entries = new ArrayList<>();
+                while (entries.size() < count && it.hasNext()) {
+                    StreamEntriesResponse r = it.next();
+                    if (r.hasEntry()) {
+                        entries.add(r.getEntry());
+                    }
+                }
+                return entries;
+            });
+        } catch (Exception e) {
+            throw new AssertionError("feed of replica " + replica, e);
+        } finally {
+            context.cancel(null);
+        }
+    }
+
+    static LedgerServiceGrpc.LedgerServiceBlockingStub ledger(int replica, String token) {
+        return LedgerServiceGrpc.newBlockingStub(channels.get(replica))
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(bearer(token)))
+                .withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    static Metadata bearer(String token) {
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+        return headers;
+    }
+
+    static String randomToken() {
+        byte[] bytes = new byte[24];
+        new SecureRandom().nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    /** VmRSS of a running service process, in kB, from /proc. */
+    static long rssKb(ServiceProcess p) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw new AssertionError("no VmRSS for " + p.pid());
+    }
+
+    /**
+     * Copies a service's built application to k8s/target/snapshots/&lt;module&gt;/target/quarkus-app
+     * and returns that path as a module for {@link ServiceProcess#of}.
+     */
+    static String snapshot(String module) {
+        Path root = ServiceProcess.repositoryRoot();
+        Path source = root.resolve(module).resolve("target/quarkus-app");
+        if (!Files.isRegularFile(source.resolve("quarkus-run.jar"))) {
+            throw new IllegalStateException(source + " is missing: mvn -B -q install -pl " + module + " -DskipTests");
+        }
+        String snapshotModule = "k8s/target/snapshots/" + module;
+        Path target = root.resolve(snapshotModule).resolve("target/quarkus-app");
+        try {
+            if (Files.exists(target)) {
+                try (Stream<Path> old = Files.walk(target)) {
+                    old.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+            try (Stream<Path> files = Files.walk(source)) {
+                for (Path p : (Iterable<Path>) files::iterator) {
+                    Path to = target.resolve(source.relativize(p).toString());
+                    if (Files.isDirectory(p)) {
+                        Files.createDirectories(to);
+                    } else {
+                        Files.copy(p, to, StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not copy " + source, e);
+        }
+        return snapshotModule;
+    }
+}
