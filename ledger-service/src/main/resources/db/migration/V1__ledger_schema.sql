@@ -35,13 +35,15 @@ CREATE TABLE ledger.team_state (
 -- Spend counters per scope (agent or team id), bucket and tool ('' = every tool). Buckets:
 -- H:<hour>, D:<day>, W:<iso week>, M:<month> (UTC calendar windows), L (lifetime), T:<task id>.
 -- hard_limit_micros: the tightest HARD limit in force the last time the counter grew; VerifyLedger
--- checks spent + held against it.
+-- checks spent + held against it. (No CHECK on held_micros: PostgreSQL checks constraints on the
+-- row proposed by INSERT .. ON CONFLICT before resolving the conflict, and releases propose
+-- negative deltas. VerifyLedger checks held amounts against the open holds instead.)
 CREATE TABLE ledger.counters (
     scope_id          text NOT NULL,
     bucket            text NOT NULL,
     tool              text NOT NULL,
     spent_micros      bigint NOT NULL DEFAULT 0,
-    held_micros       bigint NOT NULL DEFAULT 0 CHECK (held_micros >= 0),
+    held_micros       bigint NOT NULL DEFAULT 0,
     hard_limit_micros bigint,
     PRIMARY KEY (scope_id, bucket, tool)
 );

@@ -120,6 +120,11 @@ public class LedgerQueries {
                 });
     }
 
+    /** The synchronous_commit setting of the ledger's connections (expected: on). */
+    public Uni<String> synchronousCommit() {
+        return pool.query("SHOW synchronous_commit").execute().map(rows -> rows.iterator().next().getString(0));
+    }
+
     private Uni<Map<CounterKey, Usage>> counters(List<CounterKey> keys) {
         if (keys.isEmpty()) {
             return Uni.createFrom().item(Map.of());

@@ -344,7 +344,9 @@ public class LedgerStore {
                             PolicyView view = p.teamId().equals(h.teamId()) ? p
                                     : new PolicyView(p.agentId(), h.teamId(), p.status(), p.sandbox(), p.currency(),
                                             p.agentCaps(), List.of(), p.maxConcurrentHolds(), p.sandboxCeiling());
-                            Authorizer.Request ar = new Authorizer.Request(amount, Math.max(0, excess), h.tool(), h.taskId(),
+                            // decided as if the hold were not there: its reservation is taken out of the
+                            // counters and of the held balance, and the whole amount is authorized
+                            Authorizer.Request ar = new Authorizer.Request(amount, amount, h.tool(), h.taskId(),
                                     h.placed(), tx.now, false);
                             if (excess <= 0) {
                                 decision = Uni.createFrom().item(new Decision(true, null, null, List.of(), ""));

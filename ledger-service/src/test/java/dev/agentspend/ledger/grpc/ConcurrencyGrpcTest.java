@@ -1,0 +1,145 @@
+package dev.agentspend.ledger.grpc;
+
+import dev.agentspend.ledger.support.Fixture;
+import dev.agentspend.ledger.support.Fixture.TestAgent;
+import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.proto.identity.v1.CapWindow;
+import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerRequest;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerResponse;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static dev.agentspend.ledger.support.Fixture.cap;
+import static dev.agentspend.ledger.support.Fixture.pay;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * No overspend under concurrency: 64 clients pay at once (thousands of calls) and the approved
+ * sum, computed from the responses and from the database, never exceeds a HARD cap or the balance.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
+class ConcurrencyGrpcTest {
+    static final int CLIENTS = 64;
+    static final int CALLS_PER_CLIENT = 40;
+    static final long MIN = 500_000;
+    static final long MAX = 1_500_000;
+
+    /** Runs 64 x 40 payments of random amounts, each from one of the agents; returns what was approved. */
+    static Totals storm(List<TestAgent> agents) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+        CountDownLatch start = new CountDownLatch(1);
+        AtomicLong approved = new AtomicLong();
+        AtomicLong approvedCount = new AtomicLong();
+        AtomicLong declined = new AtomicLong();
+        AtomicLong smallestDeclined = new AtomicLong(Long.MAX_VALUE);
+        List<Future<?>> done = new ArrayList<>();
+        for (int c = 0; c < CLIENTS; c++) {
+            done.add(pool.submit(() -> {
+                start.await();
+                ThreadLocalRandom random = ThreadLocalRandom.current();
+                for (int i = 0; i < CALLS_PER_CLIENT; i++) {
+                    TestAgent a = agents.get(random.nextInt(agents.size()));
+                    long amount = random.nextLong(MIN, MAX + 1);
+                    Entry e = a.ledger().pay(pay(amount).build()).getEntry();
+                    if (e.getDecision() == Decision.DECISION_APPROVED) {
+                        approved.addAndGet(amount);
+                        approvedCount.incrementAndGet();
+                    } else {
+                        declined.incrementAndGet();
+                        smallestDeclined.accumulateAndGet(amount, Math::min);
+                        assertTrue(e.getDeclineReason() == DeclineReason.DECLINE_REASON_CAP_EXCEEDED
+                                || e.getDeclineReason() == DeclineReason.DECLINE_REASON_INSUFFICIENT_BALANCE, e.toString());
+                    }
+                }
+                return null;
+            }));
+        }
+        long t0 = System.nanoTime();
+        start.countDown();
+        for (Future<?> f : done) {
+            f.get(240, TimeUnit.SECONDS);
+        }
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        pool.shutdown();
+        int calls = CLIENTS * CALLS_PER_CLIENT;
+        System.out.printf("[ledger-concurrency] %d payments from %d clients in %d ms (%.0f/s): %d approved, %d declined%n",
+                calls, CLIENTS, millis, calls * 1000.0 / Math.max(1, millis), approvedCount.get(), declined.get());
+        assertEquals(calls, approvedCount.get() + declined.get());
+        return new Totals(approved.get(), approvedCount.get(), declined.get(), smallestDeclined.get());
+    }
+
+    record Totals(long approved, long approvedCount, long declined, long smallestDeclined) {
+    }
+
+    static long spentInDatabase(List<TestAgent> agents) {
+        long sum = 0;
+        for (TestAgent a : agents) {
+            sum += Fixture.queryLong("SELECT COALESCE(SUM(spend_micros), 0) FROM ledger.entries WHERE agent_id = ?", a.id());
+        }
+        return sum;
+    }
+
+    @Test
+    void oneAgentNeverExceedsItsHardCap() throws Exception {
+        long cap = 200_000_000;
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, cap, true)).build(), 10_000_000_000L);
+        Totals t = storm(List.of(a));
+        assertTrue(t.approved() <= cap, "approved " + t.approved() + " > cap " + cap);
+        assertTrue(t.declined() > 0, "the storm must reach the cap");
+        // no false declines either: what is left is smaller than the smallest amount declined
+        assertTrue(cap - t.approved() < t.smallestDeclined(), "headroom " + (cap - t.approved()) + " left unused");
+        assertEquals(t.approved(), spentInDatabase(List.of(a)));
+        assertEquals(10_000_000_000L - t.approved(), Fixture.balance(a).getBalanceMicros());
+        verifyClean();
+    }
+
+    @Test
+    void oneAgentNeverSpendsMoreThanItsBalance() throws Exception {
+        long balance = 150_000_000;
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), balance);
+        Totals t = storm(List.of(a));
+        assertTrue(t.approved() <= balance);
+        assertTrue(balance - t.approved() < t.smallestDeclined());
+        assertEquals(balance - t.approved(), Fixture.balance(a).getBalanceMicros());
+        assertEquals(t.approved(), spentInDatabase(List.of(a)));
+        verifyClean();
+    }
+
+    @Test
+    void oneTeamNeverExceedsItsHardCap() throws Exception {
+        long cap = 300_000_000;
+        String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_DAY, cap, true));
+        List<TestAgent> agents = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            agents.add(Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 1_000_000_000L));
+        }
+        Totals t = storm(agents);
+        assertTrue(t.approved() <= cap, "approved " + t.approved() + " > team cap " + cap);
+        assertTrue(cap - t.approved() < t.smallestDeclined());
+        assertEquals(t.approved(), spentInDatabase(agents));
+        verifyClean();
+    }
+
+    static void verifyClean() {
+        VerifyLedgerResponse v = Fixture.admin().verifyLedger(VerifyLedgerRequest.getDefaultInstance());
+        assertTrue(v.getConsistent(), v.getViolationsList().toString());
+    }
+}

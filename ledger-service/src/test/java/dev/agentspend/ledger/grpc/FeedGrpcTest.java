@@ -1,0 +1,195 @@
+package dev.agentspend.ledger.grpc;
+
+import dev.agentspend.ledger.support.Fixture;
+import dev.agentspend.ledger.support.Fixture.TestAgent;
+import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.proto.identity.v1.CapWindow;
+import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.ledger.v1.CapScope;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.EventType;
+import dev.agentspend.proto.ledger.v1.LedgerServiceGrpc;
+import dev.agentspend.proto.ledger.v1.StreamEntriesRequest;
+import dev.agentspend.proto.ledger.v1.StreamEntriesResponse;
+import io.grpc.Context;
+import io.grpc.Status;
+import io.grpc.stub.MetadataUtils;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static dev.agentspend.ledger.support.Fixture.cap;
+import static dev.agentspend.ledger.support.Fixture.pay;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@QuarkusTest
+@QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
+class FeedGrpcTest {
+    /** A StreamEntries subscription on its own cancellable context. */
+    static final class Subscription implements AutoCloseable {
+        final Context.CancellableContext context = Context.current().withCancellation();
+        final Iterator<StreamEntriesResponse> events;
+
+        Subscription(String token, long after) {
+            LedgerServiceGrpc.LedgerServiceBlockingStub stub = LedgerServiceGrpc.newBlockingStub(Fixture.ledgerChannel())
+                    .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(bearer(token)))
+                    .withDeadlineAfter(120, TimeUnit.SECONDS);
+            Context previous = context.attach();
+            try {
+                events = stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(after).build());
+            } finally {
+                context.detach(previous);
+            }
+        }
+
+        Entry next() {
+            return events.next().getEntry();
+        }
+
+        @Override
+        public void close() {
+            context.cancel(null);
+        }
+    }
+
+    static io.grpc.Metadata bearer(String token) {
+        io.grpc.Metadata headers = new io.grpc.Metadata();
+        headers.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+        return headers;
+    }
+
+    static long head() {
+        return Fixture.queryLong("SELECT last_position FROM ledger.feed_position");
+    }
+
+    @Test
+    void theFeedNeverSkipsAnEntryWhileConcurrentWritersCommit() throws Exception {
+        List<TestAgent> agents = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            agents.add(Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000_000L));
+        }
+        long start = head();
+        int writers = 16;
+        int perWriter = 60;
+        List<Entry> received = new ArrayList<>();
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start)) {
+            ExecutorService pool = Executors.newFixedThreadPool(writers + 1);
+            // the consumer reads while the writers write
+            Future<?> consumer = pool.submit(() -> {
+                long expected = writers * perWriter;
+                while (received.stream().filter(e -> e.getEventType() == EventType.EVENT_TYPE_PAYMENT_APPROVED
+                        && agents.stream().anyMatch(a -> a.id().equals(e.getAgentId()))).count() < expected) {
+                    received.add(feed.next());
+                }
+                return null;
+            });
+            List<Future<?>> writing = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int n = w;
+                writing.add(pool.submit(() -> {
+                    for (int i = 0; i < perWriter; i++) {
+                        agents.get((n + i) % agents.size()).ledger().pay(pay(1_000 + i).build());
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : writing) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            consumer.get(60, TimeUnit.SECONDS);
+            pool.shutdown();
+        }
+        // strictly consecutive positions from where the consumer started: nothing skipped
+        for (int i = 0; i < received.size(); i++) {
+            assertEquals(start + 1 + i, received.get(i).getPosition(), "position at index " + i);
+        }
+        long end = received.get(received.size() - 1).getPosition();
+        Set<String> inDatabase = new HashSet<>();
+        try (var c = Fixture.sql(); var st = c.prepareStatement("SELECT entry_id FROM ledger.entries WHERE position > ? AND position <= ?")) {
+            st.setLong(1, start);
+            st.setLong(2, end);
+            try (var rs = st.executeQuery()) {
+                while (rs.next()) {
+                    inDatabase.add(rs.getString(1));
+                }
+            }
+        }
+        Set<String> streamed = new HashSet<>();
+        received.forEach(e -> streamed.add(e.getEntryId()));
+        assertEquals(inDatabase, streamed);
+    }
+
+    @Test
+    void theFeedIsResumableAndCarriesWhatConsumersNeed() {
+        String team = Fixture.newTeam();
+        TestAgent a = Fixture.newAgent(team, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, 1_000_000, true)).build(), 10_000_000);
+        long start = head();
+        a.ledger().pay(pay(600_000).setTaskId("t-9").setCallId("c-1").setAttempt(1).putLabels("team/cost-center", "42").build());
+        a.ledger().pay(pay(600_000).setTaskId("t-9").setCallId("c-1").setAttempt(2).build());
+        a.ledger().pay(pay(400_000).setTaskId("t-9").setCallId("c-2").setAttempt(1).build());
+        List<Entry> mine = new ArrayList<>();
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start)) {
+            while (mine.size() < 3) {
+                Entry e = feed.next();
+                if (e.getAgentId().equals(a.id())) {
+                    mine.add(e);
+                }
+            }
+        }
+        Entry approved = mine.get(0);
+        assertEquals(EventType.EVENT_TYPE_PAYMENT_APPROVED, approved.getEventType());
+        assertEquals(team, approved.getTeamId());
+        assertEquals("t-9", approved.getTaskId());
+        assertEquals("c-1", approved.getCallId());
+        assertEquals(1, approved.getAttempt());
+        assertEquals("42", approved.getLabelsOrThrow("team/cost-center"));
+        assertEquals("openai/chat.completions", approved.getTool());
+        assertEquals("USD", approved.getCurrencyCode());
+        assertTrue(approved.hasRecordedTime());
+        assertTrue(approved.getRequestId().startsWith("pay-"));
+        Entry declined = mine.get(1);
+        assertEquals(EventType.EVENT_TYPE_PAYMENT_DECLINED, declined.getEventType());
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, declined.getDeclineReason());
+        assertEquals(CapWindow.CAP_WINDOW_DAY, declined.getExceededCap().getWindow());
+        assertEquals(CapScope.CAP_SCOPE_AGENT, declined.getExceededCap().getScope());
+        assertEquals(400_000, declined.getExceededCap().getHeadroomMicros());
+        assertEquals(2, declined.getAttempt());
+        // resume after the first: the next one is the second, nothing lost, nothing repeated
+        try (Subscription resumed = new Subscription(LedgerTestResource.SERVICE_TOKEN, approved.getPosition())) {
+            Entry next = resumed.next();
+            assertTrue(next.getPosition() == approved.getPosition() + 1);
+            if (next.getAgentId().equals(a.id())) {
+                assertEquals(declined.getEntryId(), next.getEntryId());
+            }
+        }
+    }
+
+    @Test
+    void onlyTheServiceCredentialMayStream() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 0);
+        for (String token : new String[] {LedgerTestResource.ADMIN_TOKEN, a.key()}) {
+            try (Subscription s = new Subscription(token, 0)) {
+                Fixture.expectError(Status.Code.PERMISSION_DENIED, s::next);
+            }
+        }
+        try (Subscription s = new Subscription("not-a-token", 0)) {
+            Fixture.expectError(Status.Code.UNAUTHENTICATED, s::next);
+        }
+        try (Subscription s = new Subscription(LedgerTestResource.SERVICE_TOKEN, -1)) {
+            Fixture.expectError(Status.Code.INVALID_ARGUMENT, s::next);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package dev.agentspend.ledger.grpc;
+
+import com.google.protobuf.util.Durations;
+import dev.agentspend.ledger.support.Fixture;
+import dev.agentspend.ledger.support.Fixture.TestAgent;
+import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.ledger.support.TestClock;
+import dev.agentspend.proto.identity.v1.CapWindow;
+import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.ledger.v1.CaptureRequest;
+import dev.agentspend.proto.ledger.v1.CaptureResponse;
+import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.EventType;
+import dev.agentspend.proto.ledger.v1.HoldRequest;
+import dev.agentspend.proto.ledger.v1.HoldResponse;
+import dev.agentspend.proto.ledger.v1.HoldStatus;
+import dev.agentspend.proto.ledger.v1.ListEntriesRequest;
+import dev.agentspend.proto.ledger.v1.ReleaseRequest;
+import dev.agentspend.common.api.Ids;
+import io.grpc.Status;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static dev.agentspend.ledger.support.Fixture.cap;
+import static dev.agentspend.ledger.support.Fixture.pay;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@QuarkusTest
+@QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
+class HoldsGrpcTest {
+    @Inject
+    TestClock clock;
+
+    @AfterEach
+    void resetClock() {
+        clock.reset();
+    }
+
+    static HoldRequest.Builder hold(long micros) {
+        return HoldRequest.newBuilder().setRequestId("hold-" + Ids.randomBase32(16)).setAmountMicros(micros)
+                .setCurrencyCode("USD").setTool("anthropic/messages");
+    }
+
+    static CaptureRequest capture(String holdId, long micros) {
+        return CaptureRequest.newBuilder().setRequestId("cap-" + Ids.randomBase32(16)).setHoldId(holdId).setAmountMicros(micros).build();
+    }
+
+    static ReleaseRequest release(String holdId) {
+        return ReleaseRequest.newBuilder().setRequestId("rel-" + Ids.randomBase32(16)).setHoldId(holdId).build();
+    }
+
+    @Test
+    void aHoldCountsAgainstCapsAndBalanceUntilCapturedLower() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, 5_000_000, true)).build(), 10_000_000);
+        HoldResponse h = a.ledger().hold(hold(4_000_000).build());
+        assertEquals(EventType.EVENT_TYPE_HOLD_PLACED, h.getEntry().getEventType());
+        assertEquals(HoldStatus.HOLD_STATUS_OPEN, h.getHold().getStatus());
+        assertTrue(h.getHold().hasExpireTime());
+        assertEquals(4_000_000, Fixture.balance(a).getHeldMicros());
+        assertEquals(6_000_000, Fixture.balance(a).getAvailableMicros());
+        Entry declined = a.ledger().pay(pay(2_000_000).build()).getEntry();
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, declined.getDeclineReason());
+        assertEquals(1_000_000, declined.getExceededCap().getHeadroomMicros());
+        CaptureResponse c = a.ledger().capture(capture(h.getHold().getHoldId(), 3_000_000));
+        assertEquals(EventType.EVENT_TYPE_HOLD_CAPTURED, c.getEntry().getEventType());
+        assertEquals(3_000_000, c.getEntry().getSpendMicros());
+        assertEquals(HoldStatus.HOLD_STATUS_CAPTURED, c.getHold().getStatus());
+        assertEquals(7_000_000, c.getEntry().getBalanceMicros());
+        assertEquals(0, Fixture.balance(a).getHeldMicros());
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(2_000_000).build()).getEntry().getDecision());
+        Fixture.expectError(Status.Code.FAILED_PRECONDITION, () -> a.ledger().capture(capture(h.getHold().getHoldId(), 1)));
+    }
+
+    @Test
+    void captureAboveTheHoldOnlyWithinCapsAndBalance() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, 5_000_000, true)).build(), 100_000_000);
+        String holdId = a.ledger().hold(hold(2_000_000).build()).getHold().getHoldId();
+        CaptureResponse over = a.ledger().capture(capture(holdId, 6_000_000));
+        assertEquals(EventType.EVENT_TYPE_CAPTURE_DECLINED, over.getEntry().getEventType());
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, over.getEntry().getDeclineReason());
+        assertEquals(HoldStatus.HOLD_STATUS_OPEN, over.getHold().getStatus());
+        assertEquals(2_000_000, Fixture.balance(a).getHeldMicros());
+        CaptureResponse ok = a.ledger().capture(capture(holdId, 5_000_000));
+        assertEquals(EventType.EVENT_TYPE_HOLD_CAPTURED, ok.getEntry().getEventType());
+        assertEquals(95_000_000, Fixture.balance(a).getBalanceMicros());
+
+        TestAgent poor = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 3_000_000);
+        String h2 = poor.ledger().hold(hold(2_000_000).build()).getHold().getHoldId();
+        assertEquals(DeclineReason.DECLINE_REASON_INSUFFICIENT_BALANCE,
+                poor.ledger().capture(capture(h2, 3_000_001)).getEntry().getDeclineReason());
+        assertEquals(Decision.DECISION_APPROVED, poor.ledger().capture(capture(h2, 3_000_000)).getEntry().getDecision());
+        assertEquals(0, Fixture.balance(poor).getBalanceMicros());
+    }
+
+    @Test
+    void releaseFreesTheHeadroom() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, 5_000_000, true)).build(), 10_000_000);
+        String holdId = a.ledger().hold(hold(5_000_000).build()).getHold().getHoldId();
+        assertEquals(Decision.DECISION_DECLINED, a.ledger().pay(pay(1).build()).getEntry().getDecision());
+        Entry released = a.ledger().release(release(holdId)).getEntry();
+        assertEquals(EventType.EVENT_TYPE_HOLD_RELEASED, released.getEventType());
+        assertEquals(5_000_000, released.getAmountMicros());
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(5_000_000).build()).getEntry().getDecision());
+        Fixture.expectError(Status.Code.FAILED_PRECONDITION, () -> a.ledger().release(release(holdId)));
+        Fixture.expectError(Status.Code.NOT_FOUND, () -> a.ledger().release(release("hold_doesnotexist")));
+    }
+
+    @Test
+    void maxConcurrentHoldsIsEnforced() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder().setMaxConcurrentHolds(2).build(), 10_000_000);
+        String first = a.ledger().hold(hold(1).build()).getHold().getHoldId();
+        a.ledger().hold(hold(1).build());
+        HoldResponse third = a.ledger().hold(hold(1).build());
+        assertEquals(EventType.EVENT_TYPE_HOLD_DECLINED, third.getEntry().getEventType());
+        assertEquals(DeclineReason.DECLINE_REASON_HOLD_LIMIT_REACHED, third.getEntry().getDeclineReason());
+        a.ledger().release(release(first));
+        assertEquals(EventType.EVENT_TYPE_HOLD_PLACED, a.ledger().hold(hold(1).build()).getEntry().getEventType());
+    }
+
+    @Test
+    void anExpiredHoldNeverLeaksHeadroom() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_MONTH, 5_000_000, true)).build(), 5_000_000);
+        HoldResponse h = a.ledger().hold(hold(5_000_000).setTtl(Durations.fromSeconds(60)).build());
+        assertEquals(Decision.DECISION_DECLINED, a.ledger().pay(pay(1).build()).getEntry().getDecision());
+        clock.advance(Duration.ofSeconds(61));
+        // the payment expires the overdue hold inside its own locked transaction: no wait for the sweeper
+        Entry paid = a.ledger().pay(pay(5_000_000).build()).getEntry();
+        assertEquals(Decision.DECISION_APPROVED, paid.getDecision());
+        List<Entry> expired = Fixture.admin().listEntries(ListEntriesRequest.newBuilder().setAgentId(a.id())
+                .addEventTypes(EventType.EVENT_TYPE_HOLD_EXPIRED).build()).getEntriesList();
+        assertEquals(1, expired.size());
+        assertEquals(h.getHold().getHoldId(), expired.get(0).getHoldId());
+        assertTrue(expired.get(0).getPosition() < paid.getPosition());
+        Fixture.expectError(Status.Code.FAILED_PRECONDITION, () -> a.ledger().capture(capture(h.getHold().getHoldId(), 1)));
+    }
+
+    @Test
+    void theSweeperRecordsExpiriesOfIdleAgents() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 5_000_000);
+        String holdId = a.ledger().hold(hold(2_000_000).setTtl(Durations.fromSeconds(30)).build()).getHold().getHoldId();
+        clock.advance(Duration.ofSeconds(31));
+        Fixture.await(Duration.ofSeconds(10), "the sweeper to expire the hold", () ->
+                Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE hold_id = ? AND event_type = 8", holdId) == 1);
+        assertEquals(0, Fixture.queryLong("SELECT held_micros FROM ledger.agent_state WHERE agent_id = ?", a.id()));
+        assertEquals(5_000_000, Fixture.balance(a).getAvailableMicros());
+        Fixture.expectError(Status.Code.INVALID_ARGUMENT, () -> a.ledger().hold(hold(1).setTtl(Durations.fromDays(2)).build()));
+    }
+}

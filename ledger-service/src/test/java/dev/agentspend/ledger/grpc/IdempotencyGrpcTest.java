@@ -1,0 +1,111 @@
+package dev.agentspend.ledger.grpc;
+
+import dev.agentspend.ledger.support.Fixture;
+import dev.agentspend.ledger.support.Fixture.TestAgent;
+import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.ledger.v1.CreditRequest;
+import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.HoldRequest;
+import dev.agentspend.proto.ledger.v1.PayRequest;
+import dev.agentspend.proto.ledger.v1.PayResponse;
+import dev.agentspend.common.error.GrpcErrors;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static dev.agentspend.ledger.support.Fixture.pay;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+@QuarkusTest
+@QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
+class IdempotencyGrpcTest {
+    static long entriesOf(TestAgent a) {
+        return Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE agent_id = ?", a.id());
+    }
+
+    @Test
+    void aRepeatReturnsTheOriginalResultAndChangesNothing() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        PayRequest r = pay(1_000_000).setRequestId("same-1").putLabels("k", "v").putLabels("a", "b").build();
+        PayResponse first = a.ledger().pay(r);
+        long entries = entriesOf(a);
+        PayResponse again = a.ledger().pay(r);
+        assertEquals(first, again);
+        assertEquals(entries, entriesOf(a));
+        assertEquals(9_000_000, Fixture.balance(a).getBalanceMicros());
+    }
+
+    @Test
+    void declinesAreReplayedToo() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000);
+        PayRequest r = pay(2_000_000).setRequestId("declined-1").build();
+        PayResponse first = a.ledger().pay(r);
+        assertEquals(DeclineReason.DECLINE_REASON_INSUFFICIENT_BALANCE, first.getEntry().getDeclineReason());
+        Fixture.credit(a, 5_000_000);
+        PayResponse again = a.ledger().pay(r);
+        assertEquals(first, again);
+        assertEquals(6_000_000, Fixture.balance(a).getBalanceMicros());
+    }
+
+    @Test
+    void sameIdWithDifferentContentIsRefused() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        a.ledger().pay(pay(1_000).setRequestId("reused-1").build());
+        long entries = entriesOf(a);
+        StatusRuntimeException e = Fixture.expectError(Status.Code.ALREADY_EXISTS,
+                () -> a.ledger().pay(pay(2_000).setRequestId("reused-1").build()));
+        assertEquals("REQUEST_ID_REUSED", GrpcErrors.reasonOf(e));
+        Fixture.expectError(Status.Code.ALREADY_EXISTS, () -> a.ledger().hold(HoldRequest.newBuilder().setRequestId("reused-1")
+                .setAmountMicros(1_000).setCurrencyCode("USD").setTool("openai/chat.completions").build()));
+        assertEquals(entries, entriesOf(a));
+        // request ids are scoped to the caller: another agent may use the same one
+        TestAgent b = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        assertEquals(Decision.DECISION_APPROVED, b.ledger().pay(pay(2_000).setRequestId("reused-1").build()).getEntry().getDecision());
+        // and so is the admin's
+        Fixture.admin().credit(CreditRequest.newBuilder().setRequestId("admin-reused-" + a.id()).setAgentId(a.id())
+                .setAmountMicros(1).setCurrencyCode("USD").build());
+        Fixture.expectError(Status.Code.ALREADY_EXISTS, () -> Fixture.admin().credit(CreditRequest.newBuilder()
+                .setRequestId("admin-reused-" + a.id()).setAgentId(b.id()).setAmountMicros(1).setCurrencyCode("USD").build()));
+    }
+
+    @Test
+    void concurrentDuplicatesRaceToOneEffect() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        int racers = 32;
+        for (int round = 0; round < 5; round++) {
+            PayRequest r = pay(100_000).setRequestId("race-" + round).build();
+            ExecutorService pool = Executors.newFixedThreadPool(racers);
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<PayResponse>> results = new ArrayList<>();
+            for (int i = 0; i < racers; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return a.ledger().pay(r);
+                }));
+            }
+            start.countDown();
+            Set<String> entryIds = new HashSet<>();
+            for (Future<PayResponse> f : results) {
+                entryIds.add(f.get(60, TimeUnit.SECONDS).getEntry().getEntryId());
+            }
+            pool.shutdown();
+            assertEquals(1, entryIds.size(), "every racer sees the one effect");
+        }
+        assertEquals(10_000_000 - 5 * 100_000, Fixture.balance(a).getBalanceMicros());
+        assertEquals(5, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE agent_id = ? AND event_type = 1", a.id()));
+    }
+}
