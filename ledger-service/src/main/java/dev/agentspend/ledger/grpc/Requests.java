@@ -5,12 +5,13 @@ import com.google.protobuf.Message;
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.Timestamps;
 import dev.agentspend.common.api.Fields;
-import dev.agentspend.common.auth.ApiKeys;
 import dev.agentspend.common.error.Violations;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Map;
 
@@ -100,16 +101,17 @@ final class Requests {
      */
     static byte[] fingerprint(String method, Message request) {
         try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(method.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            bytes.write(method.getBytes(StandardCharsets.UTF_8));
-            bytes.write(0);
             CodedOutputStream out = CodedOutputStream.newInstance(bytes);
             out.useDeterministicSerialization();
             request.writeTo(out);
             out.flush();
-            return ApiKeys.sha256(java.util.Base64.getEncoder().encodeToString(bytes.toByteArray()));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot encode request", e);
+            return sha.digest(bytes.toByteArray());
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException("cannot fingerprint the request", e);
         }
     }
 }

@@ -17,7 +17,9 @@ import dev.agentspend.proto.ledger.v1.LedgerViolation;
 import dev.agentspend.proto.ledger.v1.ListEntriesRequest;
 import dev.agentspend.proto.ledger.v1.ListEntriesResponse;
 import dev.agentspend.proto.ledger.v1.VerifyLedgerResponse;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Multi;
+import jakarta.annotation.PostConstruct;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -31,12 +33,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** The ledger's reads: balances and headroom, entry listings, verification and the entry feed. */
 @ApplicationScoped
 public class LedgerQueries {
     private static final String PAGE_KIND = "entries";
+    private final AtomicInteger activeStreams = new AtomicInteger();
 
     @Inject
     Pool pool;
@@ -52,6 +57,14 @@ public class LedgerQueries {
 
     @Inject
     LedgerConfig config;
+
+    @Inject
+    MeterRegistry registry;
+
+    @PostConstruct
+    void registerGauge() {
+        registry.gauge("agentspend.ledger.stream.subscribers", activeStreams);
+    }
 
     /**
      * Balance, holds and headroom of every cap in its current window. Overdue holds are released
@@ -218,6 +231,7 @@ public class LedgerQueries {
      */
     public Multi<Entry> stream(long afterPosition) {
         AtomicLong last = new AtomicLong(afterPosition);
+        AtomicBoolean counted = new AtomicBoolean();
         int batch = config.ledger().streamBatchSize();
         return Multi.createBy().repeating()
                 .uni(() -> pool.preparedQuery("SELECT position, payload FROM ledger.entries WHERE position > $1 ORDER BY position LIMIT $2")
@@ -231,7 +245,21 @@ public class LedgerQueries {
                             return notifier.await(config.ledger().streamPollInterval()).map(v -> page);
                         }))
                 .indefinitely()
-                .onItem().transformToIterable(page -> page);
+                .onItem().transformToIterable(page -> page)
+                .onSubscription().invoke(() -> {
+                    counted.set(true);
+                    activeStreams.incrementAndGet();
+                })
+                .onTermination().invoke(() -> {
+                    if (counted.getAndSet(false)) {
+                        activeStreams.decrementAndGet();
+                    }
+                });
+    }
+
+    /** StreamEntries subscriptions currently served (a subscription ends when its client cancels). */
+    public int activeStreams() {
+        return activeStreams.get();
     }
 
     /** Checks every invariant and reports each violation (at most 1,000). */

@@ -17,6 +17,9 @@ import io.grpc.Status;
 import io.grpc.stub.MetadataUtils;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import dev.agentspend.ledger.store.LedgerQueries;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -37,6 +40,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 @QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
 class FeedGrpcTest {
+    @Inject
+    LedgerQueries queries;
+
     /** A StreamEntries subscription on its own cancellable context. */
     static final class Subscription implements AutoCloseable {
         final Context.CancellableContext context = Context.current().withCancellation();
@@ -175,6 +181,18 @@ class FeedGrpcTest {
                 assertEquals(declined.getEntryId(), next.getEntryId());
             }
         }
+    }
+
+    @Test
+    void aSubscriptionEndsOnTheServerWhenTheClientCancels() {
+        int before = queries.activeStreams();
+        Subscription s = new Subscription(LedgerTestResource.SERVICE_TOKEN, head());
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000);
+        Fixture.await(Duration.ofSeconds(5), "the subscription to be served", () -> queries.activeStreams() == before + 1);
+        assertTrue(s.next().getPosition() > 0);
+        s.close();
+        Fixture.await(Duration.ofSeconds(5), "the server to stop the cancelled stream", () -> queries.activeStreams() == before);
+        a.ledger().pay(pay(1).build());
     }
 
     @Test
