@@ -429,7 +429,7 @@ public class AnalyticsApi {
         LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
         return Uni.combine().all().unis(queries.agents(teamId, labels),
                         queries.dayRows(today.minusDays(CapAdvice.MAX_DAYS), today.plusDays(1)),
-                        queries.spendSince(Velocity.windowStart(now, 60)),
+                        queries.spendBetween(Velocity.windowStart(now, 60), now.truncatedTo(ChronoUnit.MINUTES).plusSeconds(60)),
                         queries.topTools(today.minusDays(6), today.plusDays(1)),
                         queries.firstActiveDays())
                 .asTuple().map(t -> {

@@ -77,7 +77,7 @@ public class LedgerConsumer {
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        stop().await().indefinitely();
+        stop().await().atMost(java.time.Duration.ofSeconds(10));
     }
 
     /** Starts consuming (idempotent). */

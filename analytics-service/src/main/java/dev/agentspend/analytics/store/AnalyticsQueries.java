@@ -270,11 +270,11 @@ public class AnalyticsQueries {
                 });
     }
 
-    /** Every agent's spend in minute buckets &gt;= from. */
-    public Uni<Map<String, Long>> spendSince(Instant from) {
+    /** Every agent's spend in minute buckets [from, to). */
+    public Uni<Map<String, Long>> spendBetween(Instant from, Instant to) {
         return pool.preparedQuery("SELECT agent_id, SUM(spend_micros)::int8 FROM analytics.agent_tool_minute "
-                        + "WHERE minute >= $1 GROUP BY agent_id")
-                .execute(Tuple.of(odt(from)))
+                        + "WHERE minute >= $1 AND minute < $2 GROUP BY agent_id")
+                .execute(Tuple.of(odt(from), odt(to)))
                 .map(rows -> {
                     Map<String, Long> out = new HashMap<>();
                     rows.forEach(r -> out.put(r.getString(0), r.getLong(1)));

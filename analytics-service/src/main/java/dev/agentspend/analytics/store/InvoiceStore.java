@@ -5,7 +5,7 @@ import dev.agentspend.common.api.Ids;
 import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.ErrorCode;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;

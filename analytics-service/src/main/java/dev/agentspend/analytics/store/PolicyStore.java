@@ -67,7 +67,8 @@ public class PolicyStore {
                 .map(rows -> rows.iterator().next().getLong("position"));
     }
 
-    private static io.vertx.mutiny.core.buffer.Buffer buffer(byte[] bytes) {
-        return io.vertx.mutiny.core.buffer.Buffer.buffer(Arrays.copyOf(bytes, bytes.length));
+    /** Parameters of Tuple.from are passed as they are: binary values must be core (not Mutiny) buffers. */
+    private static io.vertx.core.buffer.Buffer buffer(byte[] bytes) {
+        return io.vertx.core.buffer.Buffer.buffer(Arrays.copyOf(bytes, bytes.length));
     }
 }
