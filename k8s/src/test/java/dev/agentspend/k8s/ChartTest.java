@@ -195,7 +195,8 @@ class ChartTest {
         assertEquals("INFO", env.get("QUARKUS_LOG_LEVEL").getValue());
         assertEquals("metadata.name", env.get("POD_NAME").getValueFrom().getFieldRef().getFieldPath());
         assertEquals("-XX:MaxRAMPercentage=70.0", env.get("JAVA_OPTS").getValue());
-        assertEquals("redirect", env.get("QUARKUS_HTTP_INSECURE_REQUESTS").getValue());
+        assertEquals("disabled", env.get("QUARKUS_HTTP_INSECURE_REQUESTS").getValue());
+        assertEquals("15m", env.get("QUARKUS_HTTP_SSL_CERTIFICATE_RELOAD_PERIOD").getValue());
         assertEquals("spend-identity", env.get("QUARKUS_GRPC_CLIENTS_IDENTITY_HOST").getValue());
         ConfigMap config = ofKind(objects, ConfigMap.class).get(0);
         assertEquals("spend-ledger", config.getMetadata().getName());
@@ -223,7 +224,8 @@ class ChartTest {
     @ParameterizedTest
     @ValueSource(strings = {"ledger.replicas=3", "ledgr.enabled=false", "ledger.image.pullPolicy=Sometimes",
             "database.sslmode=on", "ledger.port=0", "tls.enable=true", "ledger.autoscaling.minReplica=1",
-            "ledger.resources.limit.memory=1Gi", "ledger.grpcClients[0]=billing", "metrics.serviceMonitor.enable=true"})
+            "ledger.resources.limit.memory=1Gi", "ledger.grpcClients[0]=billing", "metrics.serviceMonitor.enable=true",
+            "tls.insecureRequests=enabled"})
     void schemaRejectsTypos(String setting) {
         int eq = setting.indexOf('=');
         Exception e = assertThrows(Exception.class,
