@@ -18,6 +18,16 @@ public interface FeedConfig {
     @WithDefault("500")
     int batchSize();
 
+    /**
+     * Changes superseded by a later change of the same subject are deleted once older than this;
+     * a watcher that resumes from before the compacted range gets a snapshot instead.
+     */
+    @WithDefault("168")
+    long retentionHours();
+
+    @WithDefault("3600000")
+    long compactionIntervalMs();
+
     /** Most watchers served at once; more are refused with RESOURCE_EXHAUSTED. */
     @WithDefault("256")
     int maxWatchers();

@@ -49,10 +49,21 @@ public final class PolicyChanges {
                 .map(rows -> rows.iterator().next().getLong("version"));
     }
 
-    /** The newest version committed so far (0 when the feed is empty). */
-    public static Uni<Long> headVersion(SqlClient db) {
-        return db.query("SELECT coalesce(max(version), 0) AS v FROM identity.policy_changes").execute()
-                .map(rows -> rows.iterator().next().getLong("v"));
+    /** Where the feed stands: the newest version, and the compaction horizon below which resumption is inexact. */
+    public record Bounds(long head, long horizon) {
+    }
+
+    public static Uni<Bounds> bounds(SqlClient db) {
+        return db.query("SELECT (SELECT coalesce(max(version), 0) FROM identity.policy_changes) AS head,"
+                        + " (SELECT version FROM identity.feed_horizon) AS horizon").execute()
+                .map(rows -> {
+                    Row row = rows.iterator().next();
+                    return new Bounds(row.getLong("head"), row.getLong("horizon"));
+                });
+    }
+
+    /** A batch of changes and the horizon seen by the same statement. */
+    public record Batch(List<WatchPoliciesResponse> events, long horizon) {
     }
 
     /**
@@ -67,26 +78,64 @@ public final class PolicyChanges {
                 .map(rows -> toEvents(rows, version));
     }
 
-    /** Changes after {@code afterVersion}, oldest first. */
-    public static Uni<List<WatchPoliciesResponse>> after(SqlClient db, long afterVersion, int limit) {
-        return db.preparedQuery("SELECT version, subject_type, payload FROM identity.policy_changes"
-                        + " WHERE version > $1 ORDER BY version LIMIT $2")
+    /**
+     * Changes after {@code afterVersion}, oldest first, with the horizon read in the same statement
+     * (one snapshot), so that a compaction between the two cannot go unnoticed.
+     */
+    public static Uni<Batch> after(SqlClient db, long afterVersion, int limit) {
+        return db.preparedQuery("SELECT h.version AS horizon, c.version, c.subject_type, c.payload"
+                        + " FROM identity.feed_horizon h LEFT JOIN LATERAL (SELECT version, subject_type, payload"
+                        + " FROM identity.policy_changes WHERE version > $1 ORDER BY version LIMIT $2) c ON true"
+                        + " ORDER BY c.version")
                 .execute(Tuple.of(afterVersion, limit))
-                .map(rows -> toEvents(rows, -1));
+                .map(rows -> {
+                    long horizon = 0;
+                    List<WatchPoliciesResponse> events = new ArrayList<>(rows.size());
+                    for (Row row : rows) {
+                        horizon = row.getLong("horizon");
+                        if (row.getLong("version") != null) {
+                            events.add(toEvent(row, row.getLong("version")));
+                        }
+                    }
+                    return new Batch(events, horizon);
+                });
     }
 
-    private static List<WatchPoliciesResponse> toEvents(RowSet<Row> rows, long fixedVersion) {
+    /**
+     * Deletes every change older than {@code cutoff} that a later change of the same subject
+     * superseded, and moves the horizon up. Must run under the write lock, so that no version
+     * below the new horizon can still commit.
+     *
+     * @return the number of changes deleted
+     */
+    public static Uni<Integer> compact(SqlClient db, Instant cutoff) {
+        return db.preparedQuery("SELECT coalesce(max(version), 0) AS cut FROM identity.policy_changes WHERE commit_time < $1")
+                .execute(Tuple.of(Times.toDb(cutoff)))
+                .map(rows -> rows.iterator().next().getLong("cut"))
+                .chain(cut -> db.preparedQuery("DELETE FROM identity.policy_changes p WHERE p.version <= $1 AND EXISTS"
+                                + " (SELECT 1 FROM identity.policy_changes q WHERE q.subject_type = p.subject_type"
+                                + " AND q.subject_id = p.subject_id AND q.version > p.version)")
+                        .execute(Tuple.of(cut))
+                        .call(deleted -> db.preparedQuery("UPDATE identity.feed_horizon SET version = greatest(version, $1)")
+                                .execute(Tuple.of(cut)))
+                        .map(deleted -> deleted.rowCount()));
+    }
+
+    private static List<WatchPoliciesResponse> toEvents(RowSet<Row> rows, long version) {
         List<WatchPoliciesResponse> out = new ArrayList<>(rows.size());
         for (Row row : rows) {
-            WatchPoliciesResponse.Builder event = WatchPoliciesResponse.newBuilder()
-                    .setVersion(fixedVersion >= 0 ? fixedVersion : row.getLong("version"));
-            if ("agent".equals(row.getString("subject_type"))) {
-                event.setAgentPolicy(ProtoBytes.parse(AgentPolicy.parser(), row.getBuffer("payload")));
-            } else {
-                event.setTeamPolicy(ProtoBytes.parse(TeamPolicy.parser(), row.getBuffer("payload")));
-            }
-            out.add(event.build());
+            out.add(toEvent(row, version));
         }
         return out;
+    }
+
+    private static WatchPoliciesResponse toEvent(Row row, long version) {
+        WatchPoliciesResponse.Builder event = WatchPoliciesResponse.newBuilder().setVersion(version);
+        if ("agent".equals(row.getString("subject_type"))) {
+            event.setAgentPolicy(ProtoBytes.parse(AgentPolicy.parser(), row.getBuffer("payload")));
+        } else {
+            event.setTeamPolicy(ProtoBytes.parse(TeamPolicy.parser(), row.getBuffer("payload")));
+        }
+        return event.build();
     }
 }

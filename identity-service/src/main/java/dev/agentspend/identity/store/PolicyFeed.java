@@ -89,14 +89,15 @@ public class PolicyFeed {
             emitter.onTermination(this::stop);
             feedSignal.subscribe(onCommit);
             reading.set(true);
-            PolicyChanges.headVersion(pool)
-                    .chain(head -> {
-                        // a version beyond the head comes from another database: start over from a snapshot
-                        if (afterVersion > 0 && afterVersion <= head) {
+            PolicyChanges.bounds(pool)
+                    .chain(bounds -> {
+                        // beyond the head: the version comes from another database; below the horizon:
+                        // changes after it may be compacted away. Either way only a snapshot is exact.
+                        if (afterVersion > 0 && afterVersion <= bounds.head() && afterVersion >= bounds.horizon()) {
                             cursor = afterVersion;
                             return Uni.createFrom().voidItem();
                         }
-                        return sendSnapshot(head);
+                        return sendSnapshot(bounds.head());
                     })
                     .subscribe().with(done -> {
                         lastEventNanos = System.nanoTime();
@@ -150,7 +151,13 @@ public class PolicyFeed {
                 return;
             }
             int limit = (int) Math.min(config.batchSize(), emitter.requested());
-            PolicyChanges.after(pool, cursor, limit).subscribe().with(events -> {
+            PolicyChanges.after(pool, cursor, limit).subscribe().with(batch -> {
+                if (batch.horizon() > cursor) {
+                    fail(ApiException.of(ErrorCode.ABORTED, "FEED_COMPACTED", "this watcher fell behind the feed's"
+                            + " retention; reconnect (with after_version=" + cursor + ") to receive a fresh snapshot"));
+                    return;
+                }
+                List<WatchPoliciesResponse> events = batch.events();
                 deliver(events);
                 reading.set(false);
                 boolean more = events.size() == limit || wokenWhileReading.get();

@@ -61,6 +61,12 @@ public class WriteTransactions {
                 .onFailure().transform(StoreErrors::translate);
     }
 
+    /** Work that must not interleave with any change (feed compaction), without a request_id. */
+    public <T> Uni<T> locked(Function<Tx, Uni<T>> work) {
+        return pool.withTransaction(db -> lock(db).chain(() -> work.apply(new Tx(db, Times.now()))))
+                .onFailure().transform(StoreErrors::translate);
+    }
+
     private static Uni<Void> lock(SqlConnection db) {
         return db.query("SELECT set_config('lock_timeout', '" + LOCK_TIMEOUT + "', true), pg_advisory_xact_lock("
                 + WRITE_LOCK_KEY + ")").execute().replaceWithVoid();
