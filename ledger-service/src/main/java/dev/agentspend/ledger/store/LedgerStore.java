@@ -181,14 +181,11 @@ public class LedgerStore {
 
     public Uni<Result<PayResponse>> pay(String caller, Policy policy, PayRequest req, byte[] fingerprint) {
         PolicyView p = policy.view();
-        return idempotent(caller, req.getRequestId(), "Pay", fingerprint, PayResponse.parser(), tx ->
-                tx.lockAgents(Map.of(p.agentId(), p.currency()))
-                        .chain(() -> recheck(tx))
-                        .chain(() -> expireOverdue(tx, p.agentId()))
-                        .chain(() -> tx.lockTeams(List.of(p.teamId())))
+        return idempotent(caller, req.getRequestId(), "Pay", fingerprint, PayResponse.parser(), tx -> {
+            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
+            return prepare(tx, p, keys)
                         .chain(() -> {
-                            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
-                            return tx.loadCounters(keys).map(v -> {
+                            return Uni.createFrom().voidItem().map(v -> {
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
                                         req.getTool(), req.getTaskId(), tx.now, tx.now, false);
@@ -212,21 +209,19 @@ public class LedgerStore {
                             });
                         })
                         .call(e -> tx.flush())
-                        .map(e -> PayResponse.newBuilder().setEntry(e).build()));
+                        .map(e -> PayResponse.newBuilder().setEntry(e).build());
+        });
     }
 
     public Uni<Result<HoldResponse>> hold(String caller, Policy policy, HoldRequest req, byte[] fingerprint) {
         PolicyView p = policy.view();
         Duration ttl = req.hasTtl() ? Duration.ofSeconds(req.getTtl().getSeconds(), req.getTtl().getNanos())
                 : config.ledger().holdDefaultTtl();
-        return idempotent(caller, req.getRequestId(), "Hold", fingerprint, HoldResponse.parser(), tx ->
-                tx.lockAgents(Map.of(p.agentId(), p.currency()))
-                        .chain(() -> recheck(tx))
-                        .chain(() -> expireOverdue(tx, p.agentId()))
-                        .chain(() -> tx.lockTeams(List.of(p.teamId())))
+        return idempotent(caller, req.getRequestId(), "Hold", fingerprint, HoldResponse.parser(), tx -> {
+            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
+            return prepare(tx, p, keys)
                         .chain(() -> {
-                            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
-                            return tx.loadCounters(keys).chain(v -> {
+                            return Uni.createFrom().voidItem().chain(v -> {
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
                                         req.getTool(), req.getTaskId(), tx.now, tx.now, true);
@@ -269,7 +264,24 @@ public class LedgerStore {
                             });
                         })
                         .call(pd -> tx.flush())
-                        .map(pd -> pd.<HoldResponse>finish()));
+                        .map(pd -> pd.<HoldResponse>finish());
+        });
+    }
+
+    /**
+     * The locking reads of a one-agent authorization, sent pipelined in one round trip. PostgreSQL
+     * runs them in the order sent: the agent's row lock, the idempotency re-check (a new snapshot,
+     * taken once the lock is held), the release of the agent's overdue holds, the team's row lock,
+     * then the counters (read once both locks are held).
+     */
+    private Uni<Void> prepare(Tx tx, PolicyView p, List<CounterKey> keys) {
+        return Uni.combine().all().unis(
+                        tx.lockAgents(Map.of(p.agentId(), p.currency())),
+                        recheck(tx),
+                        expireOverdue(tx, p.agentId()),
+                        tx.lockTeams(List.of(p.teamId())),
+                        tx.loadCounters(keys))
+                .discardItems();
     }
 
     /** A hold row read under its agent's lock. */
@@ -297,9 +309,13 @@ public class LedgerStore {
     private static final String HOLD_COLUMNS = "hold_id, agent_id, team_id, amount_micros, currency_code, tool, task_id, "
             + "call_id, status, placed_time, expire_time, captured_micros";
 
-    /** The hold's owner, read before locking (it never changes), so that other agents are refused first. */
-    private Uni<HoldRow> holdOf(String holdId, String agentId) {
-        return pool.preparedQuery("SELECT " + HOLD_COLUMNS + " FROM ledger.holds WHERE hold_id = $1")
+    /**
+     * The hold's owner, read in the transaction before locking (it never changes), so that other
+     * agents are refused first. Reads on the transaction's own connection: a second connection per
+     * transaction could exhaust the pool under load.
+     */
+    private Uni<HoldRow> holdOf(Tx tx, String holdId, String agentId) {
+        return tx.conn.preparedQuery("SELECT " + HOLD_COLUMNS + " FROM ledger.holds WHERE hold_id = $1")
                 .execute(Tuple.of(holdId))
                 .map(rows -> {
                     if (!rows.iterator().hasNext()) {
@@ -331,7 +347,7 @@ public class LedgerStore {
     public Uni<Result<CaptureResponse>> capture(String caller, Policy policy, CaptureRequest req, byte[] fingerprint) {
         PolicyView p = policy.view();
         return idempotent(caller, req.getRequestId(), "Capture", fingerprint, CaptureResponse.parser(), tx ->
-                holdOf(req.getHoldId(), p.agentId())
+                holdOf(tx, req.getHoldId(), p.agentId())
                         .chain(h0 -> tx.lockAgents(Map.of(p.agentId(), p.currency())))
                         .chain(() -> recheck(tx))
                         .chain(() -> expireOverdue(tx, p.agentId()))
@@ -403,7 +419,7 @@ public class LedgerStore {
     public Uni<Result<ReleaseResponse>> release(String caller, Policy policy, ReleaseRequest req, byte[] fingerprint) {
         PolicyView p = policy.view();
         return idempotent(caller, req.getRequestId(), "Release", fingerprint, ReleaseResponse.parser(), tx ->
-                holdOf(req.getHoldId(), p.agentId())
+                holdOf(tx, req.getHoldId(), p.agentId())
                         .chain(h0 -> tx.lockAgents(Map.of(p.agentId(), p.currency())))
                         .chain(() -> recheck(tx))
                         .chain(() -> expireOverdue(tx, p.agentId()))

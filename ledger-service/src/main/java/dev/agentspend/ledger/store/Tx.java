@@ -219,11 +219,12 @@ final class Tx {
      * position row until commit) the entries with their positions.
      */
     Uni<Void> flush() {
-        Uni<Void> chain = Uni.createFrom().voidItem();
+        // pipelined: sent at once, run by PostgreSQL in this order, the entries (feed lock) last
+        List<Uni<Void>> writes = new ArrayList<>();
         List<Tuple> agentUpdates = agents.values().stream().filter(a -> a.dirty)
                 .map(a -> Tuple.of(a.agentId, a.balance, a.held, a.openHolds)).toList();
         if (!agentUpdates.isEmpty()) {
-            chain = chain.chain(() -> conn.preparedQuery("""
+            writes.add(conn.preparedQuery("""
                             UPDATE ledger.agent_state SET balance_micros = $2, held_micros = $3, open_holds = $4
                             WHERE agent_id = $1""")
                     .executeBatch(agentUpdates).replaceWithVoid());
@@ -246,7 +247,7 @@ final class Tx {
                 limits[i] = hardLimits.get(e.getKey());
                 i++;
             }
-            chain = chain.chain(() -> conn.preparedQuery("""
+            writes.add(conn.preparedQuery("""
                             INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
                             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
                             ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
@@ -259,15 +260,18 @@ final class Tx {
                     .replaceWithVoid());
         }
         if (!postings.isEmpty()) {
-            chain = chain.chain(() -> conn.preparedQuery("""
+            writes.add(conn.preparedQuery("""
                             INSERT INTO ledger.postings (entry_id, account_id, amount_micros, currency_code)
                             VALUES ($1, $2, $3, $4)""")
                     .executeBatch(postings).replaceWithVoid());
         }
         if (!entries.isEmpty()) {
-            chain = chain.chain(this::insertEntries);
+            writes.add(insertEntries());
         }
-        return chain;
+        if (writes.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.combine().all().unis(writes).discardItems();
     }
 
     private Uni<Void> insertEntries() {

@@ -37,11 +37,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
 class ConcurrencyGrpcTest {
     static final int CLIENTS = 64;
-    static final int CALLS_PER_CLIENT = 40;
+    static final int CALLS_PER_CLIENT = 32;
     static final long MIN = 500_000;
     static final long MAX = 1_500_000;
 
-    /** Runs 64 x 40 payments of random amounts, each from one of the agents; returns what was approved. */
+    /** Runs 64 x 32 payments of random amounts, each from one of the agents; returns what was approved. */
     static Totals storm(List<TestAgent> agents) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
         CountDownLatch start = new CountDownLatch(1);
