@@ -70,7 +70,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * exactly as the chart configures them: QUARKUS_DATASOURCE_*, AGENTSPEND_*_TOKEN and
  * QUARKUS_GRPC_CLIENTS_IDENTITY_HOST / _PORT environment variables.
  */
-@Timeout(value = 4, unit = TimeUnit.MINUTES)
+@Timeout(value = 8, unit = TimeUnit.MINUTES)
 class ReplicasTest {
     static final String DATABASE = "agentspend_replicas";
     static final long PRICE = 10_000;                 // 0.01 USD per payment
@@ -100,7 +100,7 @@ class ReplicasTest {
                 "AGENTSPEND_ADMIN_TOKEN", ADMIN_TOKEN,
                 "AGENTSPEND_SERVICE_TOKEN", SERVICE_TOKEN);
         identity = ServiceProcess.of(snapshot("identity-service"), ServiceProcess.freePort(), common).start()
-                .awaitReady(Duration.ofSeconds(90));
+                .awaitReady(Duration.ofSeconds(180));
         restingRssKb.put("identity-service", rssKb(identity));
 
         Map<String, String> ledgerEnv = new java.util.HashMap<>(common);
@@ -113,7 +113,7 @@ class ReplicasTest {
             ledgers.add(ServiceProcess.of(ledgerModule, ServiceProcess.freePort(), ledgerEnv).start());
         }
         for (ServiceProcess p : ledgers) {
-            p.awaitReady(Duration.ofSeconds(90));
+            p.awaitReady(Duration.ofSeconds(180));
             channels.add(ManagedChannelBuilder.forAddress("localhost", p.httpPort()).usePlaintext().build());
         }
         restingRssKb.put("ledger-service", rssKb(ledgers.get(0)));
