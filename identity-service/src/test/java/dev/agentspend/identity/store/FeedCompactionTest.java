@@ -72,6 +72,46 @@ class FeedCompactionTest {
         }
     }
 
+    @Test
+    void aConnectedWatcherLeftBelowTheHorizonIsToldToStartOver() throws Exception {
+        String agentId = createAgent().getAgent().getId();
+        long head;
+        try (Connection c = Database.connect(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT max(version) FROM identity.policy_changes")) {
+            assertTrue(rs.next());
+            head = rs.getLong(1);
+        }
+        try (FeedWatcher watcher = FeedWatcher.service(head)) {
+            // another replica appends two changes of the agent and compacts the older one away, in
+            // one transaction, so the watcher can only ever see the compacted state
+            try (Connection c = Database.connect()) {
+                c.setAutoCommit(false);
+                try (Statement s = c.createStatement()) {
+                    for (int i = 0; i < 2; i++) {
+                        s.executeUpdate("INSERT INTO identity.policy_changes (version, subject_type, subject_id, payload,"
+                                + " commit_time) SELECT nextval('identity.feed_version'), subject_type, subject_id, payload,"
+                                + " now() - interval '8 days' FROM identity.policy_changes WHERE subject_id = '" + agentId
+                                + "' ORDER BY version DESC LIMIT 1");
+                    }
+                    s.executeUpdate("DELETE FROM identity.policy_changes WHERE version = (SELECT min(version) FROM"
+                            + " identity.policy_changes WHERE subject_id = '" + agentId + "' AND version > " + head + ")");
+                    s.executeUpdate("UPDATE identity.feed_horizon SET version = (SELECT max(version) FROM identity.policy_changes)");
+                }
+                c.commit();
+            }
+            io.grpc.StatusRuntimeException e = assertThrows(io.grpc.StatusRuntimeException.class, watcher::nextChange);
+            assertEquals(io.grpc.Status.Code.ABORTED, e.getStatus().getCode());
+            assertEquals("FEED_COMPACTED", dev.agentspend.common.error.GrpcErrors.reasonOf(e));
+        }
+        try (FeedWatcher again = FeedWatcher.service(head)) {
+            WatchPoliciesResponse event = again.next();
+            while (!event.hasSnapshotComplete()) {
+                event = again.next();
+            }
+            assertEquals(horizon(), event.getVersion(), "reconnecting from below the horizon gives a snapshot");
+        }
+    }
+
     private static List<Long> versionsOf(String agentId) throws SQLException {
         List<Long> versions = new ArrayList<>();
         try (Connection c = Database.connect(); PreparedStatement s = c.prepareStatement(
