@@ -43,6 +43,20 @@ final class Chart {
         return settings.apply(command).call();
     }
 
+    /** The environment variables with literal values of a rendered Deployment's container. */
+    static Map<String, String> plainEnvironment(List<io.fabric8.kubernetes.api.model.HasMetadata> objects, String deployment) {
+        var d = KubernetesObjects.ofKind(objects, io.fabric8.kubernetes.api.model.apps.Deployment.class).stream()
+                .filter(x -> x.getMetadata().getName().equals(deployment)).findFirst()
+                .orElseThrow(() -> new AssertionError("no Deployment " + deployment));
+        Map<String, String> env = new java.util.HashMap<>();
+        for (var e : d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv()) {
+            if (e.getValue() != null) {
+                env.put(e.getName(), e.getValue());
+            }
+        }
+        return env;
+    }
+
     /** Every non-empty YAML document of a rendering, as a generic map. */
     @SuppressWarnings("unchecked")
     static List<Map<String, Object>> documents(String yaml) {
