@@ -40,6 +40,9 @@ class HoldsGrpcTest {
     @Inject
     TestClock clock;
 
+    @Inject
+    HoldSweeper sweeper;
+
     @AfterEach
     void resetClock() {
         clock.reset();
@@ -135,15 +138,21 @@ class HoldsGrpcTest {
                 .addCaps(cap(CapWindow.CAP_WINDOW_MONTH, 5_000_000, true)).build(), 5_000_000);
         HoldResponse h = a.ledger().hold(hold(5_000_000).setTtl(Durations.fromSeconds(60)).build());
         assertEquals(Decision.DECISION_DECLINED, a.ledger().pay(pay(1).build()).getEntry().getDecision());
-        clock.advance(Duration.ofSeconds(61));
-        // the payment expires the overdue hold inside its own locked transaction: no wait for the sweeper
-        Entry paid = a.ledger().pay(pay(5_000_000).build()).getEntry();
-        assertEquals(Decision.DECISION_APPROVED, paid.getDecision());
-        List<Entry> expired = Fixture.admin().listEntries(ListEntriesRequest.newBuilder().setAgentId(a.id())
-                .addEventTypes(EventType.EVENT_TYPE_HOLD_EXPIRED).build()).getEntriesList();
-        assertEquals(1, expired.size());
-        assertEquals(h.getHold().getHoldId(), expired.get(0).getHoldId());
-        assertTrue(expired.get(0).getPosition() < paid.getPosition());
+        sweeper.setEnabled(false);
+        try {
+            clock.advance(Duration.ofSeconds(61));
+            // with no sweeper, the payment itself releases the overdue hold inside its locked transaction
+            Entry paid = a.ledger().pay(pay(5_000_000).build()).getEntry();
+            assertEquals(Decision.DECISION_APPROVED, paid.getDecision());
+            List<Entry> expired = Fixture.admin().listEntries(ListEntriesRequest.newBuilder().setAgentId(a.id())
+                    .addEventTypes(EventType.EVENT_TYPE_HOLD_EXPIRED).build()).getEntriesList();
+            assertEquals(1, expired.size());
+            assertEquals(h.getHold().getHoldId(), expired.get(0).getHoldId());
+            assertEquals(paid.getPosition() - 1, expired.get(0).getPosition());
+            assertEquals(paid.getRecordedTime(), expired.get(0).getRecordedTime(), "recorded by the same transaction");
+        } finally {
+            sweeper.setEnabled(true);
+        }
         Fixture.expectError(Status.Code.FAILED_PRECONDITION, () -> a.ledger().capture(capture(h.getHold().getHoldId(), 1)));
     }
 
