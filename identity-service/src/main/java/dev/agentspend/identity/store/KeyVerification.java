@@ -32,7 +32,10 @@ public class KeyVerification {
         if (parsed.isEmpty()) {
             return Uni.createFrom().item(new Outcome(Result.MALFORMED, null));
         }
-        ApiKeys.PresentedKey key = parsed.get();
+        return verify(parsed.get());
+    }
+
+    public Uni<Outcome> verify(ApiKeys.PresentedKey key) {
         return KeyRows.findWithAgent(pool, key.keyId()).map(found -> {
             if (found.isEmpty()) {
                 return new Outcome(Result.UNKNOWN_KEY, null);
@@ -59,10 +62,8 @@ public class KeyVerification {
         });
     }
 
-    /** Whether the key is one this service issued and still honours (used only to pick the right refusal). */
+    /** Whether the key would authenticate (used only to pick the right refusal for an agent key). */
     public Uni<Boolean> isValid(ApiKeys.PresentedKey key) {
-        return KeyRows.findWithAgent(pool, key.keyId())
-                .map(found -> found.isPresent() && ApiKeys.verify(key, found.get().secretSha256())
-                        && !found.get().key().hasRevokeTime());
+        return verify(key).map(outcome -> outcome.result() == Result.OK);
     }
 }

@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Nothing blocks: reads are reactive queries, waits are Vert.x timers, and a local commit wakes
  * the watcher at once. At most one read per watcher is in flight, and the watcher reads only
- * while its client has demand, so a slow client holds no more than one batch.
+ * while its client has demand, so a slow client holds no more than one batch of changes (the
+ * snapshot is sent at once; compaction bounds it by about one row per agent and team).
  */
 @ApplicationScoped
 public class PolicyFeed {
