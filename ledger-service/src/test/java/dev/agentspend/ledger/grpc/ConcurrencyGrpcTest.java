@@ -7,7 +7,9 @@ import dev.agentspend.proto.identity.v1.CapWindow;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.common.api.Ids;
 import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.PayAgentRequest;
 import dev.agentspend.proto.ledger.v1.VerifyLedgerRequest;
 import dev.agentspend.proto.ledger.v1.VerifyLedgerResponse;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -135,6 +137,37 @@ class ConcurrencyGrpcTest {
         assertTrue(t.approved() <= cap, "approved " + t.approved() + " > team cap " + cap);
         assertTrue(cap - t.approved() < t.smallestDeclined());
         assertEquals(t.approved(), spentInDatabase(agents));
+        verifyClean();
+    }
+
+    @Test
+    void agentsPayingEachOtherBothWaysNeverDeadlock() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 100_000_000);
+        TestAgent b = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 100_000_000);
+        ExecutorService pool = Executors.newFixedThreadPool(32);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < 32; t++) {
+            TestAgent from = t % 2 == 0 ? a : b;
+            TestAgent to = t % 2 == 0 ? b : a;
+            done.add(pool.submit(() -> {
+                start.await();
+                for (int i = 0; i < 20; i++) {
+                    Entry e = from.ledger().payAgent(PayAgentRequest.newBuilder().setRequestId("x-" + Ids.randomBase32(16))
+                            .setPayeeAgentId(to.id()).setAmountMicros(1_000 + i).setCurrencyCode("USD").build()).getEntry();
+                    assertEquals(Decision.DECISION_APPROVED, e.getDecision());
+                }
+                return null;
+            }));
+        }
+        start.countDown();
+        for (Future<?> f : done) {
+            f.get(120, TimeUnit.SECONDS);
+        }
+        pool.shutdown();
+        // money is conserved between the two, and both directions moved the same amounts
+        assertEquals(200_000_000, Fixture.balance(a).getBalanceMicros() + Fixture.balance(b).getBalanceMicros());
+        assertEquals(100_000_000, Fixture.balance(a).getBalanceMicros());
         verifyClean();
     }
 

@@ -13,6 +13,7 @@ import dev.agentspend.proto.ledger.v1.Entry;
 import dev.agentspend.proto.ledger.v1.GetBalanceRequest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -29,6 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTest
 @QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
 class PolicyFeedGrpcTest {
+    @Inject
+    PolicyWatcher watcher;
+
     @Test
     void aSuspensionStopsTheNextPaymentWithinASecond() {
         TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000_000);
@@ -60,6 +64,8 @@ class PolicyFeedGrpcTest {
     @Test
     void aLostFeedFailsClosedAfterTheStalenessBoundAndRecoversByItself() {
         TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000_000);
+        long versionBefore = watcher.appliedVersion();
+        assertTrue(versionBefore > 0);
         ServiceProcess identity = LedgerTestResource.identity();
         identity.stop();
         long stopped = System.nanoTime();
@@ -90,6 +96,10 @@ class PolicyFeedGrpcTest {
         System.out.printf("[ledger-staleness] identity ready -> payments approved again after %d ms%n",
                 (System.nanoTime() - restarted) / 1_000_000);
         assertTrue(a.ledger().getBalance(GetBalanceRequest.getDefaultInstance()).getPolicyFresh());
+        // the feed resumed after the version applied before the outage and carries new changes
+        TestAgent later = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000);
+        assertEquals(Decision.DECISION_APPROVED, later.ledger().pay(pay(1).build()).getEntry().getDecision());
+        assertTrue(watcher.appliedVersion() > versionBefore);
     }
 
     private static void sleep(long millis) {
