@@ -4,8 +4,9 @@ import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.ErrorCode;
 
 /**
- * Who may call what: the admin token everything, the service token only Authenticate and
- * WatchPolicies, agent keys nothing; no or an unknown credential is UNAUTHENTICATED.
+ * Who may call what: the admin token everything, the service token only Authenticate,
+ * WatchPolicies and SuspendAgent (the alert service's revocation path), agent keys nothing; no or
+ * an unknown credential is UNAUTHENTICATED.
  */
 public final class AccessRules {
     private AccessRules() {

@@ -7,5 +7,10 @@ public enum Operation {
     /** Mapping an agent key to its agent (the ledger's and gateways' lookup). */
     AUTHENTICATE,
     /** The policy feed the ledger enforces from. */
-    WATCH_POLICIES
+    WATCH_POLICIES,
+    /**
+     * Suspending an agent: the admin, and the alert service (service token) cutting off an agent
+     * whose alert is configured to suspend. Reinstating and revoking stay admin-only.
+     */
+    SUSPEND_AGENT
 }

@@ -101,7 +101,7 @@ public class IdentityApi {
     }
 
     public Uni<SuspendAgentResponse> suspendAgent(Credential credential, SuspendAgentRequest r) {
-        return admin(credential, caller -> {
+        return authorized(credential, Operation.SUSPEND_AGENT, caller -> {
             RequestRules.statusChange(r.getRequestId(), r.getAgentId(), r.getReason());
             return agents.suspend(caller, r.getRequestId(), r, r.getAgentId(), r.getReason())
                     .invoke(a -> LOG.infof("agent %s suspended", a.getId()))

@@ -44,5 +44,7 @@ class AccessRulesTest {
         assertEquals(AccessDecision.PERMISSION_DENIED, AccessRules.decide(new Credential.Service(), Operation.ADMIN));
         assertEquals(AccessDecision.ALLOW_SERVICE, AccessRules.decide(new Credential.Service(), Operation.AUTHENTICATE));
         assertEquals(AccessDecision.ALLOW_SERVICE, AccessRules.decide(new Credential.Service(), Operation.WATCH_POLICIES));
+        // the alert service suspends agents whose alerts are set to SUSPEND
+        assertEquals(AccessDecision.ALLOW_SERVICE, AccessRules.decide(new Credential.Service(), Operation.SUSPEND_AGENT));
     }
 }

@@ -160,7 +160,9 @@ class TeamsKeysAuditGrpcTest {
 
         assertEquals("PERMISSION_DENIED", reason(fails(Status.Code.PERMISSION_DENIED,
                 () -> service().listAgents(ListAgentsRequest.getDefaultInstance()))));
-        fails(Status.Code.PERMISSION_DENIED, () -> service().suspendAgent(SuspendAgentRequest.newBuilder()
+        fails(Status.Code.PERMISSION_DENIED, () -> service().reinstateAgent(ReinstateAgentRequest.newBuilder()
+                .setRequestId(requestId()).setAgentId(created.getAgent().getId()).build()));
+        fails(Status.Code.PERMISSION_DENIED, () -> service().revokeAgent(RevokeAgentRequest.newBuilder()
                 .setRequestId(requestId()).setAgentId(created.getAgent().getId()).build()));
 
         fails(Status.Code.UNAUTHENTICATED, () -> anonymous().listAgents(ListAgentsRequest.getDefaultInstance()));
@@ -172,5 +174,12 @@ class TeamsKeysAuditGrpcTest {
         assertEquals(AgentStatus.AGENT_STATUS_ACTIVE,
                 admin().getAgent(GetAgentRequest.newBuilder().setAgent(created.getAgent().getId()).build())
                         .getAgent().getStatus(), "refused calls change nothing");
+
+        // the service token may suspend (the alert service's revocation path), audited with its reason
+        assertEquals(AgentStatus.AGENT_STATUS_SUSPENDED, service().suspendAgent(SuspendAgentRequest.newBuilder()
+                .setRequestId(requestId()).setAgentId(created.getAgent().getId()).setReason("alert alt_test: RULE").build())
+                .getAgent().getStatus());
+        assertTrue(admin().listAuditEvents(ListAuditEventsRequest.newBuilder().setSubjectId(created.getAgent().getId()).build())
+                .getAuditEventsList().stream().anyMatch(e -> e.getActor().equals("service") && e.getReason().contains("alt_test")));
     }
 }
