@@ -3,6 +3,12 @@ package dev.agentspend.k8s;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import dev.agentspend.platform.ServiceProcess;
+import dev.agentspend.proto.analytics.v1.AnalyticsServiceGrpc;
+import dev.agentspend.proto.analytics.v1.GetIngestionStatusRequest;
+import dev.agentspend.proto.analytics.v1.GetIngestionStatusResponse;
+import dev.agentspend.proto.analytics.v1.GetToolAttributionRequest;
+import dev.agentspend.proto.analytics.v1.GetToolAttributionResponse;
+import dev.agentspend.proto.analytics.v1.ToolSpend;
 import dev.agentspend.proto.identity.v1.AgentMode;
 import dev.agentspend.proto.identity.v1.Cap;
 import dev.agentspend.proto.identity.v1.CapEnforcement;
@@ -50,6 +56,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -63,7 +70,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Two ledger replicas, as the chart runs them, against one PostgreSQL database shared with one
  * identity: payments spread over both replicas never overspend a HARD cap or a balance, a retry
  * sent to the other replica is not charged twice, VerifyLedger is clean, and the entry feed read
- * from either replica is the same gapless sequence.
+ * from either replica is the same gapless sequence. When analytics-service has a build at least as
+ * new as its sources, two analytics replicas run too, each reading the feed through a different
+ * ledger replica: exactly one consumes (advisory-lock election) and both report every approved
+ * payment once.
  *
  * <p>The services run from copies of their built applications (k8s/target/snapshots) so that a
  * concurrent rebuild of a service module cannot pull jars from under them, and they are configured
@@ -86,6 +96,10 @@ class ReplicasTest {
     static final List<ServiceProcess> ledgers = new ArrayList<>();
     static final List<ManagedChannel> channels = new ArrayList<>();
     static ManagedChannel identityChannel;
+    static final List<ServiceProcess> analytics = new ArrayList<>();
+    /** Why the analytics replicas are not run (null: they are). */
+    static String analyticsSkipped;
+    static final List<ManagedChannel> analyticsChannels = new ArrayList<>();
     static final Map<String, Long> restingRssKb = new LinkedHashMap<>();
 
     @BeforeAll
@@ -117,12 +131,30 @@ class ReplicasTest {
             channels.add(ManagedChannelBuilder.forAddress("localhost", p.httpPort()).usePlaintext().build());
         }
         restingRssKb.put("ledger-service", rssKb(ledgers.get(0)));
+        analyticsSkipped = freshBuild("analytics-service");
+        if (analyticsSkipped == null) {
+            // two analytics replicas, each reading the feed through a different ledger replica
+            String analyticsModule = snapshot("analytics-service");
+            for (int i = 0; i < 2; i++) {
+                Map<String, String> env = new java.util.HashMap<>(ledgerEnv);
+                env.put("QUARKUS_GRPC_CLIENTS_LEDGER_HOST", "localhost");
+                env.put("QUARKUS_GRPC_CLIENTS_LEDGER_PORT", Integer.toString(ledgers.get(i).httpPort()));
+                analytics.add(ServiceProcess.of(analyticsModule, ServiceProcess.freePort(), env).start());
+            }
+            for (ServiceProcess p : analytics) {
+                p.awaitReady(Duration.ofSeconds(180));
+                analyticsChannels.add(ManagedChannelBuilder.forAddress("localhost", p.httpPort()).usePlaintext().build());
+            }
+            restingRssKb.put("analytics-service", rssKb(analytics.get(0)));
+        }
         identityChannel = ManagedChannelBuilder.forAddress("localhost", identity.httpPort()).usePlaintext().build();
     }
 
     @AfterAll
     static void stopReplicas() {
         channels.forEach(ManagedChannel::shutdownNow);
+        analyticsChannels.forEach(ManagedChannel::shutdownNow);
+        analytics.forEach(ServiceProcess::stop);
         if (identityChannel != null) {
             identityChannel.shutdownNow();
         }
@@ -222,19 +254,94 @@ class ReplicasTest {
             assertEquals(e, feed0.get((int) e.getPosition() - 1), "the feed holds the answer the agent got");
         }
 
+        if (analyticsSkipped != null) {
+            System.out.println("analytics replicas not checked: " + analyticsSkipped);
+        } else {
+            analyticsReplicasCountEveryEntryOnce(v0.getEntryCount(), first, capped, poor);
+        }
+
         Map<String, Long> loadedRssKb = new LinkedHashMap<>();
         loadedRssKb.put("identity-service", rssKb(identity));
         loadedRssKb.put("ledger-service#0", rssKb(ledgers.get(0)));
         loadedRssKb.put("ledger-service#1", rssKb(ledgers.get(1)));
+        for (int i = 0; i < analytics.size(); i++) {
+            loadedRssKb.put("analytics-service#" + i, rssKb(analytics.get(i)));
+        }
         String figures = String.format(java.util.Locale.ROOT,
-                "replicas: 1 identity + 2 ledger on one PostgreSQL; %d payments + %d retries in %.1f s (%.0f calls/s)"
+                "replicas: 1 identity + 2 ledger + %d analytics on one PostgreSQL; %d payments + %d retries in %.1f s (%.0f calls/s)"
                         + "; approved %d (cap) + %d (balance); feed %d entries, identical on both replicas%n"
                         + "resident memory at rest (kB, -Xmx256m -XX:+UseSerialGC): %s%n"
                         + "resident memory after the run (kB): %s%n",
-                requests.size(), requests.size(), seconds, 2 * requests.size() / seconds, cappedApproved, poorApproved,
+                analytics.size(), requests.size(), requests.size(), seconds, 2 * requests.size() / seconds, cappedApproved, poorApproved,
                 feed0.size(), restingRssKb, loadedRssKb);
+        if (analyticsSkipped != null) {
+            figures += "analytics replicas not checked: " + analyticsSkipped + System.lineSeparator();
+        }
         System.out.print(figures);
         Files.writeString(Path.of("target/replica-figures.txt"), figures);
+    }
+
+    /**
+     * Two analytics replicas on the same database: one consumes the feed (advisory-lock election),
+     * both answer queries, and the aggregates count every approved payment exactly once.
+     */
+    static void analyticsReplicasCountEveryEntryOnce(long entryCount, List<Entry> answers, Agent capped, Agent poor) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<GetIngestionStatusResponse> status;
+        while (true) {
+            status = List.of(analytics(0).getIngestionStatus(GetIngestionStatusRequest.getDefaultInstance()),
+                    analytics(1).getIngestionStatus(GetIngestionStatusRequest.getDefaultInstance()));
+            if (status.stream().allMatch(st -> st.getLedgerPosition() >= entryCount)) {
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("analytics did not reach ledger position " + entryCount + ": " + status);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+        assertEquals(entryCount, status.get(0).getLedgerPosition(), "analytics' stored feed position");
+        assertEquals(1, status.stream().filter(GetIngestionStatusResponse::getConsumerActive).count(),
+                "exactly one analytics replica consumes the feed: " + status);
+        for (Agent agent : List.of(capped, poor)) {
+            Map<String, Long> spend = new TreeMap<>();
+            Map<String, Long> declines = new TreeMap<>();
+            for (Entry e : answers) {
+                if (e.getAgentId().equals(agent.id)) {
+                    if (e.getDecision() == Decision.DECISION_APPROVED) {
+                        spend.merge(e.getTool(), e.getAmountMicros(), Long::sum);
+                    } else {
+                        declines.merge(e.getTool(), 1L, Long::sum);
+                    }
+                }
+            }
+            GetToolAttributionRequest request = GetToolAttributionRequest.newBuilder().setAgentId(agent.id).build();
+            GetToolAttributionResponse a0 = analytics(0).getToolAttribution(request);
+            GetToolAttributionResponse a1 = analytics(1).getToolAttribution(request);
+            assertEquals(a0.getToolsList(), a1.getToolsList(), "both analytics replicas answer the same");
+            assertEquals(spend.values().stream().mapToLong(Long::longValue).sum(), a0.getTotalSpendMicros(),
+                    "analytics' spend of " + agent.id + " equals the ledger's approvals, counted once");
+            Map<String, Long> analyticsSpend = new TreeMap<>();
+            Map<String, Long> analyticsDeclines = new TreeMap<>();
+            for (ToolSpend t : a0.getToolsList()) {
+                analyticsSpend.put(t.getTool(), t.getSpendMicros());
+                if (t.getDeclineCount() > 0) {
+                    analyticsDeclines.put(t.getTool(), t.getDeclineCount());
+                }
+            }
+            assertEquals(spend, analyticsSpend, "spend per tool of " + agent.id);
+            assertEquals(declines, analyticsDeclines, "declines per tool of " + agent.id);
+        }
+    }
+
+    static AnalyticsServiceGrpc.AnalyticsServiceBlockingStub analytics(int replica) {
+        return AnalyticsServiceGrpc.newBlockingStub(analyticsChannels.get(replica))
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(bearer(ADMIN_TOKEN)))
+                .withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 
     record Agent(String id, String key) {
@@ -317,6 +424,31 @@ class ReplicasTest {
         byte[] bytes = new byte[24];
         new SecureRandom().nextBytes(bytes);
         return HexFormat.of().formatHex(bytes);
+    }
+
+    /**
+     * Null if {@code module} has a build at least as new as its sources (a stale build would test
+     * yesterday's code), otherwise why not.
+     */
+    static String freshBuild(String module) {
+        Path dir = ServiceProcess.repositoryRoot().resolve(module);
+        Path runner = dir.resolve("target/quarkus-app/quarkus-run.jar");
+        if (!Files.isRegularFile(runner)) {
+            return module + " is not built (mvn -B -q install -pl " + module + " -DskipTests)";
+        }
+        try (Stream<Path> sources = Stream.concat(Files.walk(dir.resolve("src/main")), Stream.of(dir.resolve("pom.xml")))) {
+            long built = Files.getLastModifiedTime(runner).toMillis();
+            long newest = sources.filter(Files::isRegularFile).mapToLong(f -> {
+                try {
+                    return Files.getLastModifiedTime(f).toMillis();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).max().orElse(0);
+            return newest <= built ? null : module + "'s build is older than its sources: rebuild it to check its replicas";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** VmRSS of a running service process, in kB, from /proc. */
