@@ -22,6 +22,7 @@ import java.util.Collections;
 import java.util.List;
 
 import static dev.agentspend.ledger.support.Fixture.pay;
+import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -85,6 +86,7 @@ class PolicyFeedGrpcTest {
             assertTrue(failClosedMs >= LedgerTestResource.STALENESS.toMillis() - 2_500,
                     "failed closed after " + failClosedMs + " ms, before the bound");
             assertFalse(a.ledger().getBalance(GetBalanceRequest.getDefaultInstance()).getPolicyFresh());
+            given().port(Fixture.LEDGER_PORT).get("/q/health/well").then().statusCode(503);
             System.out.printf("[ledger-staleness] identity stopped -> first POLICY_UNAVAILABLE after %d ms (bound %d ms)%n",
                     failClosedMs, LedgerTestResource.STALENESS.toMillis());
         } finally {

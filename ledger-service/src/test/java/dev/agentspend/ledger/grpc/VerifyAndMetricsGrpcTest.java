@@ -78,5 +78,7 @@ class VerifyAndMetricsGrpcTest {
                 .body(containsString("agentspend_ledger_authorized_amount_micros_total{currency=\"USD\",decision=\"declined\""))
                 .body(not(containsString(a.id())));
         given().port(Fixture.LEDGER_PORT).get("/q/health/ready").then().statusCode(200);
+        given().port(Fixture.LEDGER_PORT).get("/q/health/well").then().statusCode(200)
+                .body(containsString("policy-feed"));
     }
 }
