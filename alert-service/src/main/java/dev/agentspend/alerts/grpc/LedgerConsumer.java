@@ -22,7 +22,9 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.MultiSubscriber;
 import io.vertx.mutiny.core.Vertx;
-import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.pgclient.PgConnection;
+import io.vertx.pgclient.PgConnectOptions;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -33,6 +35,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -59,8 +62,6 @@ public class LedgerConsumer {
     private static final Logger LOG = Logger.getLogger(LedgerConsumer.class);
 
     @Inject
-    Pool pool;
-    @Inject
     @GrpcClient("ledger")
     MutinyLedgerServiceGrpc.MutinyLedgerServiceStub ledger;
     @Inject
@@ -75,6 +76,12 @@ public class LedgerConsumer {
     FeedSignal signal;
     @Inject
     MeterRegistry meters;
+    @ConfigProperty(name = "quarkus.datasource.reactive.url")
+    String databaseUrl;
+    @ConfigProperty(name = "quarkus.datasource.username")
+    Optional<String> databaseUser;
+    @ConfigProperty(name = "quarkus.datasource.password")
+    Optional<String> databasePassword;
 
     private Evaluator evaluator;
     private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
@@ -140,7 +147,9 @@ public class LedgerConsumer {
         if (stopped || paused || leader || !policies.ready() || !starting.compareAndSet(false, true)) {
             return;
         }
-        pool.getConnection()
+        // A dedicated connection, not one of the pool: the advisory lock lives exactly as long as
+        // this session, and closing it on step-down really releases the lock.
+        PgConnection.connect(vertx, connectOptions())
                 .chain(db -> ConsumerStore.tryLock(db).chain(locked -> {
                     if (!locked) {
                         return db.close().replaceWith(false);
@@ -154,6 +163,17 @@ public class LedgerConsumer {
                     starting.set(false);
                     LOG.warnf("could not start evaluating: %s", failure.getMessage());
                 });
+    }
+
+    private PgConnectOptions connectOptions() {
+        String url = databaseUrl.startsWith("vertx-reactive:") ? databaseUrl.substring("vertx-reactive:".length()) : databaseUrl;
+        PgConnectOptions options = PgConnectOptions.fromUri(url);
+        databaseUser.ifPresent(options::setUser);
+        options.setPassword(databasePassword.orElse(""));
+        options.addProperty("search_path", "alerts");
+        options.addProperty("synchronous_commit", "on");
+        options.addProperty("application_name", "alert-service-consumer");
+        return options;
     }
 
     private synchronized void begin(SqlConnection db, ConsumerStore.Loaded loaded) {

@@ -30,11 +30,11 @@ public final class AlertEvents {
                         + "rule, severity, alert) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning event_id")
                 .execute(Tuple.from(Arrays.asList(alert.getAlertId(), type.name(), agentId, AlertRecords.odt(at),
                         alert.getAgentIdsList().toArray(new String[0]), alert.getTeamId(), alert.getRule().name(),
-                        (short) alert.getSeverityValue(), io.vertx.mutiny.core.buffer.Buffer.buffer(alert.toByteArray()))))
+                        (short) alert.getSeverityValue(), io.vertx.core.buffer.Buffer.buffer(alert.toByteArray()))))
                 .map(rows -> rows.iterator().next().getLong("event_id"))
                 .call(eventId -> db.preparedQuery("insert into webhook_deliveries (delivery_id, webhook_id, event_id, status, "
-                                + "next_attempt_time, create_time) select 'dlv_' || substr(webhook_id, 5) || '_' || $1::text, "
+                                + "next_attempt_time, create_time) select 'dlv_' || substr(webhook_id, 5) || '_' || $3, "
                                 + "webhook_id, $1, 'PENDING', $2, $2 from webhooks where delete_time is null")
-                        .execute(Tuple.of(eventId, AlertRecords.odt(at))));
+                        .execute(Tuple.of(eventId, AlertRecords.odt(at), Long.toString(eventId))));
     }
 }

@@ -99,7 +99,7 @@ public final class ConsumerStore {
                                         Instant now) {
         List<Supplier<Uni<?>>> steps = new ArrayList<>();
         steps.add(() -> db.preparedQuery("update consumer_state set position = $2, update_time = $3"
-                        + (graph != null ? ", graph_state = $4::jsonb" : "") + " where id = 1 and position = $1")
+                        + (graph != null ? ", graph_state = $4::text::jsonb" : "") + " where id = 1 and position = $1")
                 .execute(graph != null
                         ? Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now), Json.write(graph))
                         : Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now)))
@@ -113,7 +113,7 @@ public final class ConsumerStore {
             for (AgentState s : dirty) {
                 states.add(Tuple.of(s.agentId, Json.write(s), newPosition));
             }
-            steps.add(() -> db.preparedQuery("insert into agent_state (agent_id, state, position) values ($1, $2::jsonb, $3) "
+            steps.add(() -> db.preparedQuery("insert into agent_state (agent_id, state, position) values ($1, $2::text::jsonb, $3) "
                     + "on conflict (agent_id) do update set state = excluded.state, position = excluded.position")
                     .executeBatch(states));
         }
@@ -141,13 +141,13 @@ public final class ConsumerStore {
                     }
                 }
             } else if (c instanceof AlertChange.Refreshed r && last) {
-                steps.add(() -> db.preparedQuery("update alerts set last_seen_time = $2, evidence = $3::jsonb "
+                steps.add(() -> db.preparedQuery("update alerts set last_seen_time = $2, evidence = $3::text::jsonb "
                                 + "where alert_id = $1 and state <> 'RESOLVED'")
                         .execute(Tuple.of(r.alert().alertId(), AlertRecords.odt(r.alert().lastSeen()),
                                 Json.write(r.alert().evidence()))));
             } else if (c instanceof AlertChange.Resolved res) {
                 steps.add(() -> db.preparedQuery("update alerts set state = 'RESOLVED', resolve_time = $2, "
-                                + "last_seen_time = $3, evidence = $4::jsonb where alert_id = $1 and state <> 'RESOLVED' returning "
+                                + "last_seen_time = $3, evidence = $4::text::jsonb where alert_id = $1 and state <> 'RESOLVED' returning "
                                 + AlertRecords.COLUMNS)
                         .execute(Tuple.of(res.alert().alertId(), AlertRecords.odt(res.at()),
                                 AlertRecords.odt(res.alert().lastSeen()), Json.write(res.alert().evidence())))
@@ -162,7 +162,7 @@ public final class ConsumerStore {
 
     private static Uni<?> insert(SqlConnection db, OpenAlert a) {
         return db.preparedQuery("insert into alerts (alert_id, rule, dedupe_key, agent_ids, team_id, severity, state, action, "
-                        + "evidence, first_seen_time, last_seen_time) values ($1, $2, $3, $4, $5, $6, 'FIRING', $7, $8::jsonb, $9, $10)")
+                        + "evidence, first_seen_time, last_seen_time) values ($1, $2, $3, $4, $5, $6, 'FIRING', $7, $8::text::jsonb, $9, $10)")
                 .execute(Tuple.from(Arrays.asList(a.alertId(), a.rule().name(), a.dedupeKey(),
                         a.agentIds().toArray(new String[0]), a.teamId(), (short) AlertRecords.severity(a.severity()).getNumber(), a.action().name(),
                         Json.write(a.evidence()), AlertRecords.odt(a.firstSeen()), AlertRecords.odt(a.lastSeen()))));

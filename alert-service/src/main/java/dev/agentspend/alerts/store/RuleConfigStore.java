@@ -24,7 +24,7 @@ public class RuleConfigStore {
     }
 
     public Uni<Stored> put(RuleConfigSet.Key key, RuleOverride override, Instant now) {
-        return pool.preparedQuery("insert into rule_configs (scope, scope_id, rule, config, update_time) values ($1, $2, $3, $4::jsonb, $5) "
+        return pool.preparedQuery("insert into rule_configs (scope, scope_id, rule, config, update_time) values ($1, $2, $3, $4::text::jsonb, $5) "
                         + "on conflict (scope, scope_id, rule) do update set config = excluded.config, update_time = excluded.update_time")
                 .execute(Tuple.of(key.scope().name(), key.scopeId(), key.rule().name(), Json.write(override), AlertRecords.odt(now)))
                 .replaceWith(new Stored(key, override, now));

@@ -5,7 +5,7 @@ import dev.agentspend.proto.alerts.v1.AlertEvent;
 import dev.agentspend.proto.alerts.v1.Webhook;
 import dev.agentspend.proto.alerts.v1.WebhookFormat;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;

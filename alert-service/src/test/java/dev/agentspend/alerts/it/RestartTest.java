@@ -1,0 +1,71 @@
+package dev.agentspend.alerts.it;
+
+import dev.agentspend.alerts.support.Await;
+import dev.agentspend.alerts.support.Clients;
+import dev.agentspend.alerts.support.Clients.TestAgent;
+import dev.agentspend.alerts.support.Platform;
+import dev.agentspend.alerts.support.PlatformTest;
+import dev.agentspend.proto.alerts.v1.Alert;
+import dev.agentspend.proto.alerts.v1.AlertState;
+import dev.agentspend.proto.alerts.v1.Rule;
+import dev.agentspend.proto.identity.v1.CapEnforcement;
+import dev.agentspend.proto.ledger.v1.Entry;
+import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Restart: the consumer drops its in-memory state and its lock (as a crash does), entries keep
+ * arriving, and a new consumer resumes from the committed position and state: the condition that
+ * was already alerting gives no second alert, the one that started while it was down fires once.
+ */
+@QuarkusTest
+@WithTestResource(value = Platform.class, scope = TestResourceScope.MATCHING_RESOURCES)
+class RestartTest extends PlatformTest {
+
+    private void burst(TestAgent a, int declines) {
+        for (int i = 0; i < declines; i++) {
+            clients.pay(a, 500_000, "t");
+        }
+    }
+
+    @Test
+    void noDuplicateAndNoMissedAlertAcrossARestart() {
+        TestAgent before = clients.agent(null, Clients.dailyCap(1_000_000, CapEnforcement.CAP_ENFORCEMENT_HARD), null);
+        TestAgent during = clients.agent(null, Clients.dailyCap(1_000_000, CapEnforcement.CAP_ENFORCEMENT_HARD), null);
+        clients.pay(before, 900_000, "t");
+        clients.pay(during, 900_000, "t");
+        burst(before, 5);
+        Alert first = clients.awaitAlert(before.id(), Rule.RULE_DECLINE_BURST);
+
+        consumer.pause();
+        assertFalse(consumer.leader());
+        long stoppedAt = consumer.committedPosition();
+        burst(before, 3);        // the same condition continues
+        burst(during, 6);        // a new condition starts while nobody evaluates
+        Entry last = clients.pay(during, 500_000, "t");
+        assertTrue(last.getPosition() > stoppedAt);
+        assertTrue(clients.alerts(during.id(), Rule.RULE_DECLINE_BURST).isEmpty(), "nothing evaluated while down");
+
+        consumer.resume();
+        Await.until(Duration.ofSeconds(20), "the consumer to lead again",
+                () -> consumer.leader() ? Optional.of(true) : Optional.empty());
+        awaitEvaluated(last);
+
+        List<Alert> beforeAlerts = clients.alerts(before.id(), Rule.RULE_DECLINE_BURST);
+        assertEquals(1, beforeAlerts.size(), "no duplicate of the alert raised before the restart");
+        assertEquals(first.getAlertId(), beforeAlerts.get(0).getAlertId());
+        assertEquals(8, Clients.measure(beforeAlerts.get(0), "declines"), "its evidence continued across the restart");
+        List<Alert> duringAlerts = clients.alerts(during.id(), Rule.RULE_DECLINE_BURST);
+        assertEquals(1, duringAlerts.size(), "the condition that started while down fired once");
+        assertEquals(AlertState.ALERT_STATE_FIRING, duringAlerts.get(0).getState());
+        assertEquals(7, Clients.measure(duringAlerts.get(0), "declines"));
+    }
+}
