@@ -266,7 +266,9 @@ public class LedgerQueries {
     public Uni<VerifyLedgerResponse> verify() {
         List<LedgerViolation> found = new ArrayList<>();
         VerifyLedgerResponse.Builder out = VerifyLedgerResponse.newBuilder().setVerifyTime(Tx.timestamp(clock.instant()));
-        return pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute()
+        // overdue holds are released first: a team's counters may still hold another agent's
+        // overdue hold that a payment already treated as released
+        return store.sweepAll().chain(() -> pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute()
                 .chain(() -> check(conn, found, "transfer_balances", """
                         SELECT entry_id AS subject, 'postings sum to ' || SUM(amount_micros) || ' instead of 0' AS description
                         FROM ledger.postings GROUP BY entry_id HAVING SUM(amount_micros) <> 0 OR COUNT(DISTINCT currency_code) > 1"""))
@@ -324,7 +326,7 @@ public class LedgerQueries {
                     Row r = rows.iterator().next();
                     return out.setEntryCount(r.getLong("entries")).setAccountCount(r.getLong("accounts"))
                             .addAllViolations(found).setConsistent(found.isEmpty()).build();
-                }));
+                })));
     }
 
     private static Uni<Void> check(io.vertx.mutiny.sqlclient.SqlConnection conn, List<LedgerViolation> found, String name, String sql) {

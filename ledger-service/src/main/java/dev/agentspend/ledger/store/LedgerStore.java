@@ -280,8 +280,40 @@ public class LedgerStore {
                         recheck(tx),
                         expireOverdue(tx, p.agentId()),
                         tx.lockTeams(List.of(p.teamId())),
-                        tx.loadCounters(keys))
+                        tx.loadCounters(keys),
+                        discountTeammatesOverdueHolds(tx, p))
                 .discardItems();
+    }
+
+    /**
+     * Other agents' overdue holds still count in the team's counters until their agent transacts
+     * or the sweeper runs; they must not take the team's headroom meanwhile. Read after the
+     * counters (a later snapshot), so a hold expired in between is in neither, never subtracted
+     * twice.
+     */
+    private Uni<Void> discountTeammatesOverdueHolds(Tx tx, PolicyView p) {
+        if (!p.hasTeam()) {
+            return Uni.createFrom().voidItem();
+        }
+        return tx.conn.preparedQuery("SELECT " + HOLD_COLUMNS + " FROM ledger.holds "
+                        + "WHERE team_id = $1 AND status = 1 AND expire_time <= $2 AND agent_id <> $3")
+                .execute(Tuple.of(p.teamId(), odt(tx.now), p.agentId()))
+                .invoke(rows -> {
+                    for (Row r : rows) {
+                        HoldRow h = HoldRow.of(r);
+                        tx.discountHeld(h.keys().stream().filter(k -> k.scopeId().equals(p.teamId())).toList(), h.amount());
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    /** Releases every overdue hold now (VerifyLedger starts with it, so counters are canonical). */
+    public Uni<Void> sweepAll() {
+        return sweepRounds(50);
+    }
+
+    private Uni<Void> sweepRounds(int left) {
+        return sweepExpiredHolds().chain(n -> n == 0 || left <= 1 ? Uni.createFrom().voidItem() : sweepRounds(left - 1));
     }
 
     /** A hold row read under its agent's lock. */
@@ -524,7 +556,7 @@ public class LedgerStore {
                         .chain(() -> tx.lockTeams(List.of(p.teamId())))
                         .chain(() -> {
                             List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
-                            return tx.loadCounters(keys).map(v -> {
+                            return tx.loadCounters(keys).chain(() -> discountTeammatesOverdueHolds(tx, p)).map(v -> {
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Tx.AgentRow b = tx.agent(payee.agentId());
                                 Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),

@@ -157,6 +157,29 @@ class HoldsGrpcTest {
     }
 
     @Test
+    void aTeammatesExpiredHoldNeverLeaksTheTeamsHeadroom() {
+        String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_MONTH, 5_000_000, true));
+        TestAgent x = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        TestAgent y = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        String holdId = x.ledger().hold(hold(5_000_000).setTtl(Durations.fromSeconds(60)).build()).getHold().getHoldId();
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, y.ledger().pay(pay(1).build()).getEntry().getDeclineReason());
+        sweeper.setEnabled(false);
+        try {
+            clock.advance(Duration.ofSeconds(61));
+            // x is idle and nothing swept: y's payment still sees x's overdue hold as released
+            assertEquals(Decision.DECISION_APPROVED, y.ledger().pay(pay(5_000_000).build()).getEntry().getDecision());
+            assertEquals(Decision.DECISION_DECLINED, y.ledger().pay(pay(1).build()).getEntry().getDecision());
+            assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.holds WHERE hold_id = ? AND status = 1", holdId));
+        } finally {
+            sweeper.setEnabled(true);
+        }
+        // VerifyLedger releases overdue holds first, then finds everything consistent
+        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
+        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+        assertEquals(0, Fixture.queryLong("SELECT COUNT(*) FROM ledger.holds WHERE hold_id = ? AND status = 1", holdId));
+    }
+
+    @Test
     void theSweeperRecordsExpiriesOfIdleAgents() {
         TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 5_000_000);
         String holdId = a.ledger().hold(hold(2_000_000).setTtl(Durations.fromSeconds(30)).build()).getHold().getHoldId();
