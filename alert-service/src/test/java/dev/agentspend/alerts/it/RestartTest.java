@@ -10,11 +10,18 @@ import dev.agentspend.proto.alerts.v1.AlertState;
 import dev.agentspend.proto.alerts.v1.Rule;
 import dev.agentspend.proto.identity.v1.CapEnforcement;
 import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.alerts.store.ConsumerStore;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
+import org.eclipse.microprofile.config.ConfigProvider;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -29,6 +36,24 @@ import static org.junit.jupiter.api.Assertions.*;
 @QuarkusTest
 @WithTestResource(value = Platform.class, scope = TestResourceScope.MATCHING_RESOURCES)
 class RestartTest extends PlatformTest {
+
+    /** What a second replica does: try the consumer lock on its own session (released again if taken). */
+    private static boolean tryConsumerLock(boolean expectFree) {
+        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.jdbc.url", String.class);
+        return Await.until(Duration.ofSeconds(10), "the consumer lock to be " + (expectFree ? "free" : "held"), () -> {
+            try (Connection c = DriverManager.getConnection(url, "postgres", "");
+                 ResultSet r = c.createStatement().executeQuery("select pg_try_advisory_lock(" + ConsumerStore.CONSUMER_LOCK + ")")) {
+                r.next();
+                boolean taken = r.getBoolean(1);
+                if (taken) {
+                    c.createStatement().execute("select pg_advisory_unlock(" + ConsumerStore.CONSUMER_LOCK + ")");
+                }
+                return taken == expectFree ? Optional.of(taken) : Optional.empty();
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
 
     private void burst(TestAgent a, int declines) {
         for (int i = 0; i < declines; i++) {
@@ -45,8 +70,12 @@ class RestartTest extends PlatformTest {
         burst(before, 5);
         Alert first = clients.awaitAlert(before.id(), Rule.RULE_DECLINE_BURST);
 
+        // only the lock holder evaluates: another session (a second replica) cannot take the lock
+        assertFalse(tryConsumerLock(false), "the lock is held while this replica evaluates");
         consumer.pause();
         assertFalse(consumer.leader());
+        // stepping down releases it at once: a standby replica could take over now
+        assertTrue(tryConsumerLock(true), "released on step-down");
         long stoppedAt = consumer.committedPosition();
         burst(before, 3);        // the same condition continues
         burst(during, 6);        // a new condition starts while nobody evaluates

@@ -68,6 +68,33 @@ class WatchAlertsTest extends PlatformTest {
     }
 
     @Test
+    void anAlertResolvesByItselfWhenItsConditionClearsAndAReturnIsANewAlert() throws Exception {
+        TestAgent a = clients.agent(null, Clients.dailyCap(1_000_000, CapEnforcement.CAP_ENFORCEMENT_HARD), null);
+        clients.configure(a, Rule.RULE_DECLINE_BURST, java.util.Map.of("window_seconds", 4L));
+        Subscription feed = new Subscription(0, a.id(), Rule.RULE_DECLINE_BURST);
+        clients.pay(a, 900_000, "t");
+        for (int i = 0; i < 5; i++) {
+            clients.pay(a, 500_000, "t");
+        }
+        AlertEvent fired = feed.next();
+        assertEquals(AlertEventType.ALERT_EVENT_TYPE_FIRED, fired.getEventType());
+        // no new entry: the sweep sees the 4 s window pass and resolves it
+        AlertEvent resolved = feed.next();
+        assertEquals(AlertEventType.ALERT_EVENT_TYPE_RESOLVED, resolved.getEventType());
+        assertEquals(fired.getAlert().getAlertId(), resolved.getAlert().getAlertId());
+        assertEquals(dev.agentspend.proto.alerts.v1.AlertState.ALERT_STATE_RESOLVED, resolved.getAlert().getState());
+        assertTrue(resolved.getAlert().hasResolveTime());
+        // the condition comes back: a new alert, not the old one reopened
+        for (int i = 0; i < 5; i++) {
+            clients.pay(a, 500_000, "t");
+        }
+        AlertEvent again = feed.next();
+        assertEquals(AlertEventType.ALERT_EVENT_TYPE_FIRED, again.getEventType());
+        assertNotEquals(fired.getAlert().getAlertId(), again.getAlert().getAlertId());
+        feed.disconnect();
+    }
+
+    @Test
     void resumesAfterADisconnectFromTheLastEventSeen() throws Exception {
         TestAgent a = clients.agent(null, Clients.dailyCap(1_000_000, CapEnforcement.CAP_ENFORCEMENT_HARD), null);
         TestAgent other = clients.agent(null, Clients.dailyCap(1_000_000, CapEnforcement.CAP_ENFORCEMENT_HARD), null);
