@@ -1,0 +1,55 @@
+package dev.agentspend.client;
+
+import io.grpc.Status;
+
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Bounded retries with exponential backoff and full jitter, on transient failures only. Every
+ * retry resends the identical request (same request_id), so the ledger applies it at most once.
+ *
+ * @param maxAttempts     attempts in all, 1..10 (1 = no retry)
+ * @param initialBackoff  the first pause's upper bound
+ * @param maxBackoff      the cap on every pause
+ * @param attemptTimeout  the deadline of each attempt
+ */
+public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration attemptTimeout) {
+    public static final RetryPolicy DEFAULT =
+            new RetryPolicy(4, Duration.ofMillis(50), Duration.ofSeconds(2), Duration.ofSeconds(5));
+    public static final RetryPolicy NONE =
+            new RetryPolicy(1, Duration.ofMillis(1), Duration.ofMillis(1), Duration.ofSeconds(5));
+
+    public RetryPolicy {
+        if (maxAttempts < 1 || maxAttempts > 10) {
+            throw new IllegalArgumentException("maxAttempts must be 1..10, was " + maxAttempts);
+        }
+        if (initialBackoff.isNegative() || initialBackoff.isZero() || maxBackoff.compareTo(initialBackoff) < 0) {
+            throw new IllegalArgumentException("backoff must be positive with maxBackoff >= initialBackoff");
+        }
+        if (attemptTimeout.isNegative() || attemptTimeout.isZero()) {
+            throw new IllegalArgumentException("attemptTimeout must be positive");
+        }
+    }
+
+    /**
+     * Failures after which the same request may succeed: the ledger was unreachable, overloaded or
+     * timed out. Everything else (a refused request, a wrong key) fails the same way every time.
+     */
+    public static boolean isTransient(Status.Code code) {
+        return code == Status.Code.UNAVAILABLE
+                || code == Status.Code.DEADLINE_EXCEEDED
+                || code == Status.Code.RESOURCE_EXHAUSTED
+                || code == Status.Code.ABORTED;
+    }
+
+    /** The pause before retry number {@code retry} (1-based): uniform in [0, min(max, initial * 2^(retry-1))]. */
+    long backoffMillis(int retry) {
+        long capMs = maxBackoff.toMillis();
+        long boundMs = initialBackoff.toMillis();
+        for (int i = 1; i < retry && boundMs < capMs; i++) {
+            boundMs = Math.min(capMs, boundMs * 2);
+        }
+        return ThreadLocalRandom.current().nextLong(Math.min(boundMs, capMs) + 1);
+    }
+}

@@ -1,0 +1,218 @@
+package dev.agentspend.client;
+
+import dev.agentspend.proto.identity.v1.CreateAgentResponse;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.EventType;
+import dev.agentspend.proto.ledger.v1.Hold;
+import dev.agentspend.proto.ledger.v1.ListEntriesRequest;
+import dev.agentspend.proto.ledger.v1.PayRequest;
+import dev.agentspend.proto.ledger.v1.TaskOutcome;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ForwardingClientCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The client against a real ledger and identity service over loopback gRPC. */
+class AgentSpendClientTest {
+    private static final RetryPolicy FAST_RETRIES =
+            new RetryPolicy(4, Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(5));
+    private static LedgerStack stack;
+
+    @BeforeAll
+    static void startPlatform() {
+        stack = new LedgerStack();
+    }
+
+    @AfterAll
+    static void stopPlatform() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    private static AgentSpendClient clientFor(String apiKey, ClientInterceptor... extra) {
+        AgentSpendClient.Builder b = AgentSpendClient.builder()
+                .target("localhost:" + stack.ledgerPort()).plaintext()
+                .apiKey(apiKey).retryPolicy(FAST_RETRIES);
+        for (ClientInterceptor i : extra) {
+            b.interceptor(i);
+        }
+        return b.build();
+    }
+
+    /** The ledger learns new agents from identity's policy feed, a moment after creation. */
+    private static void awaitKnownToLedger(AgentSpendClient client) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (true) {
+            try {
+                client.balance();
+                return;
+            } catch (LedgerErrorException e) {
+                if (e.code() != Status.Code.UNAUTHENTICATED || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    @Test
+    void paysAndThrowsADistinctExceptionOnDecline() {
+        CreateAgentResponse agent = stack.fundedAgent("client-pay", 1_000_000, 5_000_000);
+        try (AgentSpendClient client = clientFor(agent.getApiKeySecret())) {
+            awaitKnownToLedger(client);
+
+            Entry paid = client.pay(Payment.of(4_000, "USD", "openai/chat.completions").task("t-1").call("c-1", 1));
+            assertEquals(EventType.EVENT_TYPE_PAYMENT_APPROVED, paid.getEventType());
+            assertEquals(agent.getAgent().getId(), paid.getAgentId());
+            assertEquals(4_000, paid.getAmountMicros());
+
+            PaymentDeclinedException declined = assertThrows(PaymentDeclinedException.class,
+                    () -> client.pay(Payment.of(2_000_000, "USD", "openai/chat.completions")));
+            assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, declined.reason());
+            assertEquals(1_000_000, declined.exceededCap().getLimitMicros());
+        }
+    }
+
+    @Test
+    void refusedRequestsAreNotRetried() {
+        CreateAgentResponse agent = stack.fundedAgent("client-bad", 1_000_000, 5_000_000);
+        try (AgentSpendClient client = clientFor(agent.getApiKeySecret())) {
+            awaitKnownToLedger(client);
+            LedgerErrorException e = assertThrows(LedgerErrorException.class,
+                    () -> client.pay(Payment.of(-5, "USD", "openai/chat.completions")));
+            assertEquals(Status.Code.INVALID_ARGUMENT, e.code());
+            assertEquals(1, e.attempts());
+            assertFalse(e.transientFailure());
+        }
+        try (AgentSpendClient wrongKey = clientFor("as_key_aaaaaaaaaaaaaaaa_" + "A".repeat(43))) {
+            LedgerErrorException e = assertThrows(LedgerErrorException.class,
+                    () -> wrongKey.pay(Payment.of(5, "USD", "openai/chat.completions")));
+            assertEquals(Status.Code.UNAUTHENTICATED, e.code());
+            assertEquals(1, e.attempts());
+        }
+    }
+
+    @Test
+    void aLostResponseIsRetriedWithTheSameRequestIdAndChargedOnce() {
+        CreateAgentResponse agent = stack.fundedAgent("client-retry", 1_000_000, 5_000_000);
+        LoseFirstPayResponse loseFirst = new LoseFirstPayResponse();
+        try (AgentSpendClient client = clientFor(agent.getApiKeySecret(), loseFirst)) {
+            awaitKnownToLedger(client);
+
+            Entry paid = client.pay(Payment.of(7_000, "USD", "search/web").task("t-retry").call("c-9", 1));
+
+            assertEquals(2, loseFirst.requestIds.size(), "the first response was lost, so the client retried once");
+            assertEquals(loseFirst.requestIds.get(0), loseFirst.requestIds.get(1), "a retry must reuse its request_id");
+            List<Entry> entries = stack.ledgerAdmin().listEntries(ListEntriesRequest.newBuilder()
+                    .setAgentId(agent.getAgent().getId()).setTaskId("t-retry").build()).getEntriesList();
+            assertEquals(1, entries.size(), "the ledger applied the payment once");
+            assertEquals(paid.getEntryId(), entries.get(0).getEntryId());
+            assertEquals(5_000_000 - 7_000, client.balance().getBalanceMicros());
+        }
+    }
+
+    @Test
+    void holdCaptureReleaseAgentPaymentAndTaskCompletion() {
+        CreateAgentResponse payer = stack.fundedAgent("client-hold", 1_000_000, 5_000_000);
+        CreateAgentResponse payee = stack.fundedAgent("client-payee", 1_000_000, 0);
+        try (AgentSpendClient client = clientFor(payer.getApiKeySecret())) {
+            awaitKnownToLedger(client);
+
+            Hold hold = client.hold(Payment.of(50_000, "USD", "anthropic/messages").task("t-h"), Duration.ofMinutes(5));
+            assertEquals(50_000, client.balance().getHeldMicros());
+            Entry captured = client.capture(hold.getHoldId(), 30_000);
+            assertEquals(EventType.EVENT_TYPE_HOLD_CAPTURED, captured.getEventType());
+            assertEquals(30_000, captured.getAmountMicros());
+
+            Hold second = client.hold(Payment.of(10_000, "USD", "anthropic/messages"), Duration.ofMinutes(5));
+            assertEquals(EventType.EVENT_TYPE_HOLD_RELEASED, client.release(second.getHoldId()).getEventType());
+            assertEquals(0, client.balance().getHeldMicros());
+
+            Entry toAgent = client.payAgent(payee.getAgent().getId(), Payment.of(20_000, "USD", "agent/summarize"));
+            assertEquals(EventType.EVENT_TYPE_AGENT_PAYMENT_APPROVED, toAgent.getEventType());
+            assertEquals(payee.getAgent().getId(), toAgent.getCounterpartyAgentId());
+
+            Entry done = client.completeTask("t-h", TaskOutcome.TASK_OUTCOME_SUCCEEDED);
+            assertEquals(EventType.EVENT_TYPE_TASK_COMPLETED, done.getEventType());
+            assertEquals(5_000_000 - 30_000 - 20_000, client.balance().getBalanceMicros());
+        }
+    }
+
+    @Test
+    void anUnreachableLedgerIsRetriedBoundedlyThenReportedAsTransient() {
+        int nothingListens = dev.agentspend.platform.ServiceProcess.freePort();
+        try (AgentSpendClient client = AgentSpendClient.builder()
+                .target("localhost:" + nothingListens).plaintext()
+                .apiKey("as_key_aaaaaaaaaaaaaaaa_" + "A".repeat(43)).retryPolicy(FAST_RETRIES).build()) {
+            LedgerErrorException e = assertThrows(LedgerErrorException.class,
+                    () -> client.pay(Payment.of(5, "USD", "openai/chat.completions")));
+            assertEquals(Status.Code.UNAVAILABLE, e.code());
+            assertEquals(FAST_RETRIES.maxAttempts(), e.attempts());
+            assertTrue(e.transientFailure());
+            assertFalse(e.requestId().isEmpty());
+        }
+    }
+
+    /**
+     * Lets the first Pay reach the real ledger (which commits it) and then loses its response, as
+     * a dropped connection would; records the request_id of every Pay sent.
+     */
+    private static final class LoseFirstPayResponse implements ClientInterceptor {
+        final List<String> requestIds = new CopyOnWriteArrayList<>();
+        private final AtomicInteger toLose = new AtomicInteger(1);
+
+        @Override
+        public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            ClientCall<Q, R> call = next.newCall(method, options);
+            if (!method.getBareMethodName().equals("Pay")) {
+                return call;
+            }
+            boolean lose = toLose.getAndDecrement() > 0;
+            return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                @Override
+                public void sendMessage(Q message) {
+                    requestIds.add(((PayRequest) message).getRequestId());
+                    super.sendMessage(message);
+                }
+
+                @Override
+                public void start(Listener<R> listener, Metadata headers) {
+                    if (!lose) {
+                        super.start(listener, headers);
+                        return;
+                    }
+                    super.start(new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                        @Override
+                        public void onMessage(R message) {
+                            // the ledger answered; the answer never arrives
+                        }
+
+                        @Override
+                        public void onClose(Status status, Metadata trailers) {
+                            super.onClose(Status.UNAVAILABLE.withDescription("response lost in transit (test)"), trailers);
+                        }
+                    }, headers);
+                }
+            };
+        }
+    }
+}
