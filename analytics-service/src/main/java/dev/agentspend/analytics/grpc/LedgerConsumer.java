@@ -15,7 +15,6 @@ import io.quarkus.grpc.GrpcClientUtils;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.subscription.Cancellable;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -67,7 +66,7 @@ public class LedgerConsumer {
     private volatile boolean active;
     private volatile int generation;
     private volatile long backoffMillis;
-    private Cancellable subscription;
+    private FeedBatcher<StreamEntriesResponse> batcher;
     private SqlConnection connection;
 
     void onStart(@Observes StartupEvent event) {
@@ -96,18 +95,25 @@ public class LedgerConsumer {
      */
     public Uni<Void> stop() {
         SqlConnection conn;
+        FeedBatcher<StreamEntriesResponse> b;
         synchronized (this) {
             running = false;
             generation++;
             active = false;
-            if (subscription != null) {
-                subscription.cancel();
-                subscription = null;
+            b = batcher;
+            batcher = null;
+            if (b != null) {
+                b.cancel();
             }
             conn = connection;
             connection = null;
         }
-        return conn == null ? Uni.createFrom().voidItem() : conn.close().onFailure().recoverWithNull();
+        // never close under a write in flight: statements issued after the rollback a close forces
+        // would run outside the batch's transaction
+        Uni<Void> idle = b == null ? Uni.createFrom().voidItem()
+                : Uni.createFrom().completionStage(b.idle()).replaceWithVoid()
+                        .ifNoItem().after(java.time.Duration.ofSeconds(30)).recoverWithItem((Void) null);
+        return idle.chain(() -> conn == null ? Uni.createFrom().voidItem() : conn.close().onFailure().recoverWithNull());
     }
 
     /** True when this replica holds the consumer lock and applies the feed. */
@@ -160,28 +166,25 @@ public class LedgerConsumer {
                 "Bearer " + auth.serviceToken());
         MutinyLedgerServiceGrpc.MutinyLedgerServiceStub stub = GrpcClientUtils.attachHeaders(ledger, headers);
         AtomicLong position = new AtomicLong(from);
-        Cancellable s = stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(from).build())
-                .group().intoLists().of(config.ingest().batchSize(), config.ingest().batchWait())
-                .onItem().transformToUniAndConcatenate(batch -> {
+        FeedBatcher<StreamEntriesResponse> feed = new FeedBatcher<>(config.ingest().batchSize(),
+                config.ingest().batchWait().toMillis(), vertx,
+                batch -> {
                     BatchDelta delta = delta(batch, position.get());
                     return store.apply(conn, position.get(), delta).invoke(last -> {
                         position.set(last);
                         applied.set(last);
                         backoffMillis = config.ingest().minBackoff().toMillis();
-                    });
-                })
-                .subscribe().with(
-                        last -> {
-                        },
-                        failure -> retry(gen, failure, conn),
-                        () -> retry(gen, null, conn));
+                    }).replaceWithVoid();
+                },
+                failure -> retry(gen, failure, conn));
         synchronized (this) {
-            if (gen == generation) {
-                subscription = s;
-            } else {
-                s.cancel();
+            if (gen != generation) {
+                return;
             }
+            batcher = feed;
         }
+        stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(from).build())
+                .subscribe().withSubscriber(feed);
     }
 
     /** Sums a batch; refuses one that does not continue exactly where the stored position is. */
@@ -206,9 +209,9 @@ public class LedgerConsumer {
             }
             generation++;
             active = false;
-            if (subscription != null) {
-                subscription.cancel();
-                subscription = null;
+            if (batcher != null) {
+                batcher.cancel();
+                batcher = null;
             }
         }
         int next = generation;

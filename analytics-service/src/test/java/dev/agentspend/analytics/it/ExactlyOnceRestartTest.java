@@ -21,7 +21,9 @@ import dev.agentspend.proto.ledger.v1.EventType;
 import dev.agentspend.proto.ledger.v1.HoldRequest;
 import dev.agentspend.proto.ledger.v1.HoldResponse;
 import dev.agentspend.proto.ledger.v1.ListEntriesRequest;
+import dev.agentspend.proto.ledger.v1.LedgerServiceGrpc;
 import dev.agentspend.proto.ledger.v1.ListEntriesResponse;
+import dev.agentspend.proto.ledger.v1.StreamEntriesRequest;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.ReverseRequest;
 import dev.agentspend.proto.ledger.v1.TaskOutcome;
@@ -38,6 +40,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,8 +125,11 @@ class ExactlyOnceRestartTest {
         Instant end = Instant.now().truncatedTo(ChronoUnit.MINUTES).plus(1, ChronoUnit.HOURS);
         long entries = 0;
         try (Connection db = DriverManager.getConnection(AnalyticsTestResource.analyticsJdbcUrl(), "postgres", "")) {
+            Map<String, LedgerTotals> feed = feedTotals(agents, maxPosition.get());
             for (Agent agent : agents) {
                 LedgerTotals ledger = ledgerTotals(agent.id());
+                assertEquals(ledger.summary(), feed.get(agent.id()).summary(),
+                        "the ledger's ListEntries and its StreamEntries disagree about " + agent.id());
                 entries += ledger.entries;
                 Map<String, long[]> analytics = new TreeMap<>();
                 for (ToolSpend t : analyticsAdmin().getToolAttribution(GetToolAttributionRequest.newBuilder()
@@ -199,7 +205,7 @@ class ExactlyOnceRestartTest {
         }
     }
 
-    /** The ledger's own totals, computed from its entries read back through ListEntries. */
+    /** Totals computed entry by entry, the way the contract defines them. */
     static final class LedgerTotals {
         long entries;
         long spend;
@@ -210,54 +216,88 @@ class ExactlyOnceRestartTest {
         long completedTaskCost;
         final Map<String, long[]> perTool = new TreeMap<>();
         final Map<String, Long> perTask = new TreeMap<>();
+        private final Map<String, Long> held = new HashMap<>();
+        private final Map<String, Boolean> completed = new HashMap<>();
+
+        void add(Entry e) {
+            entries++;
+            boolean call = e.getDecision() == Decision.DECISION_APPROVED && (e.getEventType() == EventType.EVENT_TYPE_PAYMENT_APPROVED
+                    || e.getEventType() == EventType.EVENT_TYPE_HOLD_CAPTURED || e.getEventType() == EventType.EVENT_TYPE_AGENT_PAYMENT_APPROVED);
+            boolean decline = e.getDecision() == Decision.DECISION_DECLINED;
+            if (e.getSpendMicros() != 0 || call || decline) {
+                long[] tool = perTool.computeIfAbsent(e.getTool(), k -> new long[3]);
+                tool[0] += e.getSpendMicros();
+                tool[1] += call ? 1 : 0;
+                tool[2] += decline ? 1 : 0;
+            }
+            spend += e.getSpendMicros();
+            calls += call ? 1 : 0;
+            if (call && e.getAttempt() > 1) {
+                retriedCalls++;
+            }
+            if (e.getAttempt() > 1) {
+                retrySpend += e.getSpendMicros();
+            }
+            if (!e.getTaskId().isEmpty() && (e.getSpendMicros() != 0 || call)) {
+                perTask.merge(e.getTaskId(), e.getSpendMicros(), Long::sum);
+            }
+            if (e.getEventType() == EventType.EVENT_TYPE_TASK_COMPLETED) {
+                perTask.putIfAbsent(e.getTaskId(), 0L);
+                completed.put(e.getTaskId(), true);
+            }
+            if (e.getEventType() == EventType.EVENT_TYPE_HOLD_PLACED && e.getDecision() == Decision.DECISION_APPROVED) {
+                held.put(e.getHoldId(), e.getAmountMicros());
+            } else if ((e.getEventType() == EventType.EVENT_TYPE_HOLD_CAPTURED && call)
+                    || e.getEventType() == EventType.EVENT_TYPE_HOLD_RELEASED || e.getEventType() == EventType.EVENT_TYPE_HOLD_EXPIRED) {
+                held.remove(e.getHoldId());
+            }
+        }
+
+        LedgerTotals finish() {
+            openHolds = held.values().stream().mapToLong(Long::longValue).sum();
+            completedTaskCost = 0;
+            completed.keySet().forEach(task -> completedTaskCost += perTask.getOrDefault(task, 0L));
+            return this;
+        }
+
+        String summary() {
+            StringBuilder sb = new StringBuilder("entries " + entries + ", spend " + spend + ", calls " + calls + ", tools {");
+            perTool.forEach((k, v) -> sb.append(k).append('=').append(Arrays.toString(v)).append(' '));
+            return sb.append('}').toString();
+        }
     }
 
+    /** The ledger's own totals of one agent, from its entries read back through ListEntries. */
     private static LedgerTotals ledgerTotals(String agentId) {
         LedgerTotals t = new LedgerTotals();
-        Map<String, Long> held = new HashMap<>();
-        Map<String, Boolean> completed = new HashMap<>();
         String token = "";
         do {
             ListEntriesResponse page = ledgerAdmin().listEntries(ListEntriesRequest.newBuilder().setAgentId(agentId)
                     .setPageSize(1000).setPageToken(token).build());
-            for (Entry e : page.getEntriesList()) {
-                t.entries++;
-                boolean call = e.getDecision() == Decision.DECISION_APPROVED && (e.getEventType() == EventType.EVENT_TYPE_PAYMENT_APPROVED
-                        || e.getEventType() == EventType.EVENT_TYPE_HOLD_CAPTURED || e.getEventType() == EventType.EVENT_TYPE_AGENT_PAYMENT_APPROVED);
-                boolean decline = e.getDecision() == Decision.DECISION_DECLINED;
-                if (e.getSpendMicros() != 0 || call || decline) {
-                    long[] tool = t.perTool.computeIfAbsent(e.getTool(), k -> new long[3]);
-                    tool[0] += e.getSpendMicros();
-                    tool[1] += call ? 1 : 0;
-                    tool[2] += decline ? 1 : 0;
-                }
-                t.spend += e.getSpendMicros();
-                t.calls += call ? 1 : 0;
-                if (call && e.getAttempt() > 1) {
-                    t.retriedCalls++;
-                }
-                if (e.getAttempt() > 1) {
-                    t.retrySpend += e.getSpendMicros();
-                }
-                if (!e.getTaskId().isEmpty() && (e.getSpendMicros() != 0 || call)) {
-                    t.perTask.merge(e.getTaskId(), e.getSpendMicros(), Long::sum);
-                }
-                if (e.getEventType() == EventType.EVENT_TYPE_TASK_COMPLETED) {
-                    t.perTask.putIfAbsent(e.getTaskId(), 0L);
-                    completed.put(e.getTaskId(), true);
-                }
-                if (e.getEventType() == EventType.EVENT_TYPE_HOLD_PLACED && e.getDecision() == Decision.DECISION_APPROVED) {
-                    held.put(e.getHoldId(), e.getAmountMicros());
-                } else if ((e.getEventType() == EventType.EVENT_TYPE_HOLD_CAPTURED && call)
-                        || e.getEventType() == EventType.EVENT_TYPE_HOLD_RELEASED || e.getEventType() == EventType.EVENT_TYPE_HOLD_EXPIRED) {
-                    held.remove(e.getHoldId());
-                }
-            }
+            page.getEntriesList().forEach(t::add);
             token = page.getNextPageToken();
         } while (!token.isEmpty());
-        t.openHolds = held.values().stream().mapToLong(Long::longValue).sum();
-        completed.keySet().forEach(task -> t.completedTaskCost += t.perTask.getOrDefault(task, 0L));
-        return t;
+        return t.finish();
+    }
+
+    /** The same totals from the ledger's entry feed (what analytics consumes), for the given agents. */
+    private static Map<String, LedgerTotals> feedTotals(List<Agent> agents, long upTo) {
+        Map<String, LedgerTotals> out = new HashMap<>();
+        agents.forEach(a -> out.put(a.id(), new LedgerTotals()));
+        var feed = withToken(LedgerServiceGrpc.newBlockingStub(ledger()), AnalyticsTestResource.SERVICE_TOKEN)
+                .streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(0).build());
+        while (feed.hasNext()) {
+            Entry e = feed.next().getEntry();
+            LedgerTotals t = out.get(e.getAgentId());
+            if (t != null) {
+                t.add(e);
+            }
+            if (e.getPosition() >= upTo) {
+                break;
+            }
+        }
+        out.values().forEach(LedgerTotals::finish);
+        return out;
     }
 
     /** One agent's stream of operations: payments with retries and declines, holds, reversals, completions. */
