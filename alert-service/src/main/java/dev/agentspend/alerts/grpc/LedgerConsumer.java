@@ -89,6 +89,8 @@ public class LedgerConsumer {
     private final AtomicBoolean starting = new AtomicBoolean();
     private final AtomicLong committedPosition = new AtomicLong();
     private volatile SqlConnection lockConnection;
+    /** A connection given up while a batch was using it: closed once the batch has finished. */
+    private SqlConnection retiring;
     private volatile Flow.Subscription feed;
     private volatile boolean leader;
     private volatile boolean stopped;
@@ -241,14 +243,29 @@ public class LedgerConsumer {
         SqlConnection db = lockConnection;
         lockConnection = null;
         if (db != null) {
-            // closing the session releases the advisory lock for another replica (or our retry)
-            db.closeAndForget();
+            // Closing the session releases the advisory lock for another replica (or our retry).
+            // Never under a batch in flight: it finishes (commits or rolls back) first, so no
+            // statement of it can run outside its transaction.
+            retiring = db;
         }
+        closeIfIdle();
         if (failure != null) {
             LOG.warnf(failure, "stopped evaluating (%s); restarting from the committed position", why);
         } else {
             LOG.infof("stopped evaluating (%s)", why);
         }
+    }
+
+    private synchronized void closeIfIdle() {
+        if (retiring != null && !busy.get()) {
+            retiring.closeAndForget();
+            retiring = null;
+        }
+    }
+
+    private void release() {
+        busy.set(false);
+        closeIfIdle();
     }
 
     private void drain() {
@@ -264,7 +281,7 @@ public class LedgerConsumer {
         }
         boolean sweep = batch.isEmpty() && sweepDue;
         if ((batch.isEmpty() && !sweep) || db == null) {
-            busy.set(false);
+            release();
             if (!queue.isEmpty() && leader) {
                 drain();
             }
@@ -274,14 +291,14 @@ public class LedgerConsumer {
             sweepDue = false;
         }
         transaction(db, gen, batch).subscribe().with(ok -> {
-            busy.set(false);
+            release();
             Flow.Subscription s = feed;
             if (!batch.isEmpty() && s != null && gen == generation) {
                 s.request(batch.size());
             }
             drain();
         }, failure -> {
-            busy.set(false);
+            release();
             if (gen == generation) {
                 stepDown("batch failed", failure);
             }
