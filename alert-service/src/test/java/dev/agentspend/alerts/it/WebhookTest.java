@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Test;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import dev.agentspend.proto.alerts.v1.Alert;
+
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -77,6 +80,38 @@ class WebhookTest extends PlatformTest {
         }
     }
 
+    /** An endpoint that accepts requests and never answers until closed. */
+    static final class Hanging implements AutoCloseable {
+        final AtomicInteger requests = new AtomicInteger();
+        final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        final HttpServer server;
+
+        Hanging() throws Exception {
+            server = HttpServer.create(new InetSocketAddress("localhost", ServiceProcess.freePort()), 0);
+            server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+            server.createContext("/hang", exchange -> {
+                requests.incrementAndGet();
+                try {
+                    release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                exchange.close();
+            });
+            server.start();
+        }
+
+        String url() {
+            return "http://localhost:" + server.getAddress().getPort() + "/hang";
+        }
+
+        @Override
+        public void close() {
+            release.countDown();
+            server.stop(0);
+        }
+    }
+
     private CreateWebhookResponse register(String url, WebhookFormat format) {
         return clients.admin().createWebhook(CreateWebhookRequest.newBuilder().setRequestId(Clients.rid()).setUrl(url)
                 .setFormat(format).setDescription("test").build());
@@ -84,12 +119,11 @@ class WebhookTest extends PlatformTest {
 
     @Test
     void retriedWithBackoffSignedWithAStableIdempotencyIdAndADeadEndpointDelaysNoOne() throws Exception {
-        try (Receiver flaky = new Receiver(2); Receiver slack = new Receiver(0)) {
+        try (Receiver flaky = new Receiver(2); Receiver slack = new Receiver(0); Hanging hanging = new Hanging()) {
             CreateWebhookResponse hook = register(flaky.url(), WebhookFormat.WEBHOOK_FORMAT_GENERIC);
             assertTrue(hook.getSigningSecret().startsWith("whsec_"));
-            // a dead endpoint: nothing listens on this port
-            CreateWebhookResponse dead = register("http://localhost:" + ServiceProcess.freePort() + "/gone",
-                    WebhookFormat.WEBHOOK_FORMAT_GENERIC);
+            // a hanging endpoint: accepts the request and never answers (until the test ends)
+            CreateWebhookResponse dead = register(hanging.url(), WebhookFormat.WEBHOOK_FORMAT_GENERIC);
             CreateWebhookResponse slackHook = register(slack.url(), WebhookFormat.WEBHOOK_FORMAT_SLACK);
             assertTrue(clients.admin().listWebhooks(ListWebhooksRequest.getDefaultInstance()).getWebhooksList().stream()
                     .anyMatch(w -> w.getWebhookId().equals(hook.getWebhook().getWebhookId())));
@@ -101,9 +135,15 @@ class WebhookTest extends PlatformTest {
                 clients.pay(a, 600_000, "t");
             }
 
-            // the healthy Slack endpoint gets it promptly despite the dead one
+            // the healthy Slack endpoint gets it promptly although the hanging one holds its request
+            // for the whole 10 s request timeout
             Received slackMessage = Await.until(Duration.ofSeconds(20), "the Slack message",
                     () -> slack.about(a.id()).stream().findFirst());
+            Alert alert = clients.awaitAlert(a.id(), dev.agentspend.proto.alerts.v1.Rule.RULE_DECLINE_BURST);
+            Await.until(Duration.ofSeconds(5), "the hanging endpoint to be attempted",
+                    () -> hanging.requests.get() >= 1 ? Optional.of(true) : Optional.empty());
+            assertTrue(Duration.between(Clients.instant(alert.getFirstSeenTime()), Instant.now()).toSeconds() < 8,
+                    "delivered to the healthy endpoint well before the hanging one's request timed out");
             assertTrue(slackMessage.body().startsWith("{\"text\":\"[WARNING] FIRING: decline burst for " + a.id()));
             assertTrue(slackMessage.body().contains("\"blocks\""));
 
