@@ -1,11 +1,13 @@
 package dev.agentspend.alerts.domain;
 
+import dev.agentspend.common.api.WorkingSchedule;
+
 import java.time.Instant;
 import java.util.List;
 
 /** What the rules need of an agent's policy (from identity's WatchPolicies). */
 public record AgentPolicy(String agentId, String teamId, String currencyCode, List<CapLimit> caps,
-                          WorkingHours workingHours) {
+                          WorkingSchedule workingHours) {
     public AgentPolicy {
         caps = List.copyOf(caps);
     }

@@ -222,7 +222,7 @@ public final class Evaluator {
                     if (e.attempt() > 1) {
                         b.retrySpend += spend;
                     }
-                    if (p != null && p.workingHours().defined() && !p.workingHours().isWorking(e.recordedTime())) {
+                    if (p != null && p.workingHours().isOffHours(e.recordedTime())) {
                         b.offHoursSpend += spend;
                         b.offHoursPayments++;
                     }

@@ -122,7 +122,7 @@ public final class Rules {
         String basis;
         if (cap != null) {
             long limit = cap.limitAt(now);
-            int minutes = p.workingHours().defined() ? p.workingHours().workingMinutesOnDayOf(now) : 1440;
+            int minutes = p.workingHours().hasWorkingHours() ? p.workingHours().workingMinutes(p.workingHours().localDate(now)) : 1440;
             if (minutes <= 0) {
                 minutes = 1440;
             }
@@ -273,7 +273,7 @@ public final class Rules {
     }
 
     static List<Finding> offHours(AgentState s, AgentPolicy p, RuleSettings st, Instant now, int bs) {
-        if (p == null || !p.workingHours().defined()) {
+        if (p == null || !p.workingHours().hasWorkingHours()) {
             return List.of();
         }
         Window win = Window.ending(now, st.param("window_seconds"), bs);

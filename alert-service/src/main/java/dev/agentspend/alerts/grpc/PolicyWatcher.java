@@ -2,7 +2,7 @@ package dev.agentspend.alerts.grpc;
 
 import dev.agentspend.alerts.config.AuthConfig;
 import dev.agentspend.alerts.domain.AgentPolicy;
-import dev.agentspend.alerts.domain.WorkingHours;
+import dev.agentspend.common.api.WorkingSchedule;
 import dev.agentspend.proto.identity.v1.Cap;
 import dev.agentspend.proto.identity.v1.MutinyIdentityServiceGrpc;
 import dev.agentspend.proto.identity.v1.WatchPoliciesRequest;
@@ -143,14 +143,14 @@ public class PolicyWatcher {
                         c.hasTemporaryRaise() ? c.getTemporaryRaise().getLimitMicros() : 0, expiry));
             }
         }
-        WorkingHours hours = WorkingHours.none();
+        WorkingSchedule hours = WorkingSchedule.none();
         if (p.hasWorkingHours() && p.getWorkingHours().getIntervalsCount() > 0) {
             try {
-                List<WorkingHours.Interval> intervals = new ArrayList<>();
+                List<WorkingSchedule.Interval> intervals = new ArrayList<>();
                 for (WorkingInterval i : p.getWorkingHours().getIntervalsList()) {
-                    intervals.add(new WorkingHours.Interval(i.getDayOfWeek(), i.getStartMinute(), i.getEndMinute()));
+                    intervals.add(new WorkingSchedule.Interval(i.getDayOfWeek(), i.getStartMinute(), i.getEndMinute()));
                 }
-                hours = new WorkingHours(ZoneId.of(p.getWorkingHours().getTimeZone()), intervals);
+                hours = new WorkingSchedule(ZoneId.of(p.getWorkingHours().getTimeZone()), intervals);
             } catch (DateTimeException e) {
                 LOG.warnf("agent %s has an unknown time zone; off-hours are not evaluated for it", p.getAgentId());
             }

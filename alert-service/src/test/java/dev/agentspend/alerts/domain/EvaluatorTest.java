@@ -1,5 +1,7 @@
 package dev.agentspend.alerts.domain;
 
+import dev.agentspend.common.api.WorkingSchedule;
+
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -11,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Alert life cycle: one condition gives one alert; it resolves when the condition clears. */
 class EvaluatorTest {
-    private final Map<String, AgentPolicy> policies = Map.of("a", policy("a", List.of(), WorkingHours.none()));
+    private final Map<String, AgentPolicy> policies = Map.of("a", policy("a", List.of(), WorkingSchedule.none()));
 
     @Test
     void oneConditionGivesOneAlertThenResolvesWhenTheWindowPasses() {

@@ -1,5 +1,7 @@
 package dev.agentspend.alerts.domain;
 
+import dev.agentspend.common.api.WorkingSchedule;
+
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
@@ -38,7 +40,7 @@ final class Fixtures {
                 "USD", "agent-payment", "", 0, to, "", null, at);
     }
 
-    static AgentPolicy policy(String agent, List<AgentPolicy.CapLimit> caps, WorkingHours hours) {
+    static AgentPolicy policy(String agent, List<AgentPolicy.CapLimit> caps, WorkingSchedule hours) {
         return new AgentPolicy(agent, "team_a", "USD", caps, hours);
     }
 
@@ -50,11 +52,11 @@ final class Fixtures {
         return new RuleOverride(null, null, null, overrides).applyTo(rule.defaultSettings());
     }
 
-    static WorkingHours nineToFive(String zone) {
-        return new WorkingHours(ZoneId.of(zone), List.of(
-                new WorkingHours.Interval(1, 540, 1020), new WorkingHours.Interval(2, 540, 1020),
-                new WorkingHours.Interval(3, 540, 1020), new WorkingHours.Interval(4, 540, 1020),
-                new WorkingHours.Interval(5, 540, 1020)));
+    static WorkingSchedule nineToFive(String zone) {
+        return new WorkingSchedule(ZoneId.of(zone), List.of(
+                new WorkingSchedule.Interval(1, 540, 1020), new WorkingSchedule.Interval(2, 540, 1020),
+                new WorkingSchedule.Interval(3, 540, 1020), new WorkingSchedule.Interval(4, 540, 1020),
+                new WorkingSchedule.Interval(5, 540, 1020)));
     }
 
     /** Applies events to a fresh evaluator with the given policies and returns every change. */

@@ -1,5 +1,7 @@
 package dev.agentspend.alerts.domain;
 
+import dev.agentspend.common.api.WorkingSchedule;
+
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -25,7 +27,7 @@ class RulesTest {
     @Test
     void velocityAgainstTheDailyCapSpreadOverTheDay() {
         // 24 USD a day over 1,440 minutes: 1 USD per hour. 1.000001 USD in the hour is over, 1 USD is not.
-        AgentPolicy p = policy("a", List.of(dailyCap(24_000_000)), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(dailyCap(24_000_000)), WorkingSchedule.none());
         RuleSettings st = RuleType.SPEND_VELOCITY.defaultSettings();
         AgentState over = state(p, spend("a", 600_000, "t", T0), spend("a", 400_001, "t", T0.plusSeconds(600)));
         List<Finding> f = Rules.velocity(over, p, st, T0.plusSeconds(600), BS);
@@ -50,7 +52,7 @@ class RulesTest {
     @Test
     void velocityOfAnUncappedAgentAgainstItsBaseline() {
         // Baseline: 2.4 USD over the 24 h before the hour = 0.1 USD/h; 3x = 0.3 USD, but the minimum is 1 USD.
-        AgentPolicy p = policy("a", List.of(), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(), WorkingSchedule.none());
         RuleSettings st = RuleType.SPEND_VELOCITY.defaultSettings();
         Instant now = T0.plusSeconds(86_400);
         AgentState small = state(p, spend("a", 2_400_000, "t", T0.plusSeconds(7200)), spend("a", 900_000, "t", now));
@@ -63,7 +65,7 @@ class RulesTest {
 
     @Test
     void toolConcentrationAboveHalf() {
-        AgentPolicy p = policy("a", List.of(), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(), WorkingSchedule.none());
         RuleSettings st = settings(RuleType.TOOL_CONCENTRATION, Map.of("min_payments", 2L));
         // 0.6 of 1.1 USD = 545 permille > 500
         AgentState s = state(p, spend("a", 600_000, "x", T0), spend("a", 500_000, "y", T0));
@@ -77,7 +79,7 @@ class RulesTest {
 
     @Test
     void capUtilizationNowAndRegularly() {
-        AgentPolicy p = policy("a", List.of(dailyCap(10_000_000)), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(dailyCap(10_000_000)), WorkingSchedule.none());
         RuleSettings st = RuleType.CAP_UTILIZATION.defaultSettings();
         AgentState s = state(p, spend("a", 8_000_001, "t", T0));
         List<Finding> f = Rules.capUtilization(s, p, st, T0);
@@ -101,7 +103,7 @@ class RulesTest {
 
     @Test
     void retryRateAboveFifteenPercentWithItsCost() {
-        AgentPolicy p = policy("a", List.of(), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(), WorkingSchedule.none());
         RuleSettings st = RuleType.RETRY_RATE.defaultSettings();
         LedgerEvent[] events = new LedgerEvent[20];
         for (int i = 0; i < 20; i++) {
@@ -130,7 +132,7 @@ class RulesTest {
 
     @Test
     void toolSpikeAgainstItsOwnBaseline() {
-        AgentPolicy p = policy("a", List.of(), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(), WorkingSchedule.none());
         RuleSettings st = RuleType.TOOL_SPEND_SPIKE.defaultSettings();
         // baseline: 3 payments of 1.2 USD over the 24 h before the 5-minute window = 3.6 USD/day,
         // 12,500 micros per 5 minutes expected; 5x = 62,500. The window spends 5 x 0.2 USD = 1 USD.
@@ -152,7 +154,7 @@ class RulesTest {
 
     @Test
     void declineBurstIgnoresPolicyUnavailable() {
-        AgentPolicy p = policy("a", List.of(), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(), WorkingSchedule.none());
         RuleSettings st = RuleType.DECLINE_BURST.defaultSettings();
         LedgerEvent[] five = new LedgerEvent[5];
         for (int i = 0; i < 5; i++) {
@@ -167,7 +169,7 @@ class RulesTest {
 
     @Test
     void costPerTaskWeekOverWeek() {
-        AgentPolicy p = policy("a", List.of(), WorkingHours.none());
+        AgentPolicy p = policy("a", List.of(), WorkingSchedule.none());
         RuleSettings st = RuleType.COST_PER_TASK_INCREASE.defaultSettings();
         // previous week: 5 tasks at 1 USD; this week 5 tasks at 1.21 USD: +210 permille > 200.
         List<LedgerEvent> events = new java.util.ArrayList<>();

@@ -1,5 +1,7 @@
 package dev.agentspend.analytics.domain;
 
+import dev.agentspend.common.api.WorkingSchedule;
+
 import java.time.Instant;
 
 /**
@@ -15,7 +17,7 @@ public record Budget(long hourlyMicros, Source source) {
     }
 
     public static Budget project(long dailyCapMicros, long baselineDailyMicros, boolean hasBaseline,
-                                 Schedule schedule, Instant now) {
+                                 WorkingSchedule schedule, Instant now) {
         int minutes = schedule.workingMinutes(schedule.localDate(now));
         if (minutes == 0) {
             minutes = 1440;

@@ -9,7 +9,7 @@ import dev.agentspend.analytics.domain.CapAdvice;
 import dev.agentspend.analytics.domain.CapWindows;
 import dev.agentspend.analytics.domain.DailyUtilization;
 import dev.agentspend.analytics.domain.InvoiceCsv;
-import dev.agentspend.analytics.domain.Schedule;
+import dev.agentspend.common.api.WorkingSchedule;
 import dev.agentspend.analytics.domain.TaskCosts;
 import dev.agentspend.analytics.domain.Triggers;
 import dev.agentspend.analytics.domain.Velocity;
@@ -329,7 +329,7 @@ public class AnalyticsApi {
             v.throwIfAny();
             return agent(req.getAgentId()).chain(agent -> queries.spendPerMinute(agent.agentId(), w.start(), w.end())
                     .map(minutes -> {
-                        Schedule schedule = agent.schedule();
+                        WorkingSchedule schedule = agent.schedule();
                         long total = 0;
                         long off = 0;
                         for (Map.Entry<Instant, Long> m : minutes.entrySet()) {

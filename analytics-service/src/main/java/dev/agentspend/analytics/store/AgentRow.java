@@ -1,6 +1,6 @@
 package dev.agentspend.analytics.store;
 
-import dev.agentspend.analytics.domain.Schedule;
+import dev.agentspend.common.api.WorkingSchedule;
 import dev.agentspend.proto.identity.v1.Cap;
 import dev.agentspend.proto.identity.v1.CapWindow;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
@@ -19,18 +19,18 @@ public record AgentRow(String agentId, String handle, String teamId, Map<String,
                        SpendingPolicy policy, WorkingHours workingHours) {
 
     /** The agent's working hours as a domain schedule (an unknown zone is read as UTC). */
-    public Schedule schedule() {
+    public WorkingSchedule schedule() {
         ZoneId zone;
         try {
             zone = workingHours.getTimeZone().isEmpty() ? ZoneId.of("UTC") : ZoneId.of(workingHours.getTimeZone());
         } catch (DateTimeException e) {
             zone = ZoneId.of("UTC");
         }
-        List<Schedule.Interval> intervals = new ArrayList<>();
+        List<WorkingSchedule.Interval> intervals = new ArrayList<>();
         for (WorkingInterval i : workingHours.getIntervalsList()) {
-            intervals.add(new Schedule.Interval(i.getDayOfWeek(), i.getStartMinute(), i.getEndMinute()));
+            intervals.add(new WorkingSchedule.Interval(i.getDayOfWeek(), i.getStartMinute(), i.getEndMinute()));
         }
-        return new Schedule(zone, intervals);
+        return new WorkingSchedule(zone, intervals);
     }
 
     /** The limit in force now of the agent's tightest DAY cap over every tool; 0 without one. */

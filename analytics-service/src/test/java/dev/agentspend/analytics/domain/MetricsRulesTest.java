@@ -1,5 +1,7 @@
 package dev.agentspend.analytics.domain;
 
+import dev.agentspend.common.api.WorkingSchedule;
+
 import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.common.error.Violations;
@@ -17,9 +19,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Every metric rule with values computed by hand. */
 class MetricsRulesTest {
-    private static final Schedule PARIS_9_TO_5 = new Schedule(ZoneId.of("Europe/Paris"), List.of(
-            new Schedule.Interval(1, 540, 1020), new Schedule.Interval(2, 540, 1020), new Schedule.Interval(3, 540, 1020),
-            new Schedule.Interval(4, 540, 1020), new Schedule.Interval(5, 540, 1020)));
+    private static final WorkingSchedule PARIS_9_TO_5 = new WorkingSchedule(ZoneId.of("Europe/Paris"), List.of(
+            new WorkingSchedule.Interval(1, 540, 1020), new WorkingSchedule.Interval(2, 540, 1020), new WorkingSchedule.Interval(3, 540, 1020),
+            new WorkingSchedule.Interval(4, 540, 1020), new WorkingSchedule.Interval(5, 540, 1020)));
 
     @Test
     void taskCostsUseNearestRankPercentiles() {
@@ -38,36 +40,17 @@ class MetricsRulesTest {
     }
 
     @Test
-    void workingHoursAreJudgedInTheAgentsZoneAcrossDaylightSaving() {
-        // Monday 2026-11-30, Paris is UTC+1 in winter
-        assertTrue(PARIS_9_TO_5.isOffHours(Instant.parse("2026-11-30T07:59:00Z")));
-        assertFalse(PARIS_9_TO_5.isOffHours(Instant.parse("2026-11-30T08:00:00Z")));
-        assertFalse(PARIS_9_TO_5.isOffHours(Instant.parse("2026-11-30T15:59:00Z")));
-        assertTrue(PARIS_9_TO_5.isOffHours(Instant.parse("2026-11-30T16:00:00Z")));
-        // Monday 2026-07-06, UTC+2 in summer
-        assertFalse(PARIS_9_TO_5.isOffHours(Instant.parse("2026-07-06T07:00:00Z")));
-        assertTrue(PARIS_9_TO_5.isOffHours(Instant.parse("2026-07-06T06:59:00Z")));
-        // Sunday is off all day; without working hours nothing is off-hours
-        assertTrue(PARIS_9_TO_5.isOffHours(Instant.parse("2026-11-29T10:00:00Z")));
-        assertFalse(Schedule.none().isOffHours(Instant.parse("2026-11-29T03:00:00Z")));
-        assertEquals(480, PARIS_9_TO_5.workingMinutes(LocalDate.parse("2026-11-30")));
-        assertEquals(0, PARIS_9_TO_5.workingMinutes(LocalDate.parse("2026-11-29")));
-        // Sunday 23:30 UTC is already Monday 00:30 in Paris
-        assertEquals(LocalDate.parse("2026-11-30"), PARIS_9_TO_5.localDate(Instant.parse("2026-11-29T23:30:00Z")));
-    }
-
-    @Test
     void projectedHourlyBudgetSpreadsTheDailyCapOverWorkingHours() {
         Instant monday = Instant.parse("2026-11-30T10:00:00Z");
         Budget capped = Budget.project(48_000_000, 0, false, PARIS_9_TO_5, monday);
         assertEquals(new Budget(6_000_000, Budget.Source.DAILY_CAP), capped);
         assertTrue(capped.exceededBy(6_000_001));
         assertFalse(capped.exceededBy(6_000_000));
-        assertEquals(new Budget(2_000_000, Budget.Source.DAILY_CAP), Budget.project(48_000_000, 0, false, Schedule.none(), monday));
+        assertEquals(new Budget(2_000_000, Budget.Source.DAILY_CAP), Budget.project(48_000_000, 0, false, WorkingSchedule.none(), monday));
         // Sunday has no working hours: the day's 24 hours
         assertEquals(2_000_000, Budget.project(48_000_000, 0, false, PARIS_9_TO_5, Instant.parse("2026-11-29T10:00:00Z")).hourlyMicros());
-        assertEquals(new Budget(1_000_000, Budget.Source.BASELINE), Budget.project(0, 24_000_000, true, Schedule.none(), monday));
-        Budget none = Budget.project(0, 0, false, Schedule.none(), monday);
+        assertEquals(new Budget(1_000_000, Budget.Source.BASELINE), Budget.project(0, 24_000_000, true, WorkingSchedule.none(), monday));
+        Budget none = Budget.project(0, 0, false, WorkingSchedule.none(), monday);
         assertEquals(Budget.Source.NONE, none.source());
         assertFalse(none.exceededBy(Long.MAX_VALUE));
     }

@@ -1,4 +1,4 @@
-package dev.agentspend.analytics.domain;
+package dev.agentspend.common.api;
 
 import java.time.DayOfWeek;
 import java.time.Instant;
@@ -9,22 +9,24 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * An agent's weekly working hours in its IANA time zone. Off-hours spend is spend at a moment
+ * An agent's weekly working hours in its IANA time zone, as identity's policy feed carries them.
+ * Analytics (off-hours spend, hourly budget) and alerts (the off-hours rule) judge with this one
+ * class, so that the same payment is never off-hours in one and not in the other. Off-hours spend is spend at a moment
  * outside every interval, judged in local time (so daylight-saving changes are followed).
  * An agent without intervals has no working hours: nothing it spends is off-hours.
  */
-public record Schedule(ZoneId zone, List<Interval> intervals) {
+public record WorkingSchedule(ZoneId zone, List<Interval> intervals) {
     /** One working interval: ISO day of week, minutes since local midnight [start, end). */
     public record Interval(int dayOfWeek, int startMinute, int endMinute) {
     }
 
-    public Schedule {
+    public WorkingSchedule {
         Objects.requireNonNull(zone, "zone");
         intervals = List.copyOf(intervals);
     }
 
-    public static Schedule none() {
-        return new Schedule(ZoneId.of("UTC"), List.of());
+    public static WorkingSchedule none() {
+        return new WorkingSchedule(ZoneId.of("UTC"), List.of());
     }
 
     public boolean hasWorkingHours() {
