@@ -37,10 +37,11 @@ import java.time.ZonedDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.time.format.DateTimeFormatter;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -146,6 +147,8 @@ public final class FleetSimulator {
     private final Settings settings;
     private final PrintStream out;
     private final Outcome outcome = new Outcome();
+    private final Set<String> printedAlerts = ConcurrentHashMap.newKeySet();
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
 
     public FleetSimulator(Platform platform, Settings settings) {
         this.platform = platform;
@@ -291,8 +294,10 @@ public final class FleetSimulator {
             }
             List<SimAgent> loop = fleet.with(Behaviour.PAYMENT_LOOP);
             live.add(pool.submit(() -> guarded(loop.get(0), () -> paymentLoop(loop, liveStart, deadline))));
+            Future<?> progress = pool.submit(() -> progress(fleet, liveStart, live));
             // the hijack may wait up to one rule bucket past the duration for its baseline to age
             awaitAll(live, settings.duration().plusSeconds(settings.bucketSeconds() + 90L));
+            progress.cancel(true);
         } finally {
             pool.shutdownNow();
             pool.awaitTermination(10, TimeUnit.SECONDS);
@@ -300,6 +305,34 @@ public final class FleetSimulator {
         say("run finished after %.1f s: %d payments approved, %d declined", seconds(start),
                 outcome.totalApproved(), outcome.totalDeclined());
         return outcome;
+    }
+
+    /** Every few seconds while agents run: what they did so far, and each alert as soon as it appears. */
+    private void progress(Fleet fleet, Instant liveStart, List<Future<?>> live) {
+        long every = Math.max(2, Math.min(10, settings.duration().toSeconds() / 6));
+        for (int tick = 1; tick < 2000 && live.stream().anyMatch(f -> !f.isDone()); tick++) {
+            try {
+                TimeUnit.SECONDS.sleep(every);
+            } catch (InterruptedException e) {
+                return;
+            }
+            try {
+                printNewAlerts(fleet, alerts(fleet));
+            } catch (RuntimeException e) {
+                say("(alerts not readable right now: %s)", e.getMessage());
+            }
+            say("+%ds: %d payments approved, %d declined, %d alerts so far", seconds(liveStart) > 0
+                            ? Math.round(seconds(liveStart)) : 0, outcome.totalApproved(), outcome.totalDeclined(),
+                    printedAlerts.size());
+        }
+    }
+
+    private void printNewAlerts(Fleet fleet, List<Alert> alerts) {
+        for (Alert al : alerts) {
+            if (printedAlerts.add(al.getAlertId())) {
+                say("ALERT %s %s: %s", al.getRule().name().substring(5), handles(fleet, al), al.getEvidence().getSummary());
+            }
+        }
     }
 
     private void awaitAll(List<Future<?>> futures, Duration bound) throws InterruptedException {
@@ -609,14 +642,9 @@ public final class FleetSimulator {
     /** Waits (bounded) until every misbehaving agent has its alert; prints each new alert as it appears. */
     public List<Alert> awaitAlerts(Fleet fleet, Duration bound) throws InterruptedException {
         long deadline = System.nanoTime() + bound.toNanos();
-        Map<String, Boolean> printed = new LinkedHashMap<>();
         while (true) {
             List<Alert> alerts = alerts(fleet);
-            for (Alert al : alerts) {
-                if (printed.putIfAbsent(al.getAlertId(), true) == null) {
-                    say("ALERT %s %s: %s", al.getRule().name().substring(5), handles(fleet, al), al.getEvidence().getSummary());
-                }
-            }
+            printNewAlerts(fleet, alerts);
             List<SimAgent> missing = notYetAlerted(fleet, alerts);
             if (missing.isEmpty() || System.nanoTime() > deadline) {
                 if (!missing.isEmpty()) {
@@ -635,7 +663,7 @@ public final class FleetSimulator {
     // ------------------------------------------------------------------ helpers
 
     private void say(String format, Object... args) {
-        out.printf("[%s] %s%n", ZonedDateTime.now(ZoneOffset.UTC).toLocalTime().withNano(0), String.format(format, args));
+        out.printf("[%s] %s%n", CLOCK.format(ZonedDateTime.now(ZoneOffset.UTC)), String.format(format, args));
         out.flush();
     }
 

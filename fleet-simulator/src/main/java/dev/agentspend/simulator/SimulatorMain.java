@@ -59,10 +59,10 @@ public final class SimulatorMain {
             sim.run(fleet);
             List<Alert> alerts = sim.awaitAlerts(fleet, Duration.ofSeconds(30));
             List<FleetAgent> overview = Report.overview(platform, fleet);
-            Report.print(out, fleet, overview, alerts);
+            Report.print(out, fleet, overview, alerts, Report.statuses(platform, fleet));
             List<SimAgent> missing = sim.notYetAlerted(fleet, alerts);
             out.println("Dashboard: open " + dashboard + " and paste the admin token (AGENTSPEND_ADMIN_TOKEN in"
-                    + " .agentspend/credentials.env); filter by team " + fleet.teamName() + ".");
+                    + " .agentspend/credentials.env); Team filter: " + fleet.teamId() + " (" + fleet.teamName() + ").");
             out.println("Alerts page: http://" + host + ":" + port("AGENTSPEND_ALERTS_PORT", 8084) + "/?agent=<agent id>");
             if (!missing.isEmpty()) {
                 out.println("NOT alerted as expected: " + missing);

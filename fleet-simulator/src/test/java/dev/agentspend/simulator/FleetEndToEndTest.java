@@ -186,6 +186,14 @@ class FleetEndToEndTest {
             assertEquals(DeclineReason.DECLINE_REASON_AGENT_SUSPENDED, outcome.firstDecline.get(hijacked.id()),
                     "the hijacked agent's own loop was stopped by the suspension");
 
+            // the circle is broken too (PAYMENT_LOOP suspends every agent of the cycle); steady agents stay active
+            awaitTrue("the payment loop's agents suspended", Duration.ofSeconds(15), () -> loop.stream().allMatch(a ->
+                    Report.statuses(platform, fleet).get(a.id()) == AgentStatus.AGENT_STATUS_SUSPENDED));
+            Map<String, AgentStatus> statuses = Report.statuses(platform, fleet);
+            for (SimAgent a : fleet.with(Behaviour.WELL_BEHAVED)) {
+                assertEquals(AgentStatus.AGENT_STATUS_ACTIVE, statuses.get(a.id()), a + " stays active");
+            }
+
             // 4. analytics' totals equal the ledger's, per agent and in all, to the micro
             long ledgerTotal = 0, analyticsTotal = 0;
             Instant from = Instant.now().minus(Duration.ofDays(30));
@@ -212,7 +220,7 @@ class FleetEndToEndTest {
             assertTrue(verified.getConsistent(), "VerifyLedger: " + verified.getViolationsList());
             assertEquals(0, verified.getViolationsCount());
 
-            Report.print(out, fleet, overview, finalAlerts);
+            Report.print(out, fleet, overview, finalAlerts, Report.statuses(platform, fleet));
             out.printf("END-TO-END: %d entries, %d alerts, %.1f s for the fleet and its checks%n", verified.getEntryCount(),
                     finalAlerts.size(), (System.currentTimeMillis() - testStart.toEpochMilli()) / 1000.0);
         }
