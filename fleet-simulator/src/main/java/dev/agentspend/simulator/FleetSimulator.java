@@ -148,6 +148,7 @@ public final class FleetSimulator {
     private final PrintStream out;
     private final Outcome outcome = new Outcome();
     private final Set<String> printedAlerts = ConcurrentHashMap.newKeySet();
+    private final AtomicLong lastPosition = new AtomicLong();
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
 
     public FleetSimulator(Platform platform, Settings settings) {
@@ -371,10 +372,11 @@ public final class FleetSimulator {
     /** Pays; counts the outcome; returns the decline reason or null when approved. */
     private DeclineReason pay(AgentSpendClient c, SimAgent a, Payment p) {
         try {
-            c.pay(p);
+            seen(c.pay(p));
             outcome.approved(a);
             return null;
         } catch (PaymentDeclinedException d) {
+            seen(d.entry());
             outcome.declined(a, d.reason());
             return d.reason();
         }
@@ -440,7 +442,7 @@ public final class FleetSimulator {
                         // cost known only afterwards: hold an estimate, capture the final amount
                         Hold h = c.hold(Payment.of(10_000, USD, tool).task(taskId).call(taskId + "-" + call, 1),
                                 Duration.ofMinutes(5));
-                        c.capture(h.getHoldId(), STEADY_CALL_MICROS);
+                        seen(c.capture(h.getHoldId(), STEADY_CALL_MICROS));
                         outcome.approved(a);
                     } else if (pay(c, a, p) != null) {
                         return;
@@ -448,11 +450,11 @@ public final class FleetSimulator {
                     spent += STEADY_CALL_MICROS;
                 }
                 if (delegates && task % 3 == 0) {
-                    c.payAgent(translator.id(), Payment.of(2_000, USD, "agent/translate").task(taskId));
+                    seen(c.payAgent(translator.id(), Payment.of(2_000, USD, "agent/translate").task(taskId)));
                     outcome.approved(a);
                     spent += 2_000;
                 }
-                c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED);
+                seen(c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED));
                 pause(1500);
             }
         }
@@ -467,7 +469,7 @@ public final class FleetSimulator {
                         return;
                     }
                 }
-                c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED);
+                seen(c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED));
                 say("%s: task %s cost 0.080 USD (it cost 0.008 USD before the model swap)", a.handle(), taskId);
                 pause(settings.duration().toMillis() / 3);
             }
@@ -506,7 +508,7 @@ public final class FleetSimulator {
                 pay(c, a, Payment.of(2_000, USD, "web/search").task(taskId).call(taskId + "-0", 1));
                 pay(c, a, Payment.of(20_000, USD, PREMIUM_TOOL).task(taskId).call(taskId + "-1", 1));
                 lastPremium = Instant.now();
-                c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED);
+                seen(c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED));
                 pause(300);
             }
             // the injection comes once the baseline calls are out of the alert service's spike window
@@ -520,7 +522,7 @@ public final class FleetSimulator {
             for (int task = 3; task < 100 && Instant.now().isBefore(injectAt); task++) {
                 String taskId = "live-" + task;
                 pay(c, a, Payment.of(2_000, USD, "web/search").task(taskId).call(taskId + "-0", 1));
-                c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED);
+                seen(c.completeTask(taskId, TaskOutcome.TASK_OUTCOME_SUCCEEDED));
                 pause(Math.min(1000, Math.max(50, injectAt.toEpochMilli() - System.currentTimeMillis())));
             }
             say("%s: PROMPT INJECTION: a fetched page tells it to call %s over and over", a.handle(), PREMIUM_TOOL);
@@ -565,10 +567,11 @@ public final class FleetSimulator {
                     SimAgent from = loop.get(i);
                     SimAgent to = loop.get((i + 1) % loop.size());
                     try {
-                        clients.get(i).payAgent(to.id(), Payment.of(10_000, USD, "agent/delegate")
-                                .task("round-" + round).call("round-" + round, 1));
+                        seen(clients.get(i).payAgent(to.id(), Payment.of(10_000, USD, "agent/delegate")
+                                .task("round-" + round).call("round-" + round, 1)));
                         outcome.approved(from);
                     } catch (PaymentDeclinedException d) {
+                        seen(d.entry());
                         outcome.declined(from, d.reason());
                         say("%s: payment to %s declined: %s", from.handle(), to.handle(), d.reason());
                         return;
@@ -604,6 +607,31 @@ public final class FleetSimulator {
                 }
                 pause(pace);
             }
+        }
+    }
+
+    private void seen(dev.agentspend.proto.ledger.v1.Entry e) {
+        lastPosition.accumulateAndGet(e.getPosition(), Math::max);
+    }
+
+    /**
+     * Waits (bounded) until analytics has ingested the ledger up to the last entry this run wrote,
+     * so that the overview printed afterwards includes every payment. Returns whether it did.
+     */
+    public boolean awaitAnalytics(Duration bound) throws InterruptedException {
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (true) {
+            long at = platform.analyticsAdmin().getIngestionStatus(
+                    dev.agentspend.proto.analytics.v1.GetIngestionStatusRequest.getDefaultInstance()).getLedgerPosition();
+            if (at >= lastPosition.get()) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                say("analytics is at ledger position %d of %d after %d s; the overview may miss the latest payments",
+                        at, lastPosition.get(), bound.toSeconds());
+                return false;
+            }
+            TimeUnit.MILLISECONDS.sleep(200);
         }
     }
 

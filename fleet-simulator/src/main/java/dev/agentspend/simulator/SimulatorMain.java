@@ -58,6 +58,7 @@ public final class SimulatorMain {
             FleetSimulator.Fleet fleet = sim.createFleet();
             sim.run(fleet);
             List<Alert> alerts = sim.awaitAlerts(fleet, Duration.ofSeconds(30));
+            sim.awaitAnalytics(Duration.ofSeconds(30));
             List<FleetAgent> overview = Report.overview(platform, fleet);
             Report.print(out, fleet, overview, alerts, Report.statuses(platform, fleet));
             List<SimAgent> missing = sim.notYetAlerted(fleet, alerts);
