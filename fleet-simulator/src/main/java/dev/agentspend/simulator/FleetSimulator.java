@@ -241,7 +241,10 @@ public final class FleetSimulator {
      * whenever the demo runs.
      */
     static WorkingHours workingHoursWhereLocalHourIs(int localHour, int startMinute, int endMinute) {
-        int utcHour = ZonedDateTime.now(ZoneOffset.UTC).getHour();
+        return workingHoursWhereLocalHourIs(localHour, startMinute, endMinute, ZonedDateTime.now(ZoneOffset.UTC).getHour());
+    }
+
+    static WorkingHours workingHoursWhereLocalHourIs(int localHour, int startMinute, int endMinute, int utcHour) {
         int offset = Math.floorMod(localHour - utcHour, 24);      // 0..23
         if (offset > 14) {
             offset -= 24;                                         // -9..14: every offset Etc/GMT has
