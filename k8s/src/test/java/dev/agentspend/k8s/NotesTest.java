@@ -25,7 +25,7 @@ class NotesTest {
         assertTrue(out.contains("agentspend-ledger.agentspend.svc:8082"), out);
         assertTrue(out.contains("agentspend-identity.agentspend.svc:8081"), out);
         assertTrue(out.contains("agentspend-database (keys username, password)"), out);
-        assertTrue(out.contains("agentspend-credentials (keys admin-token, service-token)"), out);
+        assertTrue(out.contains("agentspend-credentials (keys admin-token, service-token, webhook-key)"), out);
         assertTrue(out.contains("helm test agentspend -n agentspend"), out);
         assertTrue(out.contains("agentspend.dev/admin=true"), out);
     }

@@ -140,6 +140,18 @@ class ServiceConfigurationTest {
                 assertTrue(env.contains("QUARKUS_GRPC_CLIENTS_" + upper + "_HOST"), component + " -> " + name);
                 assertTrue(env.contains("QUARKUS_GRPC_CLIENTS_" + upper + "_PORT"), component + " -> " + name);
             }
+            // a service refuses to start when a variable its production config needs is unset
+            Pattern required = Pattern.compile("\\$\\{([A-Z][A-Z0-9_]*)}");
+            for (String key : p.stringPropertyNames()) {
+                if (key.startsWith("%")) {
+                    continue;
+                }
+                Matcher m = required.matcher(p.getProperty(key));
+                while (m.find()) {
+                    assertTrue(env.contains(m.group(1)), component + ": " + key + " needs " + m.group(1)
+                            + ", which the chart does not set");
+                }
+            }
             String image = c.getImage();
             assertTrue(image.contains("/" + MODULES.get(component) + ":"), component + ": image named after its module: " + image);
         }
