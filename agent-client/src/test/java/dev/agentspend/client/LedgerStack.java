@@ -115,7 +115,9 @@ final class LedgerStack implements AutoCloseable {
                 ledgerAdmin().getBalance(GetBalanceRequest.newBuilder().setAgentId(agentId).build());
                 return;
             } catch (StatusRuntimeException e) {
-                if (e.getStatus().getCode() != Status.Code.NOT_FOUND || System.nanoTime() > deadline) {
+                boolean notYet = e.getStatus().getCode() == Status.Code.NOT_FOUND
+                        || e.getStatus().getCode() == Status.Code.UNAVAILABLE;
+                if (!notYet || System.nanoTime() > deadline) {
                     throw e;
                 }
             }

@@ -372,7 +372,10 @@ class ReplicasTest {
                 ledger(replica, agent.key).getBalance(GetBalanceRequest.getDefaultInstance());
                 return;
             } catch (StatusRuntimeException e) {
-                if (e.getStatus().getCode() != Status.Code.UNAUTHENTICATED || System.nanoTime() > deadline) {
+                // UNAVAILABLE: the replica's first policy snapshot has not arrived yet
+                boolean notYet = e.getStatus().getCode() == Status.Code.UNAUTHENTICATED
+                        || e.getStatus().getCode() == Status.Code.UNAVAILABLE;
+                if (!notYet || System.nanoTime() > deadline) {
                     throw new AssertionError("ledger replica " + replica + " does not know agent " + agent.id, e);
                 }
             }
