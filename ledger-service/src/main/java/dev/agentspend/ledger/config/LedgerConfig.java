@@ -54,5 +54,26 @@ public interface LedgerConfig {
         /** Entries read per database round trip by StreamEntries. */
         @WithDefault("500")
         int streamBatchSize();
+    
+        /**
+         * Most payments committed in one transaction (group commit). Batches form only while an
+         * earlier one is in flight, so under light load every payment commits on its own.
+         */
+        @WithDefault("512")
+        int payBatchMax();
+
+        /**
+         * Pay transactions in flight at once. Two let one batch read and decide while the other
+         * waits for its flush; more only queue on the feed position lock.
+         */
+        @WithDefault("2")
+        int payBatchesInFlight();
+
+        /**
+         * Payments waiting for a batch, at most. Past it Pay answers RESOURCE_EXHAUSTED at once
+         * rather than letting every caller's latency grow without bound.
+         */
+        @WithDefault("20000")
+        int payQueueMax();
     }
 }

@@ -8,6 +8,7 @@ import dev.agentspend.ledger.config.LedgerConfig;
 import dev.agentspend.ledger.domain.PolicyView;
 import dev.agentspend.ledger.store.LedgerQueries;
 import dev.agentspend.ledger.store.LedgerStore;
+import dev.agentspend.ledger.store.PaymentBatcher;
 import dev.agentspend.proto.identity.v1.AgentPolicy;
 import dev.agentspend.proto.ledger.v1.CaptureRequest;
 import dev.agentspend.proto.ledger.v1.CaptureResponse;
@@ -63,6 +64,9 @@ public class LedgerGrpcService implements LedgerService {
     LedgerStore store;
 
     @Inject
+    PaymentBatcher payments;
+
+    @Inject
     LedgerQueries queries;
 
     @Inject
@@ -91,7 +95,7 @@ public class LedgerGrpcService implements LedgerService {
             Requests.labels(v, req.getLabelsMap());
             Requests.time(v, "occurred_time", req.hasOccurredTime(), req.getOccurredTime());
             v.throwIfAny();
-            return store.pay(a.idempotencyScope(), policy(a), req, Requests.fingerprint("Pay", req))
+            return payments.pay(a.idempotencyScope(), policy(a), req, Requests.fingerprint("Pay", req))
                     .invoke(r -> {
                         if (!r.replayed()) {
                             metrics.record("pay", r.response().getEntry());

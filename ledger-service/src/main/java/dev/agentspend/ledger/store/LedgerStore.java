@@ -99,7 +99,7 @@ public class LedgerStore {
         }
     }
 
-    private record Stored(String method, byte[] fingerprint, byte[] response) {
+    record Stored(String method, byte[] fingerprint, byte[] response) {
     }
 
     // ---------------------------------------------------------------- idempotency
@@ -163,7 +163,7 @@ public class LedgerStore {
                 .replaceWithVoid();
     }
 
-    private static <T extends Message> Result<T> replay(Stored stored, String method, byte[] fingerprint, Parser<T> parser,
+    static <T extends Message> Result<T> replay(Stored stored, String method, byte[] fingerprint, Parser<T> parser,
                                                         String requestId) {
         if (!stored.method().equals(method) || !MessageDigest.isEqual(stored.fingerprint(), fingerprint)) {
             throw ApiException.of(ErrorCode.ALREADY_EXISTS, "REQUEST_ID_REUSED",
@@ -179,38 +179,32 @@ public class LedgerStore {
 
     // ---------------------------------------------------------------- payments and holds
 
-    public Uni<Result<PayResponse>> pay(String caller, Policy policy, PayRequest req, byte[] fingerprint) {
+    /**
+     * Decides one payment inside {@code tx}, which holds the agent's and team's locks and has
+     * loaded {@code keys}: records its entry and, if approved, its spend and transfer.
+     */
+    static Entry.Builder decidePayment(Tx tx, Policy policy, PayRequest req, List<CounterKey> keys) {
         PolicyView p = policy.view();
-        return idempotent(caller, req.getRequestId(), "Pay", fingerprint, PayResponse.parser(), tx -> {
-            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
-            return prepare(tx, p, keys)
-                        .chain(() -> {
-                            return Uni.createFrom().voidItem().map(v -> {
-                                Tx.AgentRow a = tx.agent(p.agentId());
-                                Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
-                                        req.getTool(), req.getTaskId(), tx.now, tx.now, false);
-                                Decision d = Authorizer.decide(p, policy.fresh(), account(a), tx::usage, ar);
-                                Entry.Builder e = tx.entry(d.approved() ? EventType.EVENT_TYPE_PAYMENT_APPROVED
-                                        : EventType.EVENT_TYPE_PAYMENT_DECLINED, p.agentId(), p.teamId());
-                                describe(e, req.getRequestId(), req.getAmountMicros(), req.getCurrencyCode(), req.getTool(),
-                                        req.getTaskId(), req.getCallId(), req.getAttempt(), req.getLabelsMap());
-                                if (req.hasOccurredTime()) {
-                                    e.setOccurredTime(req.getOccurredTime());
-                                }
-                                Protos.apply(d, e);
-                                if (d.approved()) {
-                                    spend(tx, p, a, keys, ar, e);
-                                    tx.transfer(e.getEntryId(), p.currency(), Map.of(
-                                            Accounts.agent(p.agentId()), -req.getAmountMicros(),
-                                            Accounts.vendor(p.currency()), req.getAmountMicros()));
-                                }
-                                e.setBalanceMicros(a.balance);
-                                return e;
-                            });
-                        })
-                        .call(e -> tx.flush())
-                        .map(e -> PayResponse.newBuilder().setEntry(e).build());
-        });
+        Tx.AgentRow a = tx.agent(p.agentId());
+        Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
+                req.getTool(), req.getTaskId(), tx.now, tx.now, false);
+        Decision d = Authorizer.decide(p, policy.fresh(), account(a), tx::usage, ar);
+        Entry.Builder e = tx.entry(d.approved() ? EventType.EVENT_TYPE_PAYMENT_APPROVED
+                : EventType.EVENT_TYPE_PAYMENT_DECLINED, p.agentId(), p.teamId());
+        describe(e, req.getRequestId(), req.getAmountMicros(), req.getCurrencyCode(), req.getTool(),
+                req.getTaskId(), req.getCallId(), req.getAttempt(), req.getLabelsMap());
+        if (req.hasOccurredTime()) {
+            e.setOccurredTime(req.getOccurredTime());
+        }
+        Protos.apply(d, e);
+        if (d.approved()) {
+            spend(tx, p, a, keys, ar, e);
+            tx.transfer(e.getEntryId(), p.currency(), Map.of(
+                    Accounts.agent(p.agentId()), -req.getAmountMicros(),
+                    Accounts.vendor(p.currency()), req.getAmountMicros()));
+        }
+        e.setBalanceMicros(a.balance);
+        return e;
     }
 
     public Uni<Result<HoldResponse>> hold(String caller, Policy policy, HoldRequest req, byte[] fingerprint) {
@@ -291,7 +285,7 @@ public class LedgerStore {
      * counters (a later snapshot), so a hold expired in between is in neither, never subtracted
      * twice.
      */
-    private Uni<Void> discountTeammatesOverdueHolds(Tx tx, PolicyView p) {
+    Uni<Void> discountTeammatesOverdueHolds(Tx tx, PolicyView p) {
         if (!p.hasTeam()) {
             return Uni.createFrom().voidItem();
         }
@@ -317,7 +311,7 @@ public class LedgerStore {
     }
 
     /** A hold row read under its agent's lock. */
-    private record HoldRow(String holdId, String agentId, String teamId, long amount, String currency, String tool,
+    record HoldRow(String holdId, String agentId, String teamId, long amount, String currency, String tool,
                            String taskId, String callId, int status, Instant placed, Instant expire, long captured) {
         Hold toProto() {
             return Hold.newBuilder().setHoldId(holdId).setAgentId(agentId).setTeamId(teamId).setAmountMicros(amount)
@@ -338,7 +332,7 @@ public class LedgerStore {
         }
     }
 
-    private static final String HOLD_COLUMNS = "hold_id, agent_id, team_id, amount_micros, currency_code, tool, task_id, "
+    static final String HOLD_COLUMNS = "hold_id, agent_id, team_id, amount_micros, currency_code, tool, task_id, "
             + "call_id, status, placed_time, expire_time, captured_micros";
 
     /**
@@ -487,13 +481,19 @@ public class LedgerStore {
      * expired hold never counts against the decision that follows, and records HOLD_EXPIRED.
      */
     private Uni<Void> expireOverdue(Tx tx, String agentId) {
+        return expireOverdue(tx, List.of(agentId));
+    }
+
+    /** The same for several agents, all locked by {@code tx}, in one statement. */
+    Uni<Void> expireOverdue(Tx tx, java.util.Collection<String> agentIds) {
         return tx.conn.preparedQuery("UPDATE ledger.holds SET status = 4, close_time = $2 "
-                        + "WHERE agent_id = $1 AND status = 1 AND expire_time <= $2 RETURNING " + HOLD_COLUMNS)
-                .execute(Tuple.of(agentId, odt(tx.now)))
+                        + "WHERE agent_id = ANY($1) AND status = 1 AND expire_time <= $2 RETURNING " + HOLD_COLUMNS)
+                .execute(Tuple.tuple().addArrayOfString(agentIds.toArray(String[]::new)).addOffsetDateTime(odt(tx.now)))
                 .map(rows -> {
                     List<HoldRow> expired = new ArrayList<>();
                     rows.forEach(r -> expired.add(HoldRow.of(r)));
-                    expired.sort(Comparator.comparing(HoldRow::expire).thenComparing(HoldRow::holdId));
+                    expired.sort(Comparator.comparing(HoldRow::agentId).thenComparing(HoldRow::expire)
+                            .thenComparing(HoldRow::holdId));
                     return expired;
                 })
                 .chain(expired -> {
@@ -503,13 +503,13 @@ public class LedgerStore {
                     List<CounterKey> keys = new ArrayList<>();
                     expired.forEach(h -> keys.addAll(h.keys()));
                     return tx.loadCounters(keys).invoke(v -> {
-                        Tx.AgentRow a = tx.agent(agentId);
                         for (HoldRow h : expired) {
+                            Tx.AgentRow a = tx.agent(h.agentId());
                             a.held -= h.amount();
                             a.openHolds--;
                             a.dirty = true;
                             tx.addToCounters(h.keys(), 0, -h.amount());
-                            Entry.Builder e = tx.entry(EventType.EVENT_TYPE_HOLD_EXPIRED, agentId, h.teamId());
+                            Entry.Builder e = tx.entry(EventType.EVENT_TYPE_HOLD_EXPIRED, h.agentId(), h.teamId());
                             describe(e, "", h.amount(), h.currency(), h.tool(), h.taskId(), h.callId(), 0, Map.of());
                             e.setHoldId(h.holdId()).setBalanceMicros(a.balance).setHoldExpireTime(Tx.timestamp(h.expire()))
                                     .setNote("the hold expired at " + h.expire() + " and was released");
@@ -721,7 +721,7 @@ public class LedgerStore {
     // ---------------------------------------------------------------- helpers
 
     /** Applies an approved spend: balance, counters (with the HARD limits in force) and the entry's spend. */
-    private static void spend(Tx tx, PolicyView p, Tx.AgentRow a, List<CounterKey> keys, Authorizer.Request ar, Entry.Builder e) {
+    static void spend(Tx tx, PolicyView p, Tx.AgentRow a, List<CounterKey> keys, Authorizer.Request ar, Entry.Builder e) {
         a.balance = Money.subtract(a.balance, ar.increment(), "the agent's balance");
         a.dirty = true;
         tx.addToCounters(keys, ar.increment(), 0);
@@ -729,11 +729,11 @@ public class LedgerStore {
         e.setSpendMicros(ar.increment());
     }
 
-    private static Authorizer.Account account(Tx.AgentRow a) {
+    static Authorizer.Account account(Tx.AgentRow a) {
         return new Authorizer.Account(a.balance, a.held, a.openHolds);
     }
 
-    private static void describe(Entry.Builder e, String requestId, long amount, String currency, String tool, String taskId,
+    static void describe(Entry.Builder e, String requestId, long amount, String currency, String tool, String taskId,
                                  String callId, int attempt, Map<String, String> labels) {
         e.setRequestId(requestId).setAmountMicros(amount).setCurrencyCode(currency).setTool(tool).setTaskId(taskId)
                 .setCallId(callId).setAttempt(attempt).putAllLabels(labels);

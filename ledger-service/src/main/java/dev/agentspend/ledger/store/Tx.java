@@ -42,7 +42,11 @@ final class Tx {
     private final java.util.Set<CounterKey> requested = new java.util.HashSet<>();
     private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
-    private final List<Tuple> postings = new ArrayList<>();
+    private final List<String> postingEntries = new ArrayList<>();
+    private final List<String> postingAccounts = new ArrayList<>();
+    private final List<Long> postingAmounts = new ArrayList<>();
+    private final List<String> postingCurrencies = new ArrayList<>();
+    private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
 
     String caller;
     String requestId;
@@ -76,55 +80,60 @@ final class Tx {
         }
     }
 
-    /** Locks the agents' rows in id order, creating rows and accounts on first use. */
+    /**
+     * Locks the agents' rows in id order, creating rows and accounts on first use. One statement
+     * for any number of agents: INSERT .. SELECT .. ORDER BY proposes (and so locks) the rows in
+     * id order, the same order every other transaction uses.
+     */
     Uni<Void> lockAgents(Map<String, String> currencyByAgent) {
-        Uni<Void> chain = Uni.createFrom().voidItem();
-        for (Map.Entry<String, String> e : new TreeMap<>(currencyByAgent).entrySet()) {
-            chain = chain.chain(() -> lockAgent(e.getKey(), e.getValue()));
-        }
-        return chain;
-    }
-
-    private Uni<Void> lockAgent(String agentId, String currency) {
-        if (agents.containsKey(agentId)) {
+        TreeMap<String, String> wanted = new TreeMap<>(currencyByAgent);
+        wanted.keySet().removeAll(agents.keySet());
+        if (wanted.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
+        String[] ids = wanted.keySet().toArray(String[]::new);
+        String[] currencies = wanted.values().toArray(String[]::new);
         return conn.preparedQuery("""
-                        INSERT INTO ledger.agent_state (agent_id, currency_code) VALUES ($1, $2)
+                        INSERT INTO ledger.agent_state (agent_id, currency_code)
+                        SELECT a, c FROM unnest($1::text[], $2::text[]) AS u(a, c) ORDER BY a
                         ON CONFLICT (agent_id) DO UPDATE SET agent_id = EXCLUDED.agent_id
-                        RETURNING currency_code, balance_micros, held_micros, open_holds, (xmax = 0) AS inserted""")
-                .execute(Tuple.of(agentId, currency))
+                        RETURNING agent_id, currency_code, balance_micros, held_micros, open_holds, (xmax = 0) AS inserted""")
+                .execute(Tuple.tuple().addArrayOfString(ids).addArrayOfString(currencies))
                 .chain(rows -> {
-                    Row r = rows.iterator().next();
-                    AgentRow a = new AgentRow(agentId, r.getString("currency_code"), r.getLong("balance_micros"),
-                            r.getLong("held_micros"), r.getInteger("open_holds"));
-                    agents.put(agentId, a);
-                    if (!r.getBoolean("inserted")) {
+                    List<Tuple> accounts = new ArrayList<>();
+                    for (Row r : rows) {
+                        AgentRow a = new AgentRow(r.getString("agent_id"), r.getString("currency_code"),
+                                r.getLong("balance_micros"), r.getLong("held_micros"), r.getInteger("open_holds"));
+                        agents.put(a.agentId, a);
+                        if (r.getBoolean("inserted")) {
+                            accounts.add(Tuple.of(Accounts.agent(a.agentId), a.agentId, a.currency,
+                                    Accounts.funding(a.currency), Accounts.vendor(a.currency)));
+                        }
+                    }
+                    if (accounts.isEmpty()) {
                         return Uni.createFrom().voidItem();
                     }
                     return conn.preparedQuery("""
                                     INSERT INTO ledger.accounts (account_id, kind, owner_id, currency_code) VALUES
                                     ($1, 'AGENT', $2, $3), ($4, 'FUNDING', 'funding', $3), ($5, 'VENDOR', 'vendor', $3)
                                     ON CONFLICT (account_id) DO NOTHING""")
-                            .execute(Tuple.of(Accounts.agent(agentId), agentId, a.currency,
-                                    Accounts.funding(a.currency), Accounts.vendor(a.currency)))
+                            .executeBatch(accounts)
                             .replaceWithVoid();
                 });
     }
 
-    /** Locks the teams' rows in id order (after every agent row). */
+    /** Locks the teams' rows in id order (after every agent row), in one statement. */
     Uni<Void> lockTeams(Collection<String> teamIds) {
-        Uni<Void> chain = Uni.createFrom().voidItem();
-        for (String teamId : new java.util.TreeSet<>(teamIds)) {
-            if (teamId == null || teamId.isEmpty()) {
-                continue;
-            }
-            chain = chain.chain(() -> conn.preparedQuery("""
-                            INSERT INTO ledger.team_state (team_id) VALUES ($1)
-                            ON CONFLICT (team_id) DO UPDATE SET team_id = EXCLUDED.team_id""")
-                    .execute(Tuple.of(teamId)).replaceWithVoid());
+        String[] ids = new java.util.TreeSet<>(teamIds).stream()
+                .filter(t -> t != null && !t.isEmpty() && lockedTeams.add(t)).toArray(String[]::new);
+        if (ids.length == 0) {
+            return Uni.createFrom().voidItem();
         }
-        return chain;
+        return conn.preparedQuery("""
+                        INSERT INTO ledger.team_state (team_id)
+                        SELECT t FROM unnest($1::text[]) AS u(t) ORDER BY t
+                        ON CONFLICT (team_id) DO UPDATE SET team_id = EXCLUDED.team_id""")
+                .execute(Tuple.tuple().addArrayOfString(ids)).replaceWithVoid();
     }
 
     AgentRow agent(String agentId) {
@@ -212,7 +221,12 @@ final class Tx {
         if (sum != 0) {
             throw new IllegalStateException("unbalanced transfer " + entryId + ": " + legs);
         }
-        legs.forEach((account, amount) -> postings.add(Tuple.of(entryId, account, amount, currency)));
+        legs.forEach((account, amount) -> {
+            postingEntries.add(entryId);
+            postingAccounts.add(account);
+            postingAmounts.add(amount);
+            postingCurrencies.add(currency);
+        });
     }
 
     /** Queues an entry; its id is assigned now, its position at flush. */
@@ -239,13 +253,18 @@ final class Tx {
     Uni<Void> flush() {
         // pipelined: sent at once, run by PostgreSQL in this order, the entries (feed lock) last
         List<Uni<Void>> writes = new ArrayList<>();
-        List<Tuple> agentUpdates = agents.values().stream().filter(a -> a.dirty)
-                .map(a -> Tuple.of(a.agentId, a.balance, a.held, a.openHolds)).toList();
-        if (!agentUpdates.isEmpty()) {
+        List<AgentRow> dirty = agents.values().stream().filter(a -> a.dirty).toList();
+        if (!dirty.isEmpty()) {
             writes.add(conn.preparedQuery("""
-                            UPDATE ledger.agent_state SET balance_micros = $2, held_micros = $3, open_holds = $4
-                            WHERE agent_id = $1""")
-                    .executeBatch(agentUpdates).replaceWithVoid());
+                            UPDATE ledger.agent_state s SET balance_micros = u.balance, held_micros = u.held, open_holds = u.holds
+                            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[]) AS u(agent_id, balance, held, holds)
+                            WHERE s.agent_id = u.agent_id""")
+                    .execute(Tuple.tuple()
+                            .addArrayOfString(dirty.stream().map(a -> a.agentId).toArray(String[]::new))
+                            .addArrayOfLong(dirty.stream().map(a -> a.balance).toArray(Long[]::new))
+                            .addArrayOfLong(dirty.stream().map(a -> a.held).toArray(Long[]::new))
+                            .addArrayOfInteger(dirty.stream().map(a -> a.openHolds).toArray(Integer[]::new)))
+                    .replaceWithVoid());
         }
         if (!counterDeltas.isEmpty()) {
             int n = counterDeltas.size();
@@ -277,11 +296,15 @@ final class Tx {
                             .addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(limits))
                     .replaceWithVoid());
         }
-        if (!postings.isEmpty()) {
+        if (!postingEntries.isEmpty()) {
             writes.add(conn.preparedQuery("""
                             INSERT INTO ledger.postings (entry_id, account_id, amount_micros, currency_code)
-                            VALUES ($1, $2, $3, $4)""")
-                    .executeBatch(postings).replaceWithVoid());
+                            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])""")
+                    .execute(Tuple.tuple().addArrayOfString(postingEntries.toArray(String[]::new))
+                            .addArrayOfString(postingAccounts.toArray(String[]::new))
+                            .addArrayOfLong(postingAmounts.toArray(Long[]::new))
+                            .addArrayOfString(postingCurrencies.toArray(String[]::new)))
+                    .replaceWithVoid());
         }
         if (!entries.isEmpty()) {
             writes.add(insertEntries());

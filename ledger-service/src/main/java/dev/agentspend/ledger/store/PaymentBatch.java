@@ -1,0 +1,169 @@
+package dev.agentspend.ledger.store;
+
+import dev.agentspend.ledger.domain.CounterKey;
+import dev.agentspend.ledger.domain.PolicyView;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.PayRequest;
+import dev.agentspend.proto.ledger.v1.PayResponse;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.UniEmitter;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Many payments in one transaction. The same steps as one payment, each done once for the whole
+ * batch and sent pipelined: lock every agent row (id order), look up the request_ids already
+ * done, release the agents' overdue holds, lock the team rows (id order), read every counter,
+ * discount teammates' overdue holds. Then each payment is decided in arrival order against the
+ * running state, so two payments of one agent in a batch see each other exactly as if they had
+ * committed one after the other. The writes are set-based, the entries (feed position lock) last,
+ * then the idempotency rows, in the same transaction.
+ *
+ * <p>Two payments with the same caller and request_id in one batch: the first is decided, the
+ * second is answered as its replay (or ALREADY_EXISTS if the request differs).
+ */
+final class PaymentBatch {
+    private static final String METHOD = "Pay";
+
+    /** One waiting Pay call. */
+    record Job(String caller, LedgerStore.Policy policy, PayRequest req, byte[] fingerprint,
+               UniEmitter<? super LedgerStore.Result<PayResponse>> out) {
+        String key() {
+            return caller + '\u0000' + req.getRequestId();
+        }
+
+        void fail(Throwable t) {
+            out.fail(t);
+        }
+    }
+
+    private final List<Job> jobs;
+    private final Map<String, Job> leaders = new LinkedHashMap<>();
+    private final Map<String, LedgerStore.Stored> done = new HashMap<>();
+    private final Map<String, Entry.Builder> decided = new HashMap<>();
+
+    PaymentBatch(List<Job> jobs) {
+        this.jobs = jobs;
+        for (Job j : jobs) {
+            leaders.putIfAbsent(j.key(), j);
+        }
+    }
+
+    Uni<Void> run(LedgerStore store, Tx tx) {
+        Map<String, String> currencyByAgent = new TreeMap<>();
+        Map<String, PolicyView> teamMember = new TreeMap<>();
+        Map<String, List<CounterKey>> keysByJob = new HashMap<>();
+        List<CounterKey> allKeys = new ArrayList<>();
+        for (Job j : leaders.values()) {
+            PolicyView p = j.policy().view();
+            currencyByAgent.put(p.agentId(), p.currency());
+            if (p.hasTeam()) {
+                teamMember.putIfAbsent(p.teamId(), p);
+            }
+            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), j.req().getTool(),
+                    j.req().getTaskId(), tx.now);
+            keysByJob.put(j.key(), keys);
+            allKeys.addAll(keys);
+        }
+        List<Uni<Void>> reads = new ArrayList<>();
+        reads.add(tx.lockAgents(currencyByAgent));
+        reads.add(findDone(tx));
+        reads.add(store.expireOverdue(tx, new TreeSet<>(currencyByAgent.keySet())));
+        reads.add(tx.lockTeams(teamMember.keySet()));
+        reads.add(tx.loadCounters(allKeys));
+        for (PolicyView member : teamMember.values()) {
+            // a teammate in this batch has had its overdue holds released above: it is not counted
+            reads.add(store.discountTeammatesOverdueHolds(tx, member));
+        }
+        return Uni.combine().all().unis(reads).discardItems()
+                .invoke(() -> {
+                    for (Job j : leaders.values()) {
+                        if (!done.containsKey(j.key())) {
+                            decided.put(j.key(), LedgerStore.decidePayment(tx, j.policy(), j.req(), keysByJob.get(j.key())));
+                        }
+                    }
+                })
+                .call(tx::flush)
+                .call(() -> recordResponses(tx));
+    }
+
+    /** The request_ids of this batch already committed (by an earlier batch or another replica). */
+    private Uni<Void> findDone(Tx tx) {
+        String[] callers = leaders.values().stream().map(Job::caller).toArray(String[]::new);
+        String[] requestIds = leaders.values().stream().map(j -> j.req().getRequestId()).toArray(String[]::new);
+        return tx.conn.preparedQuery("""
+                        SELECT i.caller, i.request_id, i.method, i.fingerprint, i.response FROM ledger.idempotency i
+                        JOIN unnest($1::text[], $2::text[]) AS k(caller, request_id)
+                          ON i.caller = k.caller AND i.request_id = k.request_id""")
+                .execute(Tuple.tuple().addArrayOfString(callers).addArrayOfString(requestIds))
+                .invoke(rows -> {
+                    for (Row r : rows) {
+                        done.put(r.getString("caller") + '\u0000' + r.getString("request_id"),
+                                new LedgerStore.Stored(r.getString("method"), r.getBuffer("fingerprint").getBytes(),
+                                        r.getBuffer("response").getBytes()));
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    /** The responses, stored for replays in the transaction that made them. */
+    private Uni<Void> recordResponses(Tx tx) {
+        if (decided.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = decided.size();
+        String[] callers = new String[n];
+        String[] requestIds = new String[n];
+        String[] fingerprints = new String[n];
+        String[] responses = new String[n];
+        Base64.Encoder b64 = Base64.getEncoder();
+        int i = 0;
+        for (Map.Entry<String, Entry.Builder> e : decided.entrySet()) {
+            Job j = leaders.get(e.getKey());
+            callers[i] = j.caller();
+            requestIds[i] = j.req().getRequestId();
+            fingerprints[i] = b64.encodeToString(j.fingerprint());
+            responses[i] = b64.encodeToString(PayResponse.newBuilder().setEntry(e.getValue()).build().toByteArray());
+            i++;
+        }
+        return tx.conn.preparedQuery("""
+                        INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
+                        SELECT c, r, $5, decode(f, 'base64'), decode(p, 'base64')
+                        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(c, r, f, p)""")
+                .execute(Tuple.tuple().addArrayOfString(callers).addArrayOfString(requestIds)
+                        .addArrayOfString(fingerprints).addArrayOfString(responses).addString(METHOD))
+                .replaceWithVoid();
+    }
+
+    /** After commit: every caller gets its payment's outcome. */
+    void answer() {
+        for (Job j : jobs) {
+            Job leader = leaders.get(j.key());
+            try {
+                Entry.Builder e = decided.get(j.key());
+                if (e != null && leader == j) {
+                    j.out().complete(new LedgerStore.Result<>(PayResponse.newBuilder().setEntry(e).build(), false));
+                    continue;
+                }
+                LedgerStore.Stored stored = done.get(j.key());
+                if (stored == null) {
+                    stored = new LedgerStore.Stored(METHOD, leader.fingerprint(),
+                            PayResponse.newBuilder().setEntry(e).build().toByteArray());
+                }
+                j.out().complete(LedgerStore.replay(stored, METHOD, j.fingerprint(), PayResponse.parser(),
+                        j.req().getRequestId()));
+            } catch (RuntimeException ex) {
+                j.fail(ex);
+            }
+        }
+    }
+}

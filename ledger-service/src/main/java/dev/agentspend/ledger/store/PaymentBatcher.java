@@ -1,0 +1,119 @@
+package dev.agentspend.ledger.store;
+
+import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.ErrorCode;
+import dev.agentspend.ledger.config.LedgerConfig;
+import dev.agentspend.proto.ledger.v1.PayRequest;
+import dev.agentspend.proto.ledger.v1.PayResponse;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.time.InstantSource;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Group commit for Pay. A commit costs a durable WAL flush and the feed position row is held
+ * until it is done, so one payment per transaction caps the ledger at one payment per flush.
+ * Payments that arrive while a batch is in flight wait here and go together in the next one: one
+ * transaction, a handful of set-based statements, one flush. Under light load a batch holds one
+ * payment and nothing waits; under heavy load batches grow until they absorb the arrival rate.
+ *
+ * <p>Every caller is answered only after its batch has committed. A batch that fails as a whole
+ * (a lost connection, say) is retried one payment per transaction, so each caller gets its own
+ * outcome; a payment the failed batch did commit is found by its request_id and replayed.
+ */
+@ApplicationScoped
+public class PaymentBatcher {
+    private static final Logger LOG = Logger.getLogger(PaymentBatcher.class);
+
+    @Inject
+    Pool pool;
+
+    @Inject
+    InstantSource clock;
+
+    @Inject
+    FeedNotifier notifier;
+
+    @Inject
+    LedgerStore store;
+
+    @Inject
+    LedgerConfig config;
+
+    private final ArrayDeque<PaymentBatch.Job> queue = new ArrayDeque<>();
+    private int batchesInFlight;
+
+    /** Decides and records one payment, in the next batch. */
+    public Uni<LedgerStore.Result<PayResponse>> pay(String caller, LedgerStore.Policy policy, PayRequest req,
+                                                    byte[] fingerprint) {
+        return Uni.createFrom().emitter(out -> {
+            PaymentBatch.Job job = new PaymentBatch.Job(caller, policy, req, fingerprint, out);
+            synchronized (this) {
+                if (queue.size() >= config.ledger().payQueueMax()) {
+                    out.fail(ApiException.of(ErrorCode.RESOURCE_EXHAUSTED, "LEDGER_BUSY",
+                            "the ledger has " + queue.size() + " payments waiting to be committed; retry with the same "
+                                    + "request_id after a short backoff"));
+                    return;
+                }
+                queue.add(job);
+            }
+            drain();
+        });
+    }
+
+    /** Starts batches while there is work and room for another batch in flight. */
+    private void drain() {
+        while (true) {
+            List<PaymentBatch.Job> batch;
+            synchronized (this) {
+                if (queue.isEmpty() || batchesInFlight >= config.ledger().payBatchesInFlight()) {
+                    return;
+                }
+                batchesInFlight++;
+                int n = Math.min(queue.size(), config.ledger().payBatchMax());
+                batch = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    batch.add(queue.poll());
+                }
+            }
+            commit(batch).subscribe().with(v -> finished(), t -> finished());
+        }
+    }
+
+    private void finished() {
+        synchronized (this) {
+            batchesInFlight--;
+        }
+        drain();
+    }
+
+    private Uni<Void> commit(List<PaymentBatch.Job> jobs) {
+        PaymentBatch batch = new PaymentBatch(jobs);
+        return pool.withTransaction(conn -> batch.run(store, new Tx(conn, clock.instant())))
+                .invoke(v -> {
+                    notifier.signal();
+                    batch.answer();
+                })
+                .onFailure().recoverWithUni(t -> {
+                    if (jobs.size() == 1) {
+                        jobs.get(0).fail(t);
+                        return Uni.createFrom().voidItem();
+                    }
+                    LOG.warnf("a batch of %d payments failed (%s); committing them one by one", jobs.size(), t.toString());
+                    return oneByOne(jobs, 0);
+                });
+    }
+
+    private Uni<Void> oneByOne(List<PaymentBatch.Job> jobs, int from) {
+        if (from >= jobs.size()) {
+            return Uni.createFrom().voidItem();
+        }
+        return commit(List.of(jobs.get(from))).chain(() -> oneByOne(jobs, from + 1));
+    }
+}
