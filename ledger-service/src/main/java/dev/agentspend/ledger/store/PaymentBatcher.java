@@ -5,7 +5,11 @@ import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.ledger.config.LedgerConfig;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
+import jakarta.annotation.PostConstruct;
 import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -46,8 +50,27 @@ public class PaymentBatcher {
     @Inject
     LedgerConfig config;
 
+    @Inject
+    MeterRegistry registry;
+
     private final ArrayDeque<PaymentBatch.Job> queue = new ArrayDeque<>();
     private int batchesInFlight;
+    private DistributionSummary batchSizes;
+
+    @PostConstruct
+    void metrics() {
+        batchSizes = DistributionSummary.builder("agentspend.ledger.pay.batch.size")
+                .description("Payments committed per transaction (group commit)")
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        Gauge.builder("agentspend.ledger.pay.queue.size", this, PaymentBatcher::waiting)
+                .description("Payments waiting for a batch")
+                .register(registry);
+    }
+
+    private synchronized int waiting() {
+        return queue.size();
+    }
 
     /** Decides and records one payment, in the next batch. */
     public Uni<LedgerStore.Result<PayResponse>> pay(String caller, LedgerStore.Policy policy, PayRequest req,
@@ -95,6 +118,7 @@ public class PaymentBatcher {
 
     private Uni<Void> commit(List<PaymentBatch.Job> jobs) {
         PaymentBatch batch = new PaymentBatch(jobs);
+        batchSizes.record(jobs.size());
         return pool.withTransaction(conn -> batch.run(store, new Tx(conn, clock.instant())))
                 .invoke(v -> {
                     notifier.signal();

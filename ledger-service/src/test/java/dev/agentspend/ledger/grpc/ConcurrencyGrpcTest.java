@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.agentspend.ledger.support.Fixture.cap;
+import static io.restassured.RestAssured.given;
 import static dev.agentspend.ledger.support.Fixture.pay;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,6 +112,14 @@ class ConcurrencyGrpcTest {
         assertEquals(t.approved(), spentInDatabase(List.of(a)));
         assertEquals(10_000_000_000L - t.approved(), Fixture.balance(a).getBalanceMicros());
         verifyClean();
+        // the storm was committed in shared transactions (group commit), not one per payment
+        assertTrue(largestPayBatch() > 1, "largest batch " + largestPayBatch());
+    }
+
+    static double largestPayBatch() {
+        String metrics = given().port(Fixture.LEDGER_PORT).get("/q/metrics").then().statusCode(200).extract().asString();
+        return metrics.lines().filter(l -> l.startsWith("agentspend_ledger_pay_batch_size_max"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).max().orElse(0);
     }
 
     @Test

@@ -108,4 +108,54 @@ class IdempotencyGrpcTest {
         assertEquals(10_000_000 - 5 * 100_000, Fixture.balance(a).getBalanceMicros());
         assertEquals(5, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE agent_id = ? AND event_type = 1", a.id()));
     }
+
+    /**
+     * Racers with one request_id but two different requests: whether they share a batch or not,
+     * exactly one request takes effect; the racers that sent it get its entry, the others
+     * ALREADY_EXISTS, and nothing else is recorded.
+     */
+    @Test
+    void concurrentReuseWithDifferentContentHasOneEffect() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        int racers = 32;
+        PayRequest small = pay(100_000).setRequestId("reuse-race").build();
+        PayRequest large = pay(200_000).setRequestId("reuse-race").build();
+        ExecutorService pool = Executors.newFixedThreadPool(racers);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<Object>> results = new ArrayList<>();
+        for (int i = 0; i < racers; i++) {
+            PayRequest r = i % 2 == 0 ? small : large;
+            results.add(pool.submit(() -> {
+                start.await();
+                try {
+                    return a.ledger().pay(r);
+                } catch (StatusRuntimeException e) {
+                    return e;
+                }
+            }));
+        }
+        start.countDown();
+        Set<String> entryIds = new HashSet<>();
+        Set<Long> amounts = new HashSet<>();
+        int refused = 0;
+        for (Future<Object> f : results) {
+            Object o = f.get(60, TimeUnit.SECONDS);
+            if (o instanceof PayResponse p) {
+                entryIds.add(p.getEntry().getEntryId());
+                amounts.add(p.getEntry().getAmountMicros());
+            } else {
+                StatusRuntimeException e = (StatusRuntimeException) o;
+                assertEquals(Status.Code.ALREADY_EXISTS, e.getStatus().getCode(), e.toString());
+                assertEquals("REQUEST_ID_REUSED", GrpcErrors.reasonOf(e));
+                refused++;
+            }
+        }
+        pool.shutdown();
+        assertEquals(1, entryIds.size(), "one effect");
+        assertEquals(1, amounts.size(), "every success is the same request");
+        assertEquals(racers / 2, refused, "the other request's racers are all refused");
+        long charged = amounts.iterator().next();
+        assertEquals(10_000_000 - charged, Fixture.balance(a).getBalanceMicros());
+        assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE agent_id = ? AND event_type = 1", a.id()));
+    }
 }
