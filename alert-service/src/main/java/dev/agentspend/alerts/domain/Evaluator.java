@@ -77,12 +77,18 @@ public final class Evaluator {
         apply(s, p, e);
         prune(s, configs, e.recordedTime());
 
+        // Windows end at the agent's latest recorded time, not this entry's: the ledger stamps
+        // recorded_time when a transaction starts and assigns the position at commit, so an entry
+        // that waited for the agent's lock can follow entries recorded after it. Ending the window
+        // at its earlier time would leave those out, and could resolve a condition that still
+        // holds and fire it again as a second alert.
+        Instant now = e.recordedTime().isBefore(s.lastRecorded()) ? s.lastRecorded() : e.recordedTime();
         List<AlertChange> changes = new ArrayList<>();
         List<Finding> findings = new ArrayList<>();
         for (RuleType rule : RuleType.values()) {
             RuleSettings st = configs.effective(s.agentId, s.teamId, rule);
             if (st.enabled() && rule != RuleType.PAYMENT_LOOP) {
-                findings.addAll(Rules.evaluate(rule, s, p, st, e.recordedTime(), bucketSeconds));
+                findings.addAll(Rules.evaluate(rule, s, p, st, now, bucketSeconds));
             }
         }
         reconcileAgent(s, findings, configs, e, wallNow, changes, true);

@@ -48,6 +48,32 @@ class EvaluatorTest {
     }
 
     @Test
+    void anEntryRecordedBeforeOnesAlreadyAppliedNeitherShrinksTheWindowNorRefiresTheAlert() {
+        // The ledger stamps recorded_time when a payment's transaction starts and hands out the
+        // feed position at commit: a payment that waited for the agent's row lock comes later in
+        // the feed with an earlier recorded time. Here it falls in the previous 60 s bucket.
+        Evaluator ev = new Evaluator(60);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        LedgerEvent[] burst = new LedgerEvent[5];
+        for (int i = 0; i < 5; i++) {
+            burst[i] = decline("a", "CAP_EXCEEDED", T0.plusSeconds(60 + i));
+        }
+        List<AlertChange> fired = run(ev, policies, configs, burst);
+        assertEquals(1, fired.stream().filter(c -> c instanceof AlertChange.Fired).count());
+        String alertId = fired.get(0).alert().alertId();
+
+        List<AlertChange> late = run(ev, policies, configs, decline("a", "CAP_EXCEEDED", T0.plusSeconds(59)));
+        assertEquals(1, late.size(), "the burst still holds: " + late);
+        AlertChange.Refreshed refreshed = assertInstanceOf(AlertChange.Refreshed.class, late.get(0));
+        assertEquals(6, refreshed.alert().evidence().measure("declines"), "every decline applied is counted");
+
+        List<AlertChange> next = run(ev, policies, configs, decline("a", "CAP_EXCEEDED", T0.plusSeconds(66)));
+        assertTrue(next.stream().noneMatch(c -> c instanceof AlertChange.Fired), "no second alert for the same burst");
+        assertEquals(alertId, next.get(0).alert().alertId());
+        assertEquals(7, next.get(0).alert().evidence().measure("declines"));
+    }
+
+    @Test
     void aDisabledRuleNeverFiresAndAgentOverridesBeatTeamAndFleet() {
         RuleConfigSet configs = new RuleConfigSet(Map.of(
                 new RuleConfigSet.Key(RuleConfigSet.Scope.FLEET, "", RuleType.DECLINE_BURST),
