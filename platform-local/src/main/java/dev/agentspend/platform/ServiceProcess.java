@@ -88,7 +88,11 @@ public final class ServiceProcess implements AutoCloseable {
                     .redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
             pb.environment().putAll(environment);
-            process = pb.start();
+            Process started = pb.start();
+            process = started;
+            // a test JVM that exits without stopping its services (a forked JVM timed out, say)
+            // must not leave them running: they would hold their ports for the next run
+            Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly, module + "-reaper"));
             return this;
         } catch (IOException e) {
             throw new IllegalStateException("could not start " + module + ": " + e.getMessage(), e);
