@@ -70,6 +70,13 @@ public interface LedgerConfig {
         int payBatchesInFlight();
 
         /**
+         * The fewest payments that start a batch while another is in flight; fewer wait for the
+         * batch in flight to commit. (With nothing in flight, one payment starts a batch at once.)
+         */
+        @WithDefault("16")
+        int payBatchMinBesideAnother();
+
+        /**
          * Payments waiting for a batch, at most. Past it Pay answers RESOURCE_EXHAUSTED at once
          * rather than letting every caller's latency grow without bound.
          */

@@ -22,15 +22,19 @@ public record CounterKey(String scopeId, String bucket, String tool) {
      * its team (when it has one).
      */
     public static List<CounterKey> forPayment(String agentId, String teamId, String tool, String taskId, Instant t) {
+        List<String> buckets = new ArrayList<>(COUNTED.length + 1);
+        for (Window w : COUNTED) {
+            buckets.add(w.bucket(t, taskId));
+        }
+        if (taskId != null && !taskId.isEmpty()) {
+            buckets.add(Window.TASK.bucket(t, taskId));
+        }
         List<CounterKey> keys = new ArrayList<>(24);
         for (String scope : teamId == null || teamId.isEmpty() ? List.of(agentId) : List.of(agentId, teamId)) {
             List<String> tools = tool == null || tool.isEmpty() ? List.of("") : List.of("", tool);
             for (String tl : tools) {
-                for (Window w : COUNTED) {
-                    keys.add(new CounterKey(scope, w.bucket(t, taskId), tl));
-                }
-                if (taskId != null && !taskId.isEmpty()) {
-                    keys.add(new CounterKey(scope, Window.TASK.bucket(t, taskId), tl));
+                for (String bucket : buckets) {
+                    keys.add(new CounterKey(scope, bucket, tl));
                 }
             }
         }

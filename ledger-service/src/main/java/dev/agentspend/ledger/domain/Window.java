@@ -55,11 +55,16 @@ public enum Window {
         return switch (this) {
             case PAYMENT -> null;
             case TASK -> "T:" + taskId;
-            case HOUR -> String.format("H:%s:%02d", d, z.getHour());
+            // built by hand: String.format costs a parse per call, and this runs for every payment
+            case HOUR -> "H:" + d + ':' + twoDigits(z.getHour());
             case DAY -> "D:" + d;
-            case WEEK -> String.format("W:%d-W%02d", d.get(IsoFields.WEEK_BASED_YEAR), d.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR));
-            case MONTH -> String.format("M:%d-%02d", d.getYear(), d.getMonthValue());
+            case WEEK -> "W:" + d.get(IsoFields.WEEK_BASED_YEAR) + "-W" + twoDigits(d.get(IsoFields.WEEK_OF_WEEK_BASED_YEAR));
+            case MONTH -> "M:" + d.getYear() + '-' + twoDigits(d.getMonthValue());
             case LIFETIME -> "L";
         };
+    }
+
+    private static String twoDigits(int n) {
+        return n < 10 ? "0" + n : Integer.toString(n);
     }
 }

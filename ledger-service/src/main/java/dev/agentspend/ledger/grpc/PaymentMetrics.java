@@ -7,6 +7,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * Prometheus metrics of authorizations:
  * <ul>
@@ -24,18 +27,31 @@ public class PaymentMetrics {
     @Inject
     MeterRegistry registry;
 
+    /** The two counters of one label combination, registered once (this runs for every payment). */
+    private record Series(Counter count, Counter amount) {
+    }
+
+    private final Map<String, Series> series = new ConcurrentHashMap<>();
+
     void record(String operation, Entry e) {
-        String decision = e.getDecision() == Decision.DECISION_APPROVED ? "approved" : "declined";
-        String reason = e.getDecision() == Decision.DECISION_APPROVED ? "none"
-                : e.getDeclineReason().name().substring("DECLINE_REASON_".length()).toLowerCase();
-        Counter.builder("agentspend.ledger.authorizations")
-                .description("Authorizations decided by the ledger (replays not counted)")
-                .tags("operation", operation, "decision", decision, "reason", reason)
-                .register(registry).increment();
-        Counter.builder("agentspend.ledger.authorized.amount.micros")
-                .description("Amounts of the authorizations decided, in micro-units of the currency")
-                .tags("operation", operation, "decision", decision, "reason", reason,
-                        "currency", e.getCurrencyCode().length() == 3 ? e.getCurrencyCode() : "other")
-                .register(registry).increment(e.getAmountMicros());
+        boolean approved = e.getDecision() == Decision.DECISION_APPROVED;
+        String currency = e.getCurrencyCode().length() == 3 ? e.getCurrencyCode() : "other";
+        String key = operation + '/' + (approved ? 0 : e.getDeclineReasonValue()) + '/' + currency;
+        Series s = series.computeIfAbsent(key, k -> {
+            String decision = approved ? "approved" : "declined";
+            String reason = approved ? "none"
+                    : e.getDeclineReason().name().substring("DECLINE_REASON_".length()).toLowerCase();
+            return new Series(
+                    Counter.builder("agentspend.ledger.authorizations")
+                            .description("Authorizations decided by the ledger (replays not counted)")
+                            .tags("operation", operation, "decision", decision, "reason", reason)
+                            .register(registry),
+                    Counter.builder("agentspend.ledger.authorized.amount.micros")
+                            .description("Amounts of the authorizations decided, in micro-units of the currency")
+                            .tags("operation", operation, "decision", decision, "reason", reason, "currency", currency)
+                            .register(registry));
+        });
+        s.count().increment();
+        s.amount().increment(e.getAmountMicros());
     }
 }

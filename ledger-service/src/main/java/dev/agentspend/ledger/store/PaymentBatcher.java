@@ -98,6 +98,11 @@ public class PaymentBatcher {
                 if (queue.isEmpty() || batchesInFlight >= config.ledger().payBatchesInFlight()) {
                     return;
                 }
+                // beside a batch in flight, a small one would cost a whole commit for a few
+                // payments and mostly wait for the first's locks: let the queue fill instead
+                if (batchesInFlight > 0 && queue.size() < config.ledger().payBatchMinBesideAnother()) {
+                    return;
+                }
                 batchesInFlight++;
                 int n = Math.min(queue.size(), config.ledger().payBatchMax());
                 batch = new ArrayList<>(n);
