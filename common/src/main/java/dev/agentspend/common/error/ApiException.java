@@ -1,5 +1,6 @@
 package dev.agentspend.common.error;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -14,14 +15,32 @@ public final class ApiException extends RuntimeException {
     private final String reason;
     private final List<FieldViolation> violations;
     private final Map<String, String> metadata;
+    private final Duration retryDelay;
 
     public ApiException(ErrorCode code, String reason, String message,
                         List<FieldViolation> violations, Map<String, String> metadata) {
+        this(code, reason, message, violations, metadata, null);
+    }
+
+    private ApiException(ErrorCode code, String reason, String message,
+                         List<FieldViolation> violations, Map<String, String> metadata, Duration retryDelay) {
         super(message, null, false, false);
         this.code = Objects.requireNonNull(code, "code");
         this.reason = Objects.requireNonNull(reason, "reason");
         this.violations = List.copyOf(violations);
         this.metadata = Map.copyOf(metadata);
+        this.retryDelay = retryDelay;
+    }
+
+    /**
+     * RESOURCE_EXHAUSTED with the delay after which a retry can succeed (sent as
+     * google.rpc.RetryInfo), so well-behaved clients back off by exactly that much.
+     */
+    public static ApiException exhausted(String reason, String message, Duration retryDelay) {
+        if (retryDelay.isNegative()) {
+            throw new IllegalArgumentException("negative retry delay " + retryDelay);
+        }
+        return new ApiException(ErrorCode.RESOURCE_EXHAUSTED, reason, message, List.of(), Map.of(), retryDelay);
     }
 
     public static ApiException of(ErrorCode code, String reason, String message) {
@@ -61,5 +80,10 @@ public final class ApiException extends RuntimeException {
 
     public Map<String, String> metadata() {
         return metadata;
+    }
+
+    /** When a retry may succeed; empty unless the refusal says. */
+    public java.util.Optional<Duration> retryDelay() {
+        return java.util.Optional.ofNullable(retryDelay);
     }
 }

@@ -3,6 +3,7 @@ package dev.agentspend.common.error;
 import com.google.protobuf.Any;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
@@ -24,6 +25,9 @@ public final class GrpcErrors {
                 .setReason(e.reason())
                 .putAllMetadata(e.metadata())
                 .build()));
+        e.retryDelay().ifPresent(d -> status.addDetails(Any.pack(RetryInfo.newBuilder()
+                .setRetryDelay(com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()))
+                .build())));
         if (!e.violations().isEmpty()) {
             BadRequest.Builder badRequest = BadRequest.newBuilder();
             for (FieldViolation v : e.violations()) {

@@ -51,4 +51,18 @@ class GrpcErrorsTest {
         assertEquals(2, e.violations().size());
         new Violations().throwIfAny();
     }
+
+    @Test
+    void exhaustedCarriesTheRetryDelay() throws Exception {
+        StatusRuntimeException sre = GrpcErrors.toStatus(ApiException.exhausted("AGENT_RATE_LIMITED",
+                "too fast", java.time.Duration.ofMillis(1_250)), "ledger.agentspend.dev");
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, sre.getStatus().getCode());
+        com.google.rpc.Status status = StatusProto.fromThrowable(sre);
+        assertEquals("AGENT_RATE_LIMITED", status.getDetails(0).unpack(ErrorInfo.class).getReason());
+        com.google.rpc.RetryInfo retry = status.getDetails(1).unpack(com.google.rpc.RetryInfo.class);
+        assertEquals(1, retry.getRetryDelay().getSeconds());
+        assertEquals(250_000_000, retry.getRetryDelay().getNanos());
+        assertThrows(IllegalArgumentException.class,
+                () -> ApiException.exhausted("X", "y", java.time.Duration.ofMillis(-1)));
+    }
 }

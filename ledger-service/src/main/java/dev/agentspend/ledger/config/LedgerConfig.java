@@ -77,6 +77,17 @@ public interface LedgerConfig {
         int payBatchMinBesideAnother();
 
         /**
+         * Requests per second one agent may make to this replica, sustained (every RPC with an
+         * agent key counts). Past it the agent gets RESOURCE_EXHAUSTED with a retry delay.
+         */
+        @WithDefault("200")
+        long agentRatePerSecond();
+
+        /** Requests an idle agent may make at once, above its rate. */
+        @WithDefault("400")
+        long agentRateBurst();
+
+        /**
          * Payments waiting for a batch, at most. Past it Pay answers RESOURCE_EXHAUSTED at once
          * rather than letting every caller's latency grow without bound.
          */

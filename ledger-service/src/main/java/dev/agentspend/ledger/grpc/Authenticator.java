@@ -25,6 +25,9 @@ public class Authenticator {
     PolicyCache cache;
 
     @Inject
+    AgentRateLimits rateLimits;
+
+    @Inject
     InstantSource clock;
 
     Caller resolve(String header) {
@@ -39,9 +42,11 @@ public class Authenticator {
                 throw ApiException.of(ErrorCode.UNAVAILABLE, "POLICY_NOT_LOADED",
                         "the ledger has not loaded the policies from identity yet; retry shortly");
             }
-            return cache.authenticate(key, clock.instant())
-                    .<Caller>map(p -> new Caller.Agent(p, key.keyId()))
+            Caller.Agent agent = cache.authenticate(key, clock.instant())
+                    .map(p -> new Caller.Agent(p, key.keyId()))
                     .orElseThrow(() -> unauthenticated("unknown, revoked or expired agent key"));
+            rateLimits.admit(agent.agentId());
+            return agent;
         }
         if (BearerTokens.matches(t, config.auth().adminToken())) {
             return new Caller.Admin();
