@@ -41,16 +41,28 @@ public final class ServiceProcess implements AutoCloseable {
      * module.
      */
     public static ServiceProcess of(String module, int httpPort, Map<String, String> environment) {
+        Path log = Path.of("target", "service-logs", module + "-" + httpPort + ".log").toAbsolutePath();
+        return of(module, httpPort, environment, List.of("-Xmx256m", "-XX:+UseSerialGC"), log);
+    }
+
+    /**
+     * The same with the JVM options and the log file chosen by the caller: how the benchmark runs
+     * the services with the launcher's options ({@code -Xmx384m} or {@code AGENTSPEND_JAVA_OPTS})
+     * and keeps their logs beside its own data.
+     */
+    public static ServiceProcess of(String module, int httpPort, Map<String, String> environment,
+                                    List<String> jvmOptions, Path logFile) {
         Path jar = repositoryRoot().resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: build " + module
                     + " first (mvn -pl " + module + " -am package -DskipTests)");
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC",
-                "-Dquarkus.http.port=" + httpPort, "-jar", jar.toString()));
-        Path log = Path.of("target", "service-logs", module + "-" + httpPort + ".log").toAbsolutePath();
-        return new ServiceProcess(module, httpPort, command, Map.copyOf(environment), log);
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-Dquarkus.http.port=" + httpPort, "-jar", jar.toString()));
+        return new ServiceProcess(module, httpPort, command, Map.copyOf(environment), logFile.toAbsolutePath());
     }
 
     /**
