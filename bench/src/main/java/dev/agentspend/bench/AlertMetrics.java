@@ -1,0 +1,69 @@
+package dev.agentspend.bench;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The alert service's detection latency as it exports it on {@code /q/metrics}
+ * ({@code agentspend_alerts_detection_latency_seconds}: p50 and p99 over its recent window, count,
+ * max), read once after the run.
+ */
+final class AlertMetrics {
+    static final String DETECTION = "agentspend_alerts_detection_latency_seconds";
+
+    private AlertMetrics() {
+    }
+
+    static Map<String, Double> detectionLatency(int port) {
+        try {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? parse(r.body()) : Map.of();
+        } catch (Exception e) {
+            return Map.of();
+        }
+    }
+
+    /** count, p50, p99 and max (seconds) of the detection latency in a Prometheus text exposition. */
+    static Map<String, Double> parse(String exposition) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String line : exposition.split("\n")) {
+            if (!line.startsWith(DETECTION)) {
+                continue;
+            }
+            String rest = line.substring(DETECTION.length());
+            String value = line.substring(line.lastIndexOf(' ') + 1);
+            double v;
+            try {
+                v = Double.parseDouble(value);
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            if (rest.startsWith("_count")) {
+                out.put("count", v);
+            } else if (rest.startsWith("_max")) {
+                out.put("max", v);
+            } else if (rest.startsWith("{") && rest.contains("quantile=\"0.5\"")) {
+                out.put("p50", v);
+            } else if (rest.startsWith("{") && rest.contains("quantile=\"0.99\"")) {
+                out.put("p99", v);
+            }
+        }
+        if (out.getOrDefault("count", 0.0) == 0) {
+            return Map.of();
+        }
+        Map<String, Double> ordered = new LinkedHashMap<>();
+        for (String k : new String[]{"count", "p50", "p99", "max"}) {
+            if (out.containsKey(k)) {
+                ordered.put(k, out.get(k));
+            }
+        }
+        return ordered;
+    }
+}

@@ -1,0 +1,224 @@
+package dev.agentspend.bench;
+
+import dev.agentspend.platform.ServiceProcess;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerRequest;
+import io.grpc.ManagedChannel;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code ./agentspend bench}: measures the platform on this machine, on a stack of its own.
+ *
+ * <ol>
+ *   <li>starts a durable PostgreSQL and the four services on free ports ({@link BenchStack});</li>
+ *   <li>creates the fleet through identity and the ledger ({@link FleetSetup});</li>
+ *   <li>phase A: K clients pay from random agents of the fleet; the feed lag of analytics and
+ *   alerts is sampled meanwhile ({@link LoadPhase}, {@link LagProbe});</li>
+ *   <li>phase B: the same clients all pay from one hot agent;</li>
+ *   <li>audits the database for overspend and duplicates and calls VerifyLedger ({@link DatabaseAudit});</li>
+ *   <li>runs pgbench on the same PostgreSQL with one payment per transaction ({@link PgBench});</li>
+ *   <li>prints the report; its last line is machine-readable ({@link Report#lastLine}).</li>
+ * </ol>
+ * Everything started is stopped at the end, on failure, and on Ctrl-C (shutdown hook). Exit status 0
+ * when the audit found no overspend, no duplicate, no lost approval and VerifyLedger no violation.
+ */
+public final class BenchMain {
+    private static final int CHANNELS = 4;
+    private static final Duration LAG_INTERVAL = Duration.ofMillis(25);
+    private static final Duration CATCH_UP = Duration.ofSeconds(60);
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) {
+        BenchOptions options;
+        try {
+            options = BenchOptions.parse(args, ServiceProcess.repositoryRoot().resolve(".agentspend").resolve("bench"));
+        } catch (IllegalArgumentException e) {
+            System.err.println("bench: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        int status;
+        try {
+            Report.Figures f = run(options, System.out);
+            status = passed(f) ? 0 : 1;
+        } catch (Exception e) {
+            System.err.println("bench: failed: " + e);
+            e.printStackTrace();
+            status = 1;
+        }
+        System.exit(status);
+    }
+
+    /** True when nothing was overspent, duplicated or lost and VerifyLedger is clean. */
+    static boolean passed(Report.Figures f) {
+        if (f.audit == null || f.verify == null) {
+            return false;
+        }
+        long acknowledged = f.fleet.approvedAcknowledgedTotal + f.hot.approvedAcknowledgedTotal;
+        return f.audit.overspendMicros() == 0 && f.audit.duplicates() == 0 && f.verify.getConsistent()
+                && acknowledged <= f.audit.approvedPayments();
+    }
+
+    /** Runs the whole benchmark and prints its report to {@code out}; returns the figures. */
+    static Report.Figures run(BenchOptions options, PrintStream out) throws Exception {
+        Report.Figures f = new Report.Figures();
+        f.options = options;
+        f.loadBefore = Report.loadAverage();
+        out.printf("AgentSpend benchmark: %d agents, %d clients, %d s per phase after %d s warm-up%s%n", options.agents(),
+                options.clients(), options.duration().toSeconds(), options.warmup().toSeconds(),
+                options.skipPgbench() ? ", no pgbench" : "");
+        BenchStack stack = new BenchStack(options.stateDir(), options.keepData(), out);
+        Thread hook = new Thread(() -> {
+            stack.close();
+        }, "bench-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            stack.start();
+            List<BenchAgent> agents = FleetSetup.create(stack, options.agents(), out);
+            int n = options.agents();
+            f.fleetAgents = n;
+            f.tightCapAgents = (int) agents.stream().filter(a -> a.kind() == BenchAgent.Kind.TIGHT_CAP).count();
+            f.tightBalanceAgents = (int) agents.stream().filter(a -> a.kind() == BenchAgent.Kind.TIGHT_BALANCE).count();
+
+            try (ResourceMonitor monitor = new ResourceMonitor(stack.watched())) {
+                Thread.sleep(2_000);
+                f.atRest = ProcessStats.sampleAll(monitor.watched());
+                List<ManagedChannel> channels = new ArrayList<>();
+                for (int i = 0; i < CHANNELS; i++) {
+                    channels.add(stack.channel("ledger-service"));
+                }
+
+                // phase A: the fleet, with the feed lag sampled during the measured window
+                try (LagProbe probe = new LagProbe(() -> connect(stack), stack.analyticsAdmin(), LAG_INTERVAL)) {
+                    probe.start();
+                    out.printf("phase A: %d clients paying from random agents of %d for %d s (+%d s warm-up)...%n",
+                            options.clients(), n, options.duration().toSeconds(), options.warmup().toSeconds());
+                    f.fleet = new LoadPhase("a", agents, channels, r -> r.nextInt(n), options.clients(), options.warmup(),
+                            options.duration()).run(new LoadPhase.Window() {
+                        @Override
+                        public void measureStarted() {
+                            probe.recordHeads(true);
+                            monitor.takePeaks();
+                            f.fleetStart = ProcessStats.sampleAll(monitor.watched());
+                        }
+
+                        @Override
+                        public void measureEnded() {
+                            f.fleetEnd = ProcessStats.sampleAll(monitor.watched());
+                            f.fleetPeaks = monitor.takePeaks();
+                            probe.recordHeads(false);
+                            f.backlogAnalytics = Math.max(0, probe.lastHead() - probe.lastAnalytics());
+                            f.backlogAlerts = Math.max(0, probe.lastHead() - probe.lastAlerts());
+                        }
+                    });
+                    out.printf("phase A done: %.1f payments/s; waiting for analytics and alerts to catch up...%n",
+                            f.fleet.perSecond());
+                    if (!probe.awaitCaughtUp(CATCH_UP)) {
+                        f.lagProblems.add("analytics or alerts had not reached the head " + CATCH_UP.toSeconds()
+                                + " s after phase A");
+                    }
+                    f.lagSamples = probe.samples();
+                    f.lagIntervalMillis = probe.interval().toMillis();
+                    f.analyticsLag = probe.analyticsLag();
+                    f.alertsLag = probe.alertsLag();
+                    f.lagProblems.addAll(probe.problems());
+                }
+
+                // phase B: one hot agent
+                int hot = agents.size() - 1;
+                out.printf("phase B: %d clients paying from one agent for %d s (+%d s warm-up)...%n", options.clients(),
+                        options.duration().toSeconds(), options.warmup().toSeconds());
+                f.hot = new LoadPhase("b", agents, channels, r -> hot, options.clients(), options.warmup(),
+                        options.duration()).run(new LoadPhase.Window() {
+                    @Override
+                    public void measureStarted() {
+                        monitor.takePeaks();
+                        f.hotStart = ProcessStats.sampleAll(monitor.watched());
+                    }
+
+                    @Override
+                    public void measureEnded() {
+                        f.hotEnd = ProcessStats.sampleAll(monitor.watched());
+                        f.hotPeaks = monitor.takePeaks();
+                    }
+                });
+                f.loadAfter = Report.loadAverage();
+                out.printf("phase B done: %.1f payments/s%n", f.hot.perSecond());
+            }
+
+            audit(stack, agents, f, out);
+            f.alertDetection = AlertMetrics.detectionLatency(stack.port("alert-service"));
+
+            out.println("stopping the services (PostgreSQL stays up for pgbench)...");
+            stack.stopServices();
+            pgbench(stack, options, f, out);
+        } finally {
+            stack.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs (and finds everything stopped)
+            }
+        }
+        Report.print(out, f);
+        return f;
+    }
+
+    private static Connection connect(BenchStack stack) {
+        try {
+            return stack.jdbc();
+        } catch (SQLException e) {
+            throw new IllegalStateException("no connection to the benchmark's PostgreSQL: " + e.getMessage(), e);
+        }
+    }
+
+    private static void audit(BenchStack stack, List<BenchAgent> agents, Report.Figures f, PrintStream out) {
+        out.println("auditing the database and calling VerifyLedger...");
+        Map<String, Long> caps = new HashMap<>();
+        agents.forEach(a -> caps.put(a.id(), a.dayCapMicros()));
+        try (Connection c = stack.jdbc()) {
+            f.audit = DatabaseAudit.run(c, caps);
+        } catch (SQLException | RuntimeException e) {
+            f.auditError = e.toString();
+        }
+        try {
+            f.verify = stack.ledgerAdmin().withDeadlineAfter(300, TimeUnit.SECONDS)
+                    .verifyLedger(VerifyLedgerRequest.getDefaultInstance());
+        } catch (RuntimeException e) {
+            f.verifyError = e.toString();
+        }
+    }
+
+    private static void pgbench(BenchStack stack, BenchOptions options, Report.Figures f, PrintStream out) throws Exception {
+        if (options.skipPgbench()) {
+            f.pgbenchNote = "skipped (--skip-pgbench)";
+            return;
+        }
+        Optional<Path> pgbench = PgBench.find();
+        if (pgbench.isEmpty()) {
+            f.pgbenchNote = PgBench.howToInstall();
+            return;
+        }
+        Path script = stack.runDir().resolve("pgbench-payment.sql");
+        f.pgbenchScript = PgBench.SCRIPT;
+        f.pgbenchCommand = String.join(" ", PgBench.command(pgbench.get(), stack.databasePort(), BenchStack.DATABASE,
+                options.duration(), script));
+        out.printf("pgbench: %d clients for %d s on the same PostgreSQL...%n", PgBench.CLIENTS, options.duration().toSeconds());
+        PgBench.Outcome o = PgBench.run(pgbench.get(), stack, options.duration(), stack.runDir());
+        f.pgbenchTps = o.tps();
+        f.pgbenchNote = o.note();
+        f.pgbenchOutput = o.output();
+    }
+}

@@ -1,0 +1,80 @@
+package dev.agentspend.bench;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The command line of {@code ./agentspend bench}.
+ *
+ * <pre>
+ *   --agents N        agents of the fleet (default 1000)
+ *   --clients K       concurrent clients, one outstanding Pay each (default 64)
+ *   --duration S      measured seconds of each phase, and of pgbench (default 20)
+ *   --warmup S        seconds before each phase's measurement, discarded (default 5)
+ *   --skip-pgbench    do not run pgbench (pgbench_tps=n/a)
+ *   --state-dir DIR   where runs keep their data and logs (default .agentspend/bench)
+ *   --keep-data       keep the run's PostgreSQL data directory (deleted by default)
+ * </pre>
+ */
+public record BenchOptions(int agents, int clients, Duration duration, Duration warmup, boolean skipPgbench,
+                           Path stateDir, boolean keepData) {
+
+    public static final String USAGE = "./agentspend bench [--agents N] [--clients K] [--duration SECONDS]"
+            + " [--warmup SECONDS] [--skip-pgbench] [--state-dir DIR] [--keep-data]";
+
+    public BenchOptions {
+        require(agents >= 2 && agents <= 100_000, "--agents must be 2 to 100000");
+        require(clients >= 1 && clients <= 1024, "--clients must be 1 to 1024");
+        require(!duration.isNegative() && duration.getSeconds() >= 1 && duration.getSeconds() <= 3600,
+                "--duration must be 1 to 3600 seconds");
+        require(!warmup.isNegative() && warmup.getSeconds() <= 600, "--warmup must be 0 to 600 seconds");
+    }
+
+    /** Parses the arguments; {@link IllegalArgumentException} with a message a person can act on. */
+    public static BenchOptions parse(String[] args, Path defaultStateDir) {
+        int agents = 1000;
+        int clients = 64;
+        long duration = 20;
+        long warmup = 5;
+        boolean skipPgbench = false;
+        boolean keepData = false;
+        Path stateDir = defaultStateDir;
+        for (int i = 0; i < args.length; i++) {
+            String option = args[i];
+            switch (option) {
+                case "--skip-pgbench" -> skipPgbench = true;
+                case "--keep-data" -> keepData = true;
+                case "--agents", "--clients", "--duration", "--warmup", "--state-dir" -> {
+                    if (i + 1 >= args.length) {
+                        throw new IllegalArgumentException(option + " needs a value (" + USAGE + ")");
+                    }
+                    String value = args[++i];
+                    switch (option) {
+                        case "--agents" -> agents = number(option, value);
+                        case "--clients" -> clients = number(option, value);
+                        case "--duration" -> duration = number(option, value);
+                        case "--warmup" -> warmup = number(option, value);
+                        default -> stateDir = Path.of(value);
+                    }
+                }
+                default -> throw new IllegalArgumentException("unknown option '" + option + "' (" + USAGE + ")");
+            }
+        }
+        return new BenchOptions(agents, clients, Duration.ofSeconds(duration), Duration.ofSeconds(warmup), skipPgbench,
+                stateDir, keepData);
+    }
+
+    private static int number(String option, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " needs a whole number, not '" + value + "'");
+        }
+    }
+
+    private static void require(boolean condition, String message) {
+        if (!condition) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,252 @@
+package dev.agentspend.bench;
+
+import dev.agentspend.proto.ledger.v1.LedgerViolation;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerResponse;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+
+/**
+ * The benchmark's report: each phase's figures, CPU and memory per process, analytics and alert
+ * lag, the database audit, VerifyLedger and pgbench, then one machine-readable last line.
+ */
+final class Report {
+    /** Everything the run measured; what could not be measured stays null or empty. */
+    static final class Figures {
+        BenchOptions options;
+        String loadBefore = "?";
+        String loadAfter = "?";
+        int fleetAgents;
+        int tightCapAgents;
+        int tightBalanceAgents;
+        PhaseResult fleet;
+        PhaseResult hot;
+        Map<String, ProcessStats.Usage> atRest = new LinkedHashMap<>();
+        Map<String, ProcessStats.Usage> fleetStart = new LinkedHashMap<>();
+        Map<String, ProcessStats.Usage> fleetEnd = new LinkedHashMap<>();
+        Map<String, long[]> fleetPeaks = new LinkedHashMap<>();
+        Map<String, ProcessStats.Usage> hotStart = new LinkedHashMap<>();
+        Map<String, ProcessStats.Usage> hotEnd = new LinkedHashMap<>();
+        Map<String, long[]> hotPeaks = new LinkedHashMap<>();
+        LagCalculator.Lags analyticsLag;
+        LagCalculator.Lags alertsLag;
+        int lagSamples;
+        long lagIntervalMillis;
+        long backlogAnalytics = -1;
+        long backlogAlerts = -1;
+        List<String> lagProblems = new ArrayList<>();
+        Map<String, Double> alertDetection = new LinkedHashMap<>();
+        DatabaseAudit.Result audit;
+        String auditError;
+        VerifyLedgerResponse verify;
+        String verifyError;
+        String pgbenchScript;
+        String pgbenchCommand;
+        OptionalDouble pgbenchTps = OptionalDouble.empty();
+        String pgbenchNote;
+        String pgbenchOutput;
+    }
+
+    private Report() {
+    }
+
+    /** The 1, 5 and 15 minute load averages from /proc/loadavg, or "?". */
+    static String loadAverage() {
+        try {
+            String[] f = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "?";
+        }
+    }
+
+    static void print(PrintStream out, Figures f) {
+        out.println();
+        out.println("==================== AgentSpend benchmark ====================");
+        out.printf(Locale.ROOT, "fleet: %d agents (%d with a tight HARD daily cap, %d with a tight balance) and one hot"
+                        + " agent; payments of 0.001 to 0.01 USD; %d clients; %d s measured after %d s of warm-up per phase;"
+                        + " %.0f%% of calls are deliberate retries%n",
+                f.fleetAgents, f.tightCapAgents, f.tightBalanceAgents, f.options.clients(),
+                f.options.duration().toSeconds(), f.options.warmup().toSeconds(), LoadPhase.RETRY_SHARE * 100);
+        out.printf("machine: %d cores; load average %s before the run, %s after phase B (other work on the machine"
+                + " shares the cores with the services, PostgreSQL and the clients)%n", Runtime.getRuntime().availableProcessors(),
+                f.loadBefore, f.loadAfter);
+        phase(out, "Phase A (fleet: each call pays from a random agent)", f.fleet);
+        phase(out, "Phase B (hot agent: every call pays from one agent)", f.hot);
+
+        out.println();
+        out.println("CPU and memory (CPU from /proc/<pid>/stat utime+stime; RSS = VmRSS; PostgreSQL = postmaster and its"
+                + " backends, RSS summed, PSS beside it)");
+        out.printf("  %-14s %10s %10s | %9s %9s %9s %10s | %9s %9s %9s%n", "process", "start CPU", "rest RSS",
+                "A CPU s", "A cores", "A ms/pay", "A peak RSS", "B CPU s", "B cores", "B ms/pay");
+        for (String name : f.atRest.keySet()) {
+            ProcessStats.Usage rest = f.atRest.get(name);
+            double a = cpu(f.fleetStart, f.fleetEnd, name);
+            double b = cpu(f.hotStart, f.hotEnd, name);
+            long[] peak = f.fleetPeaks.getOrDefault(name, new long[]{0, 0});
+            String rss = mb(rest.rssKb()) + (name.equals("postgresql") ? " (" + mb(rest.pssKb()) + ")" : "");
+            String peakRss = mb(peak[0]) + (name.equals("postgresql") ? " (" + mb(peak[1]) + ")" : "");
+            out.printf(Locale.ROOT, "  %-14s %9.1fs %10s | %9.1f %9.2f %9.3f %10s | %9.1f %9.2f %9.3f%n", name,
+                    rest.cpuSeconds(), rss, a, f.fleet == null ? 0 : a / f.fleet.seconds,
+                    perPayment(a, f.fleet), peakRss, b, f.hot == null ? 0 : b / f.hot.seconds, perPayment(b, f.hot));
+        }
+        out.println("  (start CPU: used from start to ready and fleet set-up; rest RSS: after set-up, idle; A/B: the"
+                + " measured window; ms/pay: CPU milliseconds per completed Pay)");
+
+        out.println();
+        out.printf("Feed lag during phase A (%d samples every %d ms; each value is accurate to about one interval):%n",
+                f.lagSamples, f.lagIntervalMillis);
+        lag(out, "analytics (GetIngestionStatus position)", f.analyticsLag);
+        lag(out, "alerts (committed consumer position)", f.alertsLag);
+        if (f.backlogAnalytics >= 0) {
+            out.printf("  backlog at the end of phase A: analytics %d entries, alerts %d entries behind the head%n",
+                    f.backlogAnalytics, f.backlogAlerts);
+        }
+        f.lagProblems.forEach(p -> out.println("  note: " + p));
+        if (!f.alertDetection.isEmpty()) {
+            out.printf(Locale.ROOT, "  alert detection latency (alerts' /q/metrics, entry recorded -> alert evaluated): %s%n",
+                    describe(f.alertDetection));
+        }
+
+        out.println();
+        out.println("Database audit (JDBC, after the run):");
+        if (f.audit != null) {
+            DatabaseAudit.Result a = f.audit;
+            out.printf("  overspend: %d micros (negative balances: %d agents, %d micros; daily spend above the HARD cap:"
+                            + " %d agent-days, %d micros; counters above hard_limit_micros: %d, %d micros)%n",
+                    a.overspendMicros(), a.negativeBalanceAgents(), a.negativeBalanceMicros(), a.capExcesses().size(),
+                    a.capOverMicros(), a.counterOverRows(), a.counterOverMicros());
+            a.capExcesses().stream().limit(5).forEach(e -> out.printf("    %s on %s: spent %d of a %d cap%n",
+                    e.agentId(), e.day(), e.spentMicros(), e.capMicros()));
+            out.printf("  duplicates: %d (approved payment entries: %d; same agent and request_id more than once)%n",
+                    a.duplicates(), a.approvedPayments());
+            long acknowledged = (f.fleet == null ? 0 : f.fleet.approvedAcknowledgedTotal)
+                    + (f.hot == null ? 0 : f.hot.approvedAcknowledgedTotal);
+            out.printf("  approved payments acknowledged to the clients: %d, recorded in the database: %d%s%n",
+                    acknowledged, a.approvedPayments(), acknowledged > a.approvedPayments() ? "  <-- LOST" : "");
+            if (a.unparsedPayloads() > 0) {
+                out.printf("  %d payloads could not be parsed as agentspend.ledger.v1.Entry%n", a.unparsedPayloads());
+            }
+        } else {
+            out.println("  not done: " + f.auditError);
+        }
+        if (f.verify != null) {
+            out.printf("  VerifyLedger: consistent=%s, %d entries, %d accounts, %d violations%n", f.verify.getConsistent(),
+                    f.verify.getEntryCount(), f.verify.getAccountCount(), f.verify.getViolationsCount());
+            for (LedgerViolation v : f.verify.getViolationsList().stream().limit(10).toList()) {
+                out.printf("    %s %s: %s%n", v.getCheck(), v.getSubjectId(), v.getDescription());
+            }
+        } else {
+            out.println("  VerifyLedger: not done: " + f.verifyError);
+        }
+
+        out.println();
+        out.printf("pgbench (same PostgreSQL, services stopped, %d clients, %d threads, %d s, synchronous_commit=on):%n",
+                PgBench.CLIENTS, PgBench.THREADS, f.options.duration().toSeconds());
+        if (f.pgbenchCommand != null) {
+            out.println("  command: PGOPTIONS='-c synchronous_commit=on' " + f.pgbenchCommand);
+            out.println("  script (one payment per transaction):");
+            for (String line : f.pgbenchScript.split("\n")) {
+                out.println("    " + line);
+            }
+        }
+        if (f.pgbenchTps.isPresent()) {
+            out.printf(Locale.ROOT, "  tps: %.1f%n", f.pgbenchTps.getAsDouble());
+        }
+        if (f.pgbenchNote != null && !f.pgbenchNote.isEmpty()) {
+            out.println("  " + f.pgbenchNote);
+        }
+        if (f.pgbenchTps.isEmpty() && f.pgbenchOutput != null) {
+            out.println("  pgbench output:");
+            f.pgbenchOutput.lines().limit(30).forEach(l -> out.println("    " + l));
+        }
+        out.println();
+        out.println(lastLine(f));
+    }
+
+    private static void phase(PrintStream out, String title, PhaseResult p) {
+        out.println();
+        out.println(title + ":");
+        if (p == null) {
+            out.println("  not run");
+            return;
+        }
+        out.printf(Locale.ROOT, "  payments/s %.1f (approved/s %.1f), %d calls in %.1f s%n", p.perSecond(),
+                p.approvedPerSecond(), p.completed, p.seconds);
+        out.printf(Locale.ROOT, "  latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n",
+                p.percentileMillis(50), p.percentileMillis(90), p.percentileMillis(99), p.percentileMillis(99.9),
+                p.maxMillis());
+        out.printf("  approved %d, declined %d%s, errors %d%s%n", p.approved, p.declined(),
+                p.declines.isEmpty() ? "" : " " + p.declines, p.errorCount(), p.errors.isEmpty() ? "" : " " + p.errors);
+        out.printf("  deliberate retries (same request_id again) %d: answered with another entry %d%n", p.retries,
+                p.retriesWithOtherEntry);
+    }
+
+    private static void lag(PrintStream out, String what, LagCalculator.Lags l) {
+        if (l == null || l.micros().isEmpty()) {
+            out.printf("  %-42s not measured%n", what);
+            return;
+        }
+        out.printf(Locale.ROOT, "  %-42s p50 %.0f ms  p99 %.0f ms  max %.0f ms%s%n", what, l.percentileMillis(50),
+                l.percentileMillis(99), l.maxMillis(), l.unresolved() > 0
+                        ? "  (" + l.unresolved() + " samples never caught up)" : "");
+    }
+
+    private static String describe(Map<String, Double> m) {
+        List<String> parts = new ArrayList<>();
+        m.forEach((k, v) -> parts.add(String.format(Locale.ROOT, k.equals("count") ? "%s %.0f" : "%s %.0f ms", k,
+                k.equals("count") ? v : v * 1000)));
+        return String.join(", ", parts);
+    }
+
+    private static double cpu(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end, String name) {
+        ProcessStats.Usage s = start.get(name);
+        ProcessStats.Usage e = end.get(name);
+        return s == null || e == null ? 0 : Math.max(0, e.cpuSeconds() - s.cpuSeconds());
+    }
+
+    private static double perPayment(double cpuSeconds, PhaseResult p) {
+        return p == null || p.completed == 0 ? 0 : cpuSeconds * 1000 / p.completed;
+    }
+
+    private static String mb(long kb) {
+        return String.format(Locale.ROOT, "%.0f MB", kb / 1024.0);
+    }
+
+    static String lastLine(Figures f) {
+        Double pps = f.fleet == null ? null : f.fleet.perSecond();
+        Double p99 = f.fleet == null ? null : f.fleet.percentileMillis(99);
+        Double hot = f.hot == null ? null : f.hot.perSecond();
+        Double tps = f.pgbenchTps.isPresent() ? f.pgbenchTps.getAsDouble() : null;
+        OptionalLong overspend = f.audit == null ? OptionalLong.empty() : OptionalLong.of(f.audit.overspendMicros());
+        OptionalLong duplicates = f.audit == null ? OptionalLong.empty() : OptionalLong.of(f.audit.duplicates());
+        return lastLine(pps, p99, hot, tps, overspend, duplicates);
+    }
+
+    /**
+     * {@code payments_per_s=<n> p99_ms=<n> hot_agent_per_s=<n> pgbench_tps=<n> ratio=<n> overspend=<n>
+     * duplicates=<n>}: ratio = payments_per_s / pgbench_tps with 2 decimals; n/a where not measured.
+     */
+    static String lastLine(Double paymentsPerSecond, Double p99Millis, Double hotPerSecond, Double pgbenchTps,
+                           OptionalLong overspendMicros, OptionalLong duplicates) {
+        String ratio = paymentsPerSecond == null || pgbenchTps == null || pgbenchTps <= 0 ? "n/a"
+                : String.format(Locale.ROOT, "%.2f", paymentsPerSecond / pgbenchTps);
+        return "payments_per_s=" + num(paymentsPerSecond, "%.1f")
+                + " p99_ms=" + num(p99Millis, "%.2f")
+                + " hot_agent_per_s=" + num(hotPerSecond, "%.1f")
+                + " pgbench_tps=" + num(pgbenchTps, "%.1f")
+                + " ratio=" + ratio
+                + " overspend=" + (overspendMicros.isPresent() ? Long.toString(overspendMicros.getAsLong()) : "n/a")
+                + " duplicates=" + (duplicates.isPresent() ? Long.toString(duplicates.getAsLong()) : "n/a");
+    }
+
+    private static String num(Double v, String format) {
+        return v == null || v.isNaN() ? "n/a" : String.format(Locale.ROOT, format, v);
+    }
+}

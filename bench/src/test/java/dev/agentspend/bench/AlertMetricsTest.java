@@ -1,0 +1,26 @@
+package dev.agentspend.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AlertMetricsTest {
+    @Test
+    void detectionLatencyFromThePrometheusExposition() {
+        String text = """
+                # HELP agentspend_alerts_detection_latency_seconds From an entry's recorded time to the alert
+                # TYPE agentspend_alerts_detection_latency_seconds summary
+                agentspend_alerts_detection_latency_seconds{quantile="0.5"} 0.041943
+                agentspend_alerts_detection_latency_seconds{quantile="0.99"} 0.2
+                agentspend_alerts_detection_latency_seconds_count 12.0
+                agentspend_alerts_detection_latency_seconds_sum 0.9
+                agentspend_alerts_detection_latency_seconds_max 0.25
+                agentspend_alerts_feed_position 1234.0
+                """;
+        assertEquals(Map.of("count", 12.0, "p50", 0.041943, "p99", 0.2, "max", 0.25), AlertMetrics.parse(text));
+        assertTrue(AlertMetrics.parse("agentspend_alerts_detection_latency_seconds_count 0.0\n").isEmpty());
+    }
+}

@@ -1,0 +1,51 @@
+package dev.agentspend.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchOptionsTest {
+    private static final Path STATE = Path.of("state");
+
+    @Test
+    void defaults() {
+        BenchOptions o = BenchOptions.parse(new String[0], STATE);
+        assertEquals(1000, o.agents());
+        assertEquals(64, o.clients());
+        assertEquals(Duration.ofSeconds(20), o.duration());
+        assertEquals(Duration.ofSeconds(5), o.warmup());
+        assertFalse(o.skipPgbench());
+        assertEquals(STATE, o.stateDir());
+    }
+
+    @Test
+    void everyOption() {
+        BenchOptions o = BenchOptions.parse(new String[]{"--agents", "20", "--clients", "4", "--duration", "3",
+                "--warmup", "0", "--skip-pgbench", "--state-dir", "x", "--keep-data"}, STATE);
+        assertEquals(20, o.agents());
+        assertEquals(4, o.clients());
+        assertEquals(Duration.ofSeconds(3), o.duration());
+        assertEquals(Duration.ZERO, o.warmup());
+        assertTrue(o.skipPgbench());
+        assertTrue(o.keepData());
+        assertEquals(Path.of("x"), o.stateDir());
+    }
+
+    @Test
+    void refusalsSayWhatIsWrong() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(new String[]{"--agents"}, STATE))
+                .getMessage().contains("--agents needs a value"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--clients", "many"}, STATE)).getMessage().contains("whole number"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--duration", "0"}, STATE)).getMessage().contains("1 to 3600"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--fast"}, STATE)).getMessage().contains("unknown option"));
+    }
+}
