@@ -95,6 +95,7 @@ public final class BenchMain {
             try (ResourceMonitor monitor = new ResourceMonitor(stack.watched())) {
                 Thread.sleep(2_000);
                 f.atRest = ProcessStats.sampleAll(monitor.watched());
+                monitor.watched().forEach(w -> f.pids.put(w.name(), w.pid()));
                 List<ManagedChannel> channels = new ArrayList<>();
                 for (int i = 0; i < CHANNELS; i++) {
                     channels.add(stack.channel("ledger-service"));

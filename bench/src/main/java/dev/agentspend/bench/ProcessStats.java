@@ -94,7 +94,10 @@ final class ProcessStats {
         for (Map.Entry<Long, Stat> e : stats.entrySet()) {
             ticks += e.getValue().utime() + e.getValue().stime();
             rss += read(PROC.resolve(e.getKey() + "/status")).map(t -> parseKb(t, "VmRSS").orElse(0)).orElse(0L);
-            pss += read(PROC.resolve(e.getKey() + "/smaps_rollup")).map(t -> parseKb(t, "Pss").orElse(0)).orElse(0L);
+            if (w.children()) {
+                // only where RSS double-counts shared memory; reading smaps_rollup walks the page tables
+                pss += read(PROC.resolve(e.getKey() + "/smaps_rollup")).map(t -> parseKb(t, "Pss").orElse(0)).orElse(0L);
+            }
         }
         return new Usage((double) ticks / TICKS_PER_SECOND, rss, pss, stats.size());
     }

@@ -28,6 +28,8 @@ final class Report {
         PhaseResult fleet;
         PhaseResult hot;
         Map<String, ProcessStats.Usage> atRest = new LinkedHashMap<>();
+        /** The process id of each watched process (PostgreSQL: its postmaster). */
+        Map<String, Long> pids = new LinkedHashMap<>();
         Map<String, ProcessStats.Usage> fleetStart = new LinkedHashMap<>();
         Map<String, ProcessStats.Usage> fleetEnd = new LinkedHashMap<>();
         Map<String, long[]> fleetPeaks = new LinkedHashMap<>();

@@ -1,0 +1,88 @@
+package dev.agentspend.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The benchmark end to end, small: the four services from their built jars on the benchmark's own
+ * durable PostgreSQL, 20 agents, 4 clients, 3 measured seconds per phase. It checks what must hold
+ * whatever the machine's speed (no overspend, no duplicate, a clean VerifyLedger, every process
+ * stopped, the last line's format), never a speed.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class BenchRunTest {
+
+    @Test
+    void aShortRunReportsNoOverspendNoDuplicateAndTheLastLine() throws Exception {
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(new Tee(System.out, captured), true, StandardCharsets.UTF_8);
+        BenchOptions options = BenchOptions.parse(new String[]{"--agents", "20", "--clients", "4", "--duration", "3",
+                "--warmup", "1", "--state-dir", Path.of("target", "bench-run-test").toString()}, Path.of("unused"));
+
+        Report.Figures f = BenchMain.run(options, out);
+
+        List<String> lines = captured.toString(StandardCharsets.UTF_8).lines().toList();
+        String last = lines.get(lines.size() - 1);
+        Matcher m = ReportTest.LAST_LINE.matcher(last);
+        assertTrue(m.matches(), "last line: " + last);
+        assertEquals("0", m.group(6), "overspend");
+        assertEquals("0", m.group(7), "duplicates");
+        assertFalse(m.group(1).equals("n/a") || m.group(3).equals("n/a"), "both phases measured: " + last);
+        assertTrue(f.fleet.completed > 0 && f.hot.completed > 0, "payments were made in both phases");
+        assertTrue(f.verify != null && f.verify.getConsistent(), "VerifyLedger: " + f.verify);
+        assertTrue(BenchMain.passed(f), "no overspend, duplicate or lost approval");
+        assertTrue(lines.stream().anyMatch(l -> l.contains("synchronous_commit=on")), "the database is durable");
+
+        // nothing is left running: no service JVM, no PostgreSQL of this run
+        f.atRest.keySet().forEach(name -> {
+            if (!name.equals("bench client")) {
+                assertEquals(ProcessStats.Usage.NONE, ProcessStats.sample(new ProcessStats.Watched(name,
+                        f.pids.get(name), false)), name + " stopped");
+            }
+        });
+    }
+
+    /** Writes to two streams. */
+    private static final class Tee extends OutputStream {
+        private final OutputStream a;
+        private final OutputStream b;
+
+        Tee(OutputStream a, OutputStream b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        @Override
+        public void write(int x) {
+            try {
+                a.write(x);
+                b.write(x);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void write(byte[] buf, int off, int len) {
+            try {
+                a.write(buf, off, len);
+                b.write(buf, off, len);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+}
