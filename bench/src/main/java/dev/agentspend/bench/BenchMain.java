@@ -66,9 +66,8 @@ public final class BenchMain {
         if (f.audit == null || f.verify == null) {
             return false;
         }
-        long acknowledged = f.fleet.approvedAcknowledgedTotal + f.hot.approvedAcknowledgedTotal;
         return f.audit.overspendMicros() == 0 && f.audit.duplicates() == 0 && f.verify.getConsistent()
-                && acknowledged <= f.audit.approvedPayments();
+                && f.acknowledgedApprovals() <= f.audit.approvedPayments();
     }
 
     /** Runs the whole benchmark and prints its report to {@code out}; returns the figures. */
@@ -81,7 +80,11 @@ public final class BenchMain {
                 options.skipPgbench() ? ", no pgbench" : "");
         BenchStack stack = new BenchStack(options.stateDir(), options.keepData(), out);
         Thread hook = new Thread(() -> {
+            // only on an interruption (Ctrl-C, SIGTERM): the normal path closes and removes the hook
+            out.println();
+            out.println("interrupted: stopping the services and PostgreSQL the benchmark started...");
             stack.close();
+            out.println("stopped; logs in " + stack.runDir().resolve("logs"));
         }, "bench-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -91,6 +94,7 @@ public final class BenchMain {
             f.fleetAgents = n;
             f.tightCapAgents = (int) agents.stream().filter(a -> a.kind() == BenchAgent.Kind.TIGHT_CAP).count();
             f.tightBalanceAgents = (int) agents.stream().filter(a -> a.kind() == BenchAgent.Kind.TIGHT_BALANCE).count();
+            f.setupApprovals = f.tightCapAgents + f.tightBalanceAgents;
 
             try (ResourceMonitor monitor = new ResourceMonitor(stack.watched())) {
                 Thread.sleep(2_000);

@@ -8,6 +8,9 @@ import dev.agentspend.proto.identity.v1.CreateAgentRequest;
 import dev.agentspend.proto.identity.v1.CreateAgentResponse;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
 import dev.agentspend.proto.ledger.v1.CreditRequest;
+import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.GetBalanceRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -26,9 +29,11 @@ import java.util.concurrent.TimeUnit;
  * ledger knows them through identity's policy feed, a prepaid balance with the ledger's
  * {@code Credit}.
  *
- * <p>About 2% of the fleet are "tight" agents (half with a daily cap, half with a balance of about
- * five payments), so that declines happen and the overspend audit has limits to check. The hot
- * agent of phase B has a large balance and a cap that never binds.
+ * <p>About 2% of the fleet are "tight" agents (half with a daily cap of 0.03 USD, half with a balance
+ * of 0.03 USD), which spend all but 0.005 USD of it in one set-up payment: during the run they are
+ * declined from their first payments on, so that declines happen and the overspend audit has
+ * limits that were pressed against. The hot agent of phase B has a large balance and a cap that
+ * never binds.
  */
 final class FleetSetup {
     static final String USD = "USD";
@@ -37,7 +42,9 @@ final class FleetSetup {
     static final long MAX_AMOUNT = 10_000;
     static final long NORMAL_DAY_CAP = 1_000_000_000L;      // 1,000 USD: never reached in a run
     static final long NORMAL_CREDIT = 100_000_000L;         // 100 USD
-    static final long TIGHT_LIMIT = 30_000L;                // 0.03 USD: three to thirty payments
+    static final long TIGHT_LIMIT = 30_000L;                // 0.03 USD
+    /** What a tight agent has left of its limit when the run starts: zero to five payments. */
+    static final long TIGHT_HEADROOM = 5_000L;
     static final long HOT_DAY_CAP = 1_000_000_000_000L;     // 1,000,000 USD
     static final long HOT_CREDIT = 100_000_000_000L;        // 100,000 USD
 
@@ -113,6 +120,29 @@ final class FleetSetup {
                 f.get(5, TimeUnit.MINUTES);
             }
             out.printf("credited every agent in %.1f s (ledger Credit, admin token)%n", (System.nanoTime() - t0) / 1e9);
+
+            // tight agents start the run close to their limit, so that they are declined from their
+            // first payments on however few payments each agent gets at the measured rate
+            List<Future<?>> preSpends = new ArrayList<>();
+            for (BenchAgent a : fleet) {
+                if (a.kind() == BenchAgent.Kind.TIGHT_CAP || a.kind() == BenchAgent.Kind.TIGHT_BALANCE) {
+                    preSpends.add(pool.submit(() -> {
+                        Entry e = stack.ledgerAs(a.apiKey()).withDeadlineAfter(30, TimeUnit.SECONDS)
+                                .pay(PayRequest.newBuilder().setRequestId("bench-prespend-" + a.index())
+                                        .setAmountMicros(TIGHT_LIMIT - TIGHT_HEADROOM).setCurrencyCode(USD)
+                                        .setTool("bench/setup").build()).getEntry();
+                        if (e.getDecision() != Decision.DECISION_APPROVED) {
+                            throw new IllegalStateException("the set-up payment of " + a.handle() + " was declined: "
+                                    + e.getDeclineReason());
+                        }
+                        return null;
+                    }));
+                }
+            }
+            for (Future<?> f : preSpends) {
+                f.get(5, TimeUnit.MINUTES);
+            }
+            out.printf("%d tight agents spent all but %d micros of their limit%n", preSpends.size(), TIGHT_HEADROOM);
             return fleet;
         } finally {
             pool.shutdownNow();

@@ -41,6 +41,7 @@ final class PgBench {
             """;
 
     private static final Pattern TPS = Pattern.compile("(?m)^tps = ([0-9]+(?:\\.[0-9]+)?)");
+    private static final Pattern LATENCY = Pattern.compile("(?m)^latency average = ([0-9]+(?:\\.[0-9]+)?) ms");
 
     private PgBench() {
     }
@@ -99,6 +100,12 @@ final class PgBench {
     /** The first "tps = N" line of pgbench's report. */
     static OptionalDouble parseTps(String output) {
         Matcher m = TPS.matcher(output);
+        return m.find() ? OptionalDouble.of(Double.parseDouble(m.group(1))) : OptionalDouble.empty();
+    }
+
+    /** pgbench's "latency average = N ms" line. */
+    static OptionalDouble parseLatencyMillis(String output) {
+        Matcher m = LATENCY.matcher(output);
         return m.find() ? OptionalDouble.of(Double.parseDouble(m.group(1))) : OptionalDouble.empty();
     }
 

@@ -53,6 +53,13 @@ final class Report {
         OptionalDouble pgbenchTps = OptionalDouble.empty();
         String pgbenchNote;
         String pgbenchOutput;
+        /** Approved payments made while setting up the fleet (the tight agents' first payment). */
+        long setupApprovals;
+
+        long acknowledgedApprovals() {
+            return setupApprovals + (fleet == null ? 0 : fleet.approvedAcknowledgedTotal)
+                    + (hot == null ? 0 : hot.approvedAcknowledgedTotal);
+        }
     }
 
     private Report() {
@@ -102,8 +109,9 @@ final class Report {
                 + " measured window; ms/pay: CPU milliseconds per completed Pay)");
 
         out.println();
-        out.printf("Feed lag during phase A (%d samples every %d ms; each value is accurate to about one interval):%n",
-                f.lagSamples, f.lagIntervalMillis);
+        double every = f.lagSamples == 0 || f.fleet == null ? 0 : f.fleet.seconds * 1000 / f.lagSamples;
+        out.printf(Locale.ROOT, "Feed lag during phase A (%d samples, one every %.0f ms, aiming at %d ms; each value is"
+                + " accurate to about one sampling interval):%n", f.lagSamples, every, f.lagIntervalMillis);
         lag(out, "analytics (GetIngestionStatus position)", f.analyticsLag);
         lag(out, "alerts (committed consumer position)", f.alertsLag);
         if (f.backlogAnalytics >= 0) {
@@ -128,10 +136,9 @@ final class Report {
                     e.agentId(), e.day(), e.spentMicros(), e.capMicros()));
             out.printf("  duplicates: %d (approved payment entries: %d; same agent and request_id more than once)%n",
                     a.duplicates(), a.approvedPayments());
-            long acknowledged = (f.fleet == null ? 0 : f.fleet.approvedAcknowledgedTotal)
-                    + (f.hot == null ? 0 : f.hot.approvedAcknowledgedTotal);
-            out.printf("  approved payments acknowledged to the clients: %d, recorded in the database: %d%s%n",
-                    acknowledged, a.approvedPayments(), acknowledged > a.approvedPayments() ? "  <-- LOST" : "");
+            long acknowledged = f.acknowledgedApprovals();
+            out.printf("  approved payments acknowledged to the clients (set-up included): %d, recorded in the database:"
+                    + " %d%s%n", acknowledged, a.approvedPayments(), acknowledged > a.approvedPayments() ? "  <-- LOST" : "");
             if (a.unparsedPayloads() > 0) {
                 out.printf("  %d payloads could not be parsed as agentspend.ledger.v1.Entry%n", a.unparsedPayloads());
             }
@@ -159,7 +166,9 @@ final class Report {
             }
         }
         if (f.pgbenchTps.isPresent()) {
-            out.printf(Locale.ROOT, "  tps: %.1f%n", f.pgbenchTps.getAsDouble());
+            OptionalDouble latency = PgBench.parseLatencyMillis(f.pgbenchOutput == null ? "" : f.pgbenchOutput);
+            out.printf(Locale.ROOT, "  tps: %.1f%s%n", f.pgbenchTps.getAsDouble(), latency.isPresent()
+                    ? String.format(Locale.ROOT, " (latency average %.2f ms)", latency.getAsDouble()) : "");
         }
         if (f.pgbenchNote != null && !f.pgbenchNote.isEmpty()) {
             out.println("  " + f.pgbenchNote);

@@ -32,6 +32,7 @@ class FleetSetupTest {
     @Test
     void tightLimitsBindWithinAFewPaymentsAndTheOthersNever() {
         assertTrue(FleetSetup.dayCap(BenchAgent.Kind.TIGHT_CAP) < 10 * FleetSetup.MAX_AMOUNT);
+        assertTrue(FleetSetup.TIGHT_HEADROOM < FleetSetup.MAX_AMOUNT, "a payment can be declined from the start");
         assertTrue(FleetSetup.credit(BenchAgent.Kind.TIGHT_BALANCE) < 10 * FleetSetup.MAX_AMOUNT);
         assertTrue(FleetSetup.credit(BenchAgent.Kind.NORMAL) >= 10_000 * FleetSetup.MAX_AMOUNT, "10,000 payments each");
         assertTrue(FleetSetup.dayCap(BenchAgent.Kind.HOT) > FleetSetup.credit(BenchAgent.Kind.HOT));

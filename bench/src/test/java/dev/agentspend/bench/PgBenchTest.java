@@ -23,6 +23,7 @@ class PgBenchTest {
                 tps = 1988.061830 (without initial connection time)
                 """;
         assertEquals(OptionalDouble.of(1988.061830), PgBench.parseTps(out));
+        assertEquals(OptionalDouble.of(16.096), PgBench.parseLatencyMillis(out));
         assertTrue(PgBench.parseTps("pgbench: error: connection refused").isEmpty());
     }
 
