@@ -139,6 +139,8 @@ public final class BenchMain {
                     f.analyticsLag = probe.analyticsLag();
                     f.alertsLag = probe.alertsLag();
                     f.lagProblems.addAll(probe.problems());
+                    f.ledgerSessions = probe.ledgerSessions();
+                    f.ledgerSessionSnapshots = probe.sessionSnapshots();
                 }
 
                 // phase B: one hot agent

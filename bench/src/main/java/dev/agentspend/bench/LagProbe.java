@@ -9,7 +9,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -20,6 +23,10 @@ import java.util.function.Supplier;
  * ({@code alerts.consumer_state}, the value behind its {@code agentspend_alerts_feed_position}
  * gauge; read from the database rather than by scraping /q/metrics every few milliseconds, which
  * would load the service being measured). {@link LagCalculator} turns the samples into lags.
+ *
+ * <p>Every fourth sample during the measured window it also counts what the ledger's database
+ * sessions are doing ({@code pg_stat_activity}: state and wait event), which tells where a payment's
+ * time goes when the ledger is not busy on CPU: waiting on a lock, on the WAL flush, on the client.
  */
 final class LagProbe implements AutoCloseable {
     private final Supplier<Connection> connections;
@@ -29,6 +36,8 @@ final class LagProbe implements AutoCloseable {
     private final List<LagCalculator.Seen> analyticsSeen = new ArrayList<>();
     private final List<LagCalculator.Seen> alertsSeen = new ArrayList<>();
     private final List<String> problems = new ArrayList<>();
+    private final Map<String, Long> sessionCounts = new TreeMap<>();
+    private int sessionSnapshots;
     private volatile boolean recordHeads;
     private volatile boolean stop;
     private Thread thread;
@@ -54,9 +63,16 @@ final class LagProbe implements AutoCloseable {
     private void loop() {
         try (Connection c = connections.get();
              PreparedStatement head = c.prepareStatement("SELECT coalesce(max(position), 0) FROM ledger.entries");
-             PreparedStatement alerts = c.prepareStatement("SELECT position FROM alerts.consumer_state")) {
+             PreparedStatement alerts = c.prepareStatement("SELECT position FROM alerts.consumer_state");
+             PreparedStatement waits = c.prepareStatement("SELECT state || ' ' || coalesce(wait_event_type || ':' || wait_event,"
+                     + " 'on CPU'), count(*) FROM pg_stat_activity WHERE application_name = 'ledger-service'"
+                     + " AND state <> 'idle' GROUP BY 1")) {
             long next = System.nanoTime();
+            int round = 0;
             while (!stop) {
+                if (recordHeads && round++ % 4 == 0) {
+                    sessions(waits);
+                }
                 long headPosition = single(head);
                 long headNanos = System.nanoTime();
                 long analyticsPosition = -1;
@@ -91,6 +107,32 @@ final class LagProbe implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** One snapshot of what the ledger's database sessions are doing (pg_stat_activity). */
+    private void sessions(PreparedStatement waits) throws SQLException {
+        Map<String, Long> now = new TreeMap<>();
+        try (ResultSet rs = waits.executeQuery()) {
+            while (rs.next()) {
+                now.put(rs.getString(1), rs.getLong(2));
+            }
+        }
+        synchronized (this) {
+            sessionSnapshots++;
+            now.forEach((k, v) -> sessionCounts.merge(k, v, Long::sum));
+        }
+    }
+
+    /** Average number of the ledger's non-idle sessions per state and wait event over the snapshots. */
+    synchronized Map<String, Double> ledgerSessions() {
+        Map<String, Double> out = new LinkedHashMap<>();
+        sessionCounts.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> out.put(e.getKey(), (double) e.getValue() / sessionSnapshots));
+        return out;
+    }
+
+    synchronized int sessionSnapshots() {
+        return sessionSnapshots;
     }
 
     private static long single(PreparedStatement s) throws SQLException {

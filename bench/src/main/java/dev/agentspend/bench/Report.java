@@ -44,6 +44,8 @@ final class Report {
         long backlogAlerts = -1;
         List<String> lagProblems = new ArrayList<>();
         Map<String, Double> alertDetection = new LinkedHashMap<>();
+        Map<String, Double> ledgerSessions = new LinkedHashMap<>();
+        int ledgerSessionSnapshots;
         DatabaseAudit.Result audit;
         String auditError;
         VerifyLedgerResponse verify;
@@ -122,6 +124,14 @@ final class Report {
         if (!f.alertDetection.isEmpty()) {
             out.printf(Locale.ROOT, "  alert detection latency (alerts' /q/metrics, entry recorded -> alert evaluated): %s%n",
                     describe(f.alertDetection));
+        }
+
+        if (!f.ledgerSessions.isEmpty()) {
+            out.println();
+            out.printf("ledger's PostgreSQL sessions during phase A (pg_stat_activity, %d snapshots; average count"
+                    + " per state and wait event):%n", f.ledgerSessionSnapshots);
+            f.ledgerSessions.entrySet().stream().limit(8).forEach(e -> out.printf(Locale.ROOT, "  %6.1f  %s%n",
+                    e.getValue(), e.getKey()));
         }
 
         out.println();
