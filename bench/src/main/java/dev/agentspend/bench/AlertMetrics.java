@@ -10,8 +10,8 @@ import java.util.Map;
 
 /**
  * The alert service's detection latency as it exports it on {@code /q/metrics}
- * ({@code agentspend_alerts_detection_latency_seconds}: p50 and p99 over its recent window, count,
- * max), read once after the run.
+ * ({@code agentspend_alerts_detection_latency_seconds}: count and mean since start; p50, p99 and max
+ * over its recent window), read once right after phase A.
  */
 final class AlertMetrics {
     static final String DETECTION = "agentspend_alerts_detection_latency_seconds";
@@ -47,6 +47,8 @@ final class AlertMetrics {
             }
             if (rest.startsWith("_count")) {
                 out.put("count", v);
+            } else if (rest.startsWith("_sum")) {
+                out.put("sum", v);
             } else if (rest.startsWith("_max")) {
                 out.put("max", v);
             } else if (rest.startsWith("{") && rest.contains("quantile=\"0.5\"")) {
@@ -58,8 +60,13 @@ final class AlertMetrics {
         if (out.getOrDefault("count", 0.0) == 0) {
             return Map.of();
         }
+        // p50, p99 and max are over the timer's recent window (about two minutes); the mean is over the run
         Map<String, Double> ordered = new LinkedHashMap<>();
-        for (String k : new String[]{"count", "p50", "p99", "max"}) {
+        ordered.put("count", out.get("count"));
+        if (out.containsKey("sum")) {
+            ordered.put("mean", out.get("sum") / out.get("count"));
+        }
+        for (String k : new String[]{"p50", "p99", "max"}) {
             if (out.containsKey(k)) {
                 ordered.put(k, out.get(k));
             }

@@ -134,6 +134,7 @@ public final class BenchMain {
                         f.lagProblems.add("analytics or alerts had not reached the head " + CATCH_UP.toSeconds()
                                 + " s after phase A");
                     }
+                    f.alertDetection = AlertMetrics.detectionLatency(stack.port("alert-service"));
                     f.lagSamples = probe.samples();
                     f.lagIntervalMillis = probe.interval().toMillis();
                     f.analyticsLag = probe.analyticsLag();
@@ -166,7 +167,6 @@ public final class BenchMain {
             }
 
             audit(stack, agents, f, out);
-            f.alertDetection = AlertMetrics.detectionLatency(stack.port("alert-service"));
 
             out.println("stopping the services (PostgreSQL stays up for pgbench)...");
             stack.stopServices();

@@ -122,8 +122,8 @@ final class Report {
         }
         f.lagProblems.forEach(p -> out.println("  note: " + p));
         if (!f.alertDetection.isEmpty()) {
-            out.printf(Locale.ROOT, "  alert detection latency (alerts' /q/metrics, entry recorded -> alert evaluated): %s%n",
-                    describe(f.alertDetection));
+            out.printf(Locale.ROOT, "  alert detection latency (alerts' /q/metrics after phase A, entry recorded -> alert"
+                    + " evaluated; p50/p99/max over its last minutes): %s%n", describe(f.alertDetection));
         }
 
         if (!f.ledgerSessions.isEmpty()) {

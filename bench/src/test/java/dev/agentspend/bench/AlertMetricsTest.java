@@ -20,7 +20,8 @@ class AlertMetricsTest {
                 agentspend_alerts_detection_latency_seconds_max 0.25
                 agentspend_alerts_feed_position 1234.0
                 """;
-        assertEquals(Map.of("count", 12.0, "p50", 0.041943, "p99", 0.2, "max", 0.25), AlertMetrics.parse(text));
+        assertEquals(Map.of("count", 12.0, "mean", 0.075, "p50", 0.041943, "p99", 0.2, "max", 0.25),
+                AlertMetrics.parse(text));
         assertTrue(AlertMetrics.parse("agentspend_alerts_detection_latency_seconds_count 0.0\n").isEmpty());
     }
 }
