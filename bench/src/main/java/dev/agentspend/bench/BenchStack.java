@@ -98,6 +98,12 @@ final class BenchStack implements AutoCloseable {
             if (s.equals("alert-service")) {
                 env.put("AGENTSPEND_WEBHOOK_KEY", Base64.getEncoder().encodeToString(webhookKey));
             }
+            if (s.equals("ledger-service")) {
+                // the hot-agent phase measures the payment path of one agent at full speed; the
+                // per-agent rate limit (200/s by default) would measure the limit instead
+                env.put("AGENTSPEND_LEDGER_AGENT_RATE_PER_SECOND", "1000000");
+                env.put("AGENTSPEND_LEDGER_AGENT_RATE_BURST", "1000000");
+            }
             services.put(s, ServiceProcess.of(s, ports.get(s), env, jvm, logDir.resolve(s + ".log")).start());
         }
         CompletableFuture.allOf(services.values().stream()
