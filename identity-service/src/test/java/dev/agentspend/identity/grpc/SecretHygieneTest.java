@@ -27,7 +27,10 @@ import static dev.agentspend.identity.support.Grpc.*;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.*;
 
-/** A key's secret is shown once and then exists nowhere: no table, no log line, no later response. */
+/**
+ * A key's secret is shown once and then exists nowhere: no table, no log line, no later response.
+ * Neither do the admin and service tokens, nor any credential that failed to authenticate.
+ */
 @QuarkusTest
 @QuarkusTestResource(EmbeddedPostgresTestResource.class)
 class SecretHygieneTest {
@@ -53,6 +56,23 @@ class SecretHygieneTest {
             needles.add(HexFormat.of().formatHex(secret.getBytes(StandardCharsets.UTF_8)));
         }
         service().authenticate(AuthenticateRequest.newBuilder().setApiKey(created.getApiKeySecret()).build());
+        // failed authentications: the right key id with a forged secret, an unknown key, a wrong
+        // token; a refused credential must not be logged either (it may be a mistyped real one)
+        String forged = "as_" + created.getApiKey().getKeyId() + "_" + ApiKeys.parse(ApiKeys.generate().fullKey()).orElseThrow().secret();
+        String unknown = ApiKeys.generate().fullKey();
+        String wrongToken = "wrong-" + java.util.UUID.randomUUID();
+        for (String bad : List.of(forged, unknown)) {
+            fails(io.grpc.Status.Code.UNAUTHENTICATED,
+                    () -> service().authenticate(AuthenticateRequest.newBuilder().setApiKey(bad).build()));
+            fails(io.grpc.Status.Code.UNAUTHENTICATED,
+                    () -> as(bad).getAgent(GetAgentRequest.newBuilder().setAgent(agentId).build()));
+            needles.add(bad);
+            needles.add(ApiKeys.parse(bad).orElseThrow().secret());
+        }
+        fails(io.grpc.Status.Code.UNAUTHENTICATED, () -> as(wrongToken).getAgent(GetAgentRequest.newBuilder().setAgent(agentId).build()));
+        given().header("Authorization", "Bearer " + wrongToken).get("/v1/agents/" + agentId).then().statusCode(401);
+        needles.add(wrongToken);
+        needles.addAll(List.of(ADMIN_TOKEN, SERVICE_TOKEN));
         admin().suspendAgent(SuspendAgentRequest.newBuilder().setRequestId(requestId()).setAgentId(agentId).build());
 
         List<String> later = new ArrayList<>();
@@ -82,6 +102,7 @@ class SecretHygieneTest {
         Path log = Path.of(ConfigProvider.getConfig().getValue("quarkus.log.file.path", String.class));
         String logText = Files.readString(log);
         assertTrue(logText.contains(rotated.getApiKey().getKeyId()), "the log captures our debug lines");
+        assertTrue(logText.contains("authentication refused: WRONG_SECRET"), "the log captures the refusals' debug lines");
         assertNoNeedle("the log", logText, needles);
     }
 
