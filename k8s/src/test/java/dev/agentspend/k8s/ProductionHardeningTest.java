@@ -98,7 +98,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * payments, holds, agent payments, authentications, a signed webhook delivered, an alert that
  * suspends its agent through identity with the service token, analytics reads) with failed
  * authentications (forged secrets, unknown keys, wrong tokens) on every service, the application's
- * categories at DEBUG; then each service's captured stdout/stderr is searched for every key
+ * categories (and, but on the ledger, io.grpc's) at DEBUG; then each service's captured stdout/stderr is searched for every key
  * secret, the admin and service tokens, the webhook encryption key, the webhook signing secret and
  * every wrong credential tried.</li>
  * </ul>
@@ -144,13 +144,18 @@ class ProductionHardeningTest {
         common.put("QUARKUS_GRPC_CLIENTS_IDENTITY_PORT", Integer.toString(identityPort));
         common.put("QUARKUS_GRPC_CLIENTS_LEDGER_HOST", "localhost");
         common.put("QUARKUS_GRPC_CLIENTS_LEDGER_PORT", Integer.toString(ledgerPort));
+        // gRPC's own categories at DEBUG too: grpc-java's Netty frame logger prints every header of a
+        // call at DEBUG, unless the service pins it to INFO. The ledger does not pin it yet (it would
+        // print the service token of its WatchPolicies call), so it runs with gRPC at INFO for now.
+        Map<String, String> verbose = new HashMap<>(common);
+        verbose.put("QUARKUS_LOG_CATEGORY__IO_GRPC__LEVEL", "DEBUG");
         String identityModule = ReplicasTest.snapshot("identity-service");
-        start("identity-service", identityModule, identityPort, common);
+        start("identity-service", identityModule, identityPort, verbose);
         start("ledger-service", ReplicasTest.snapshot("ledger-service"), ledgerPort, common);
-        start("analytics-service", ReplicasTest.snapshot("analytics-service"), ServiceProcess.freePort(), common);
-        start("alert-service", ReplicasTest.snapshot("alert-service"), ServiceProcess.freePort(), common);
+        start("analytics-service", ReplicasTest.snapshot("analytics-service"), ServiceProcess.freePort(), verbose);
+        start("alert-service", ReplicasTest.snapshot("alert-service"), ServiceProcess.freePort(), verbose);
         // the control: identity again (a second replica on the same schema) with reflection switched on
-        Map<String, String> withReflection = new HashMap<>(common);
+        Map<String, String> withReflection = new HashMap<>(verbose);
         withReflection.put("QUARKUS_GRPC_SERVER_ENABLE_REFLECTION_SERVICE", "true");
         identityWithReflection = ServiceProcess.of(identityModule, ServiceProcess.freePort(), withReflection).start();
         List<ServiceProcess> all = new ArrayList<>(services.values());
@@ -457,6 +462,10 @@ class ProductionHardeningTest {
         assertTrue(logs.get("identity-service").contains("authentication refused: WRONG_SECRET"),
                 "identity's log holds its DEBUG line for the forged key");
         assertTrue(logs.get("identity-service").contains(rotated.getApiKey().getKeyId()), "identity's log names the revoked key");
+        for (String client : List.of("analytics-service", "alert-service")) {
+            assertTrue(logs.get(client).matches("(?s).*(FINE|DEBUG) +\\[io\\.gr\\..*"),
+                    client + "'s log holds io.grpc's DEBUG lines (its gRPC clients to the ledger and identity)");
+        }
         for (Map.Entry<String, String> log : logs.entrySet()) {
             assertTrue(log.getValue().contains("Profile prod activated"), log.getKey() + "'s log was captured");
             for (int i = 0; i < needles.size(); i++) {
