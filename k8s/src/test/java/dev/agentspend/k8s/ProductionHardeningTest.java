@@ -98,7 +98,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * payments, holds, agent payments, authentications, a signed webhook delivered, an alert that
  * suspends its agent through identity with the service token, analytics reads) with failed
  * authentications (forged secrets, unknown keys, wrong tokens) on every service, the application's
- * categories (and, but on the ledger, io.grpc's) at DEBUG; then each service's captured stdout/stderr is searched for every key
+ * categories (and io.grpc's) at DEBUG; then each service's captured stdout/stderr is searched for every key
  * secret, the admin and service tokens, the webhook encryption key, the webhook signing secret and
  * every wrong credential tried.</li>
  * </ul>
@@ -151,7 +151,7 @@ class ProductionHardeningTest {
         verbose.put("QUARKUS_LOG_CATEGORY__IO_GRPC__LEVEL", "DEBUG");
         String identityModule = ReplicasTest.snapshot("identity-service");
         start("identity-service", identityModule, identityPort, verbose);
-        start("ledger-service", ReplicasTest.snapshot("ledger-service"), ledgerPort, common);
+        start("ledger-service", ReplicasTest.snapshot("ledger-service"), ledgerPort, verbose);
         start("analytics-service", ReplicasTest.snapshot("analytics-service"), ServiceProcess.freePort(), verbose);
         start("alert-service", ReplicasTest.snapshot("alert-service"), ServiceProcess.freePort(), verbose);
         // the control: identity again (a second replica on the same schema) with reflection switched on
