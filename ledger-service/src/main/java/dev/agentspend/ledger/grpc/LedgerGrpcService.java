@@ -316,8 +316,17 @@ public class LedgerGrpcService implements LedgerService {
                     Violations v = new Violations();
                     v.check(req.getAfterPosition() >= 0, "after_position", "must be 0 or a position already seen");
                     v.throwIfAny();
-                    return queries.stream(req.getAfterPosition())
-                            .map(e -> StreamEntriesResponse.newBuilder().setEntry(e).build());
+                    // a position past the head was never handed out: a consumer with a corrupt
+                    // checkpoint would otherwise wait forever for entries that never come
+                    return queries.head().onItem().transformToMulti(head -> {
+                        if (req.getAfterPosition() > head) {
+                            throw ApiException.of(ErrorCode.OUT_OF_RANGE, "POSITION_PAST_HEAD", "after_position "
+                                    + req.getAfterPosition() + " is past the feed's head (" + head
+                                    + "); resume from 0 or from a position this feed delivered");
+                        }
+                        return queries.stream(req.getAfterPosition())
+                                .map(e -> StreamEntriesResponse.newBuilder().setEntry(e).build());
+                    });
                 })
                 .onFailure().transform(this::toStatus);
     }
@@ -340,6 +349,10 @@ public class LedgerGrpcService implements LedgerService {
         if (agentId.isEmpty()) {
             throw ApiException.invalid("agent_id", "required for the admin");
         }
+        // checked before the look-up, so that a malformed id is named as such and never echoed raw
+        Violations v = new Violations();
+        Requests.requiredId(v, "agent_id", agentId);
+        v.throwIfAny();
         return policies.agent(agentId).map(policies::view).orElseThrow(() -> ApiException.notFound("agent", agentId));
     }
 

@@ -224,6 +224,13 @@ public class LedgerQueries {
         }
     }
 
+    /** The feed's head: the last position handed out (0 before the first entry). */
+    public Uni<Long> head() {
+        return pool.preparedQuery("SELECT last_position FROM ledger.feed_position WHERE id = 1")
+                .execute()
+                .map(rows -> rows.iterator().next().getLong("last_position"));
+    }
+
     /**
      * The entry feed after {@code afterPosition}: pages from the database; when caught up, waits
      * for a local commit or the poll interval, then reads again; ends when the subscriber cancels.
