@@ -10,7 +10,8 @@ import java.time.Duration;
  *   --agents N        agents of the fleet (default 1000)
  *   --clients K       concurrent clients, one outstanding Pay each (default 64)
  *   --duration S      measured seconds of each phase, and of pgbench (default 20)
- *   --warmup S        seconds before each phase's measurement, discarded (default 5)
+ *   --warmup S        seconds before each phase's measurement, discarded (default 60: C2 is still compiling
+ *                     the services' hot paths for most of the first minute under load)
  *   --skip-pgbench    do not run pgbench (pgbench_tps=n/a)
  *   --state-dir DIR   where runs keep their data and logs (default .agentspend/bench)
  *   --keep-data       keep the run's PostgreSQL data directory (deleted by default)
@@ -35,7 +36,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
         int agents = 1000;
         int clients = 64;
         long duration = 20;
-        long warmup = 5;
+        long warmup = 60;
         boolean skipPgbench = false;
         boolean keepData = false;
         Path stateDir = defaultStateDir;
