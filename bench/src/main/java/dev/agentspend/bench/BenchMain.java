@@ -97,6 +97,7 @@ public final class BenchMain {
             f.setupApprovals = f.tightCapAgents + f.tightBalanceAgents;
 
             try (ResourceMonitor monitor = new ResourceMonitor(stack.watched())) {
+                // "at rest" means after the set-up's calls have drained: two seconds of nothing
                 Thread.sleep(2_000);
                 f.atRest = ProcessStats.sampleAll(monitor.watched());
                 monitor.watched().forEach(w -> f.pids.put(w.name(), w.pid()));

@@ -185,7 +185,7 @@ final class FleetSetup {
                 }
                 lastError = e;
             }
-            Thread.sleep(100);
+            Thread.sleep(100);   // poll interval of this deadline-bounded wait
         }
         throw new IllegalStateException("the ledger did not learn the agents' keys within 120 s: " + lastError);
     }

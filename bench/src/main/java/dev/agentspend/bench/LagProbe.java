@@ -168,7 +168,7 @@ final class LagProbe implements AutoCloseable {
             if (lastAnalytics() >= target && lastAlerts() >= target) {
                 return true;
             }
-            Thread.sleep(50);
+            Thread.sleep(50);   // poll interval of this deadline-bounded wait
         }
         return false;
     }

@@ -33,7 +33,7 @@ final class ResourceMonitor implements AutoCloseable {
                 });
             }
             try {
-                Thread.sleep(250);
+                Thread.sleep(250);   // sampling period of /proc (peak RSS, CPU)
             } catch (InterruptedException e) {
                 return;
             }

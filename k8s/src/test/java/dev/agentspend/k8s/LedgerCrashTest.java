@@ -157,16 +157,17 @@ class LedgerCrashTest {
         // let the clients get going, then kill the ledger mid-stream and start it again
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (acknowledged.size() < 200 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
+            Thread.sleep(10);   // poll interval
         }
         killed.set(true);
         ledger.kill();
+        // stay down long enough that every client's in-flight call fails and goes into its retry loop
         Thread.sleep(500);
         ledger.start().awaitReady(Duration.ofSeconds(180));
         int afterRestart = acknowledged.size();
         deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (acknowledged.size() < afterRestart + 200 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
+            Thread.sleep(10);   // poll interval
         }
         stopNew.set(System.nanoTime());
         for (Future<?> f : clients) {
@@ -224,7 +225,7 @@ class LedgerCrashTest {
                 }
             }
             try {
-                Thread.sleep(50);
+                Thread.sleep(50);   // client retry backoff, as the client library's
             } catch (InterruptedException ie) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError(ie);

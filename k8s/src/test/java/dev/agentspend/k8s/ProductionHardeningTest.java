@@ -310,7 +310,7 @@ class ProductionHardeningTest {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out after " + timeout + " waiting for " + what);
             }
-            Thread.sleep(50);
+            Thread.sleep(50);   // poll interval of this deadline-bounded wait
         }
     }
 

@@ -362,7 +362,7 @@ class ReplicasTest {
                 throw new AssertionError("analytics did not reach ledger position " + entryCount + ": " + status);
             }
             try {
-                Thread.sleep(100);
+                Thread.sleep(100);   // poll interval of this deadline-bounded wait
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError(e);

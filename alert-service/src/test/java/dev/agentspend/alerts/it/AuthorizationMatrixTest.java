@@ -139,6 +139,7 @@ class AuthorizationMatrixTest extends PlatformTest {
         token.put(Cred.FORGED_KEY, forged);
         token.put(Cred.SERVICE, Platform.SERVICE);
         token.put(Cred.ADMIN, Platform.ADMIN);
+        // the expired-key column needs a key past its expiry: wait until it is (a few hundred ms)
         Thread.sleep(Math.max(0, Timestamps.toMillis(expiring.getApiKey().getExpireTime()) - System.currentTimeMillis() + 50));
         IdentityServiceGrpc.IdentityServiceBlockingStub service = Clients.as(IdentityServiceGrpc.newBlockingStub(clients.identityChannel),
                 Platform.SERVICE);

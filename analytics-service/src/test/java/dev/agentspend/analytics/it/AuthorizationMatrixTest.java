@@ -153,6 +153,7 @@ class AuthorizationMatrixTest {
         token.put(Cred.SERVICE, AnalyticsTestResource.SERVICE_TOKEN);
         token.put(Cred.ADMIN, AnalyticsTestResource.ADMIN_TOKEN);
         // the revoked, expired and forged keys really do not authenticate anywhere on the platform
+        // the expired-key column needs a key past its expiry: wait until it is (a few hundred ms)
         Thread.sleep(Math.max(0, Timestamps.toMillis(expiring.getApiKey().getExpireTime()) - System.currentTimeMillis() + 50));
         IdentityServiceGrpc.IdentityServiceBlockingStub service = withToken(IdentityServiceGrpc.newBlockingStub(
                 dev.agentspend.analytics.support.Platform.identity()), AnalyticsTestResource.SERVICE_TOKEN);

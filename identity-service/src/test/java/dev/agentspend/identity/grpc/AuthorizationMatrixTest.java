@@ -228,6 +228,7 @@ class AuthorizationMatrixTest {
     private static void awaitExpiry(com.google.protobuf.Timestamp expireTime) throws InterruptedException {
         long wait = Timestamps.toMillis(expireTime) - System.currentTimeMillis() + 50;
         if (wait > 0) {
+            // expiry is judged on the service's clock: nothing to poll, only time to let pass
             Thread.sleep(wait);
         }
     }

@@ -86,7 +86,7 @@ class AgentRateLimitTest {
             PayResponse r = steady.ledger().pay(pay(1_000).build());
             assertEquals(Decision.DECISION_APPROVED, r.getEntry().getDecision());
             steadyPaid++;
-            Thread.sleep(200);
+            Thread.sleep(200);   // the steady agent's own pace: 5 payments a second, far under its rate
         }
         for (Future<?> f : flood) {
             f.get(60, TimeUnit.SECONDS);

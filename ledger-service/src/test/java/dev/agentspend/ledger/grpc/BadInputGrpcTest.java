@@ -54,7 +54,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * idempotency, holds, agent_state, counters, feed position) is digested before and after.
  *
  * <p>A row where the ledger does not follow its own rule can be pinned at what it does today
- * ({@code gap}) and is printed as GAP, so that the table shows it and a change is noticed. The
+ * (a Row with its {@code gap} status) and is printed as GAP, so that the table shows it and a change is noticed. The
  * three this test found (CompleteTask's admin agent_id looked up before it was checked, and echoed
  * raw; StreamEntries past the head waiting forever) are fixed, so none is pinned now.
  *
@@ -104,9 +104,6 @@ class BadInputGrpcTest {
         rows.add(new Row(rpc, name, expected, mention, reason, null, call));
     }
 
-    private void gap(String rpc, String name, Status.Code expected, String mention, Status.Code today, Supplier<Object> call) {
-        rows.add(new Row(rpc, name, expected, mention, null, today, call));
-    }
 
     private static String rid() {
         return "bad-" + Ids.randomBase32(16);
