@@ -42,15 +42,20 @@ public interface AlertsConfig {
         @WithDefault("200ms")
         Duration pollInterval();
 
+        /** First retry delay of a failed delivery; doubled per failed attempt up to max-backoff. */
         @WithDefault("1s")
         Duration baseBackoff();
 
-        @WithDefault("10m")
+        /** The longest retry delay: a receiver that comes back is tried again at most this much later. */
+        @WithDefault("5m")
         Duration maxBackoff();
 
-        /** After this many failed attempts a delivery is marked FAILED and the endpoint moves on. */
-        @WithDefault("30")
-        int maxAttempts();
+        /**
+         * A delivery is abandoned (FAILED, the endpoint moves on) only by an attempt that fails this long
+         * after its event: a receiver down for less gets every event (see DeliveryRetry).
+         */
+        @WithDefault("72h")
+        Duration giveUpAfter();
 
         @WithDefault("10s")
         Duration requestTimeout();

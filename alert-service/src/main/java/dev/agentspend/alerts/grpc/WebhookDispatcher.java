@@ -1,7 +1,7 @@
 package dev.agentspend.alerts.grpc;
 
 import dev.agentspend.alerts.config.AlertsConfig;
-import dev.agentspend.alerts.domain.Backoff;
+import dev.agentspend.alerts.domain.DeliveryRetry;
 import dev.agentspend.alerts.domain.WebhookSigning;
 import dev.agentspend.alerts.store.FeedSignal;
 import dev.agentspend.alerts.store.WebhookStore;
@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Delivers the webhook outbox: at least once, signed, per endpoint in feed order, with
- * exponential backoff. Each tick claims (leases) the head delivery of every endpoint that is due;
+ * exponential backoff (see {@link DeliveryRetry}). Each tick claims (leases) the head delivery of every endpoint that is due;
  * sends are asynchronous (JDK HttpClient), so a slow or dead endpoint occupies only its own head
  * and never delays another endpoint. The lease outlives the request timeout, so no two attempts of
  * one endpoint overlap, across replicas too.
@@ -53,10 +53,13 @@ public class WebhookDispatcher {
     private final AtomicBoolean claiming = new AtomicBoolean();
     private volatile boolean again;
     private HttpClient http;
+    private DeliveryRetry retry;
     private long timer;
     private Runnable unlisten;
 
     void onStart(@Observes StartupEvent event) {
+        retry = new DeliveryRetry(config.webhooks().baseBackoff(), config.webhooks().maxBackoff(),
+                config.webhooks().giveUpAfter());
         http = HttpClient.newBuilder().connectTimeout(config.webhooks().requestTimeout())
                 .followRedirects(HttpClient.Redirect.NEVER).build();
         timer = vertx.setPeriodic(config.webhooks().pollInterval().toMillis(), id -> tick());
@@ -127,11 +130,10 @@ public class WebhookDispatcher {
     private void retryLater(WebhookStore.Claimed d, String error) {
         int attempts = d.attempts() + 1;
         meters.counter("agentspend.alerts.webhook.deliveries", "outcome", "failed_attempt").increment();
-        Optional<Instant> next = attempts >= config.webhooks().maxAttempts() ? Optional.empty()
-                : Optional.of(Instant.now().plus(Backoff.after(attempts, config.webhooks().baseBackoff(),
-                config.webhooks().maxBackoff())));
+        Optional<Instant> next = retry.next(attempts, d.eventTime(), Instant.now());
         if (next.isEmpty()) {
-            LOG.warnf("webhook %s: giving up on delivery %s after %d attempts (%s)", d.webhookId(), d.deliveryId(), attempts, error);
+            LOG.warnf("webhook %s: giving up on delivery %s after %d attempts, its event is older than %s (%s)", d.webhookId(),
+                    d.deliveryId(), attempts, config.webhooks().giveUpAfter(), error);
         } else {
             LOG.debugf("webhook %s: delivery %s attempt %d failed (%s); next at %s", d.webhookId(), d.deliveryId(), attempts,
                     error, next.get());

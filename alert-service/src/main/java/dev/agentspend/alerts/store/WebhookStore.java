@@ -27,7 +27,7 @@ public class WebhookStore {
 
     /** A delivery claimed for one attempt, with what it takes to send it. */
     public record Claimed(String deliveryId, String webhookId, String url, WebhookFormat format, SecretBox.Sealed secret,
-                          int attempts, AlertEvent event) {
+                          int attempts, Instant eventTime, AlertEvent event) {
     }
 
     public record Created(Webhook webhook, boolean replay) {
@@ -89,7 +89,7 @@ public class WebhookStore {
                     if (ids.isEmpty()) {
                         return Uni.createFrom().item(List.<Claimed>of());
                     }
-                    return db.preparedQuery("select d.delivery_id, d.webhook_id, d.attempts, w.url, w.format, w.secret_nonce, "
+                    return db.preparedQuery("select d.delivery_id, d.webhook_id, d.attempts, d.create_time, w.url, w.format, w.secret_nonce, "
                                     + "w.secret_cipher, e.event_id, e.event_type, e.agent_id, e.event_time, e.alert "
                                     + "from webhook_deliveries d join webhooks w on w.webhook_id = d.webhook_id "
                                     + "join alert_events e on e.event_id = d.event_id where d.delivery_id = any($1)")
@@ -101,7 +101,8 @@ public class WebhookStore {
                                             WebhookFormat.valueOf(r.getString("format")),
                                             new SecretBox.Sealed(r.getBuffer("secret_nonce").getBytes(),
                                                     r.getBuffer("secret_cipher").getBytes()),
-                                            r.getInteger("attempts"), AlertStore.event(r)));
+                                            r.getInteger("attempts"), r.getOffsetDateTime("create_time").toInstant(),
+                                            AlertStore.event(r)));
                                 }
                                 return out;
                             });
@@ -114,7 +115,7 @@ public class WebhookStore {
                 .execute(Tuple.of(deliveryId, AlertRecords.odt(now))).replaceWithVoid();
     }
 
-    /** Records a failed attempt: retried at next, or FAILED when out of attempts. */
+    /** Records a failed attempt: retried at next, or FAILED when abandoned (next empty). */
     public Uni<Void> failed(String deliveryId, String error, Optional<Instant> next) {
         return pool.preparedQuery("update webhook_deliveries set attempts = attempts + 1, lease_until = null, last_error = $2, "
                         + "status = case when $3::timestamptz is null then 'FAILED' else 'PENDING' end, "
