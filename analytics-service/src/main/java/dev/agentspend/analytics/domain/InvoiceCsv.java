@@ -13,10 +13,15 @@ import java.util.List;
  * Parses a provider's invoice or usage export: a header {@code tool,period_start,period_end,amount}
  * then one line per tool and period; periods are ISO dates (period_end inclusive), amounts decimal
  * currency units with at most 6 decimals, converted exactly to micros. Every bad line is reported.
+ * Periods lie within the years 2000 to 2199, as every window analytics answers for does (PostgreSQL
+ * and google.protobuf.Timestamp cannot hold some dates LocalDate parses), and the amounts of one
+ * invoice add up to at most Long.MAX_VALUE micros, so that its total can be stored and returned.
  */
 public final class InvoiceCsv {
     public static final int MAX_LINES = 10_000;
     private static final String HEADER = "tool,period_start,period_end,amount";
+    public static final LocalDate FIRST_DAY = LocalDate.of(2000, 1, 1);
+    public static final LocalDate LAST_DAY = LocalDate.of(2199, 12, 31);
 
     /** One line. */
     public record Line(int number, String tool, LocalDate periodStart, LocalDate periodEnd, long amountMicros) {
@@ -66,6 +71,10 @@ public final class InvoiceCsv {
                 v.add(field + ".period", "period_start and period_end must be ISO dates like 2026-11-01");
                 continue;
             }
+            if (start.isBefore(FIRST_DAY) || end.isAfter(LAST_DAY)) {
+                v.add(field + ".period", "period_start and period_end must be dates from " + FIRST_DAY + " to " + LAST_DAY);
+                continue;
+            }
             if (end.isBefore(start)) {
                 v.add(field + ".period_end", "must not be before period_start");
                 continue;
@@ -79,6 +88,14 @@ public final class InvoiceCsv {
         }
         if (out.isEmpty()) {
             v.add("csv", "has no line after the header");
+        }
+        long totalMicros = 0;
+        for (Line line : out) {
+            if (totalMicros > Long.MAX_VALUE - line.amountMicros()) {
+                v.add("csv", "the amounts add up to more than " + Long.MAX_VALUE + " micros; split the invoice");
+                break;
+            }
+            totalMicros += line.amountMicros();
         }
         v.throwIfAny();
         return out;

@@ -409,7 +409,8 @@ public class AnalyticsApi {
                     }
                 }
                 filtered.sort(fleetOrder(req.getSortField(), req.getDescending()));
-                int to = Math.min(filtered.size(), from + pageSize);
+                // long: an offset near Integer.MAX_VALUE (a forged token) plus the page size must not wrap
+                int to = (int) Math.min(filtered.size(), (long) from + pageSize);
                 GetFleetOverviewResponse.Builder out = GetFleetOverviewResponse.newBuilder()
                         .setTotalCount(filtered.size()).setAsOfTime(ts(clock.instant()));
                 if (from < to) {
