@@ -1,5 +1,6 @@
 package dev.agentspend.alerts.domain;
 
+import dev.agentspend.common.api.Fields;
 import dev.agentspend.common.error.Violations;
 
 import java.util.HashMap;
@@ -61,7 +62,8 @@ public final class RuleConfigSet {
         for (Map.Entry<String, Long> p : params.entrySet()) {
             String name = p.getKey();
             long value = p.getValue();
-            String f = field + "[" + name + "]";
+            // a name the caller made up is echoed bounded and without control characters
+            String f = field + "[" + Fields.printable(name) + "]";
             if (!rule.defaults().containsKey(name)) {
                 v.add(f, "is not a parameter of " + rule + "; known: " + String.join(", ", rule.defaults().keySet()));
             } else if (name.endsWith("_seconds")) {

@@ -14,6 +14,8 @@ import dev.agentspend.alerts.store.WebhookStore;
 import dev.agentspend.common.api.Fields;
 import dev.agentspend.common.api.Ids;
 import dev.agentspend.common.api.PageTokens;
+import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.common.error.Violations;
 import dev.agentspend.proto.alerts.v1.*;
 import io.smallrye.mutiny.Multi;
@@ -75,8 +77,18 @@ public class AlertApi {
             v.check(r.getRule() != Rule.UNRECOGNIZED, "rule", "is not a known rule");
             v.check(r.getMinSeverity() != Severity.UNRECOGNIZED, "min_severity", "is not a known severity");
             v.throwIfAny();
-            return Uni.createFrom().item(new AlertStore.Filter(r.getAgentId(), r.getTeamId(), r.getRule(),
-                    r.getMinSeverity(), AlertState.ALERT_STATE_UNSPECIFIED));
+            AlertStore.Filter filter = new AlertStore.Filter(r.getAgentId(), r.getTeamId(), r.getRule(),
+                    r.getMinSeverity(), AlertState.ALERT_STATE_UNSPECIFIED);
+            // an id past the newest event was never handed out: a subscriber with a corrupt
+            // checkpoint would otherwise wait silently for events that may not come for days
+            return alerts.lastEventId().map(head -> {
+                if (r.getAfterEventId() > head) {
+                    throw ApiException.of(ErrorCode.OUT_OF_RANGE, "EVENT_ID_PAST_HEAD", "after_event_id "
+                            + r.getAfterEventId() + " is past the newest event (" + head
+                            + "); resume from 0 or from an event_id this feed delivered");
+                }
+                return filter;
+            });
         }).onItem().transformToMulti(f -> feed.watch(r.getAfterEventId(), f))
                 .map(e -> WatchAlertsResponse.newBuilder().setEvent(e).build());
     }
@@ -99,6 +111,10 @@ public class AlertApi {
                     afterTime = OffsetDateTime.parse(cursor.get().substring(0, bar));
                     afterId = cursor.get().substring(bar + 1);
                 } catch (RuntimeException e) {
+                    v.add("page_token", "is not a token of this listing");
+                }
+                // the id goes to PostgreSQL as text, which cannot hold NUL: a forged one is bad input
+                if (!Fields.isText(afterId, Fields.MAX_ID_LENGTH)) {
                     v.add("page_token", "is not a token of this listing");
                 }
             }
@@ -216,7 +232,8 @@ public class AlertApi {
         return run(c, Access.Operation.ADMIN, () -> {
             Violations v = new Violations();
             requestId(r.getRequestId(), v);
-            v.check(validUrl(r.getUrl()), "url", "must be an absolute http or https URL of at most 2048 characters");
+            v.check(validUrl(r.getUrl()), "url",
+                    "must be an absolute http or https URL with a host (and a port 1..65535, if any) of at most 2048 characters");
             v.check(r.getFormat() == WebhookFormat.WEBHOOK_FORMAT_GENERIC || r.getFormat() == WebhookFormat.WEBHOOK_FORMAT_SLACK,
                     "format", "must be WEBHOOK_FORMAT_GENERIC or WEBHOOK_FORMAT_SLACK");
             v.check(Fields.isText(r.getDescription(), Fields.MAX_TEXT_LENGTH), "description",
@@ -347,7 +364,8 @@ public class AlertApi {
         }
         try {
             URI u = URI.create(url);
-            return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null;
+            boolean portOk = u.getPort() == -1 || (u.getPort() >= 1 && u.getPort() <= 65535);
+            return ("http".equals(u.getScheme()) || "https".equals(u.getScheme())) && u.getHost() != null && portOk;
         } catch (IllegalArgumentException e) {
             return false;
         }

@@ -1,6 +1,8 @@
 package dev.agentspend.alerts.store;
 
 import dev.agentspend.alerts.domain.SecretBox;
+import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.proto.alerts.v1.AlertEvent;
 import dev.agentspend.proto.alerts.v1.Webhook;
 import dev.agentspend.proto.alerts.v1.WebhookFormat;
@@ -42,7 +44,16 @@ public class WebhookStore {
                         Buffer.buffer(secret.nonce()), Buffer.buffer(secret.cipherText()), AlertRecords.odt(now))))
                 .chain(rows -> pool.preparedQuery("select webhook_id, url, format, description, create_time from webhooks "
                                 + "where request_id = $1").execute(Tuple.of(requestId))
-                        .map(found -> new Created(webhook(found.iterator().next()), !rows.iterator().hasNext())));
+                        .map(found -> {
+                            Webhook stored = webhook(found.iterator().next());
+                            boolean replay = !rows.iterator().hasNext();
+                            if (replay && !(stored.getUrl().equals(url) && stored.getFormat() == format
+                                    && stored.getDescription().equals(description))) {
+                                throw ApiException.of(ErrorCode.ALREADY_EXISTS, "REQUEST_ID_REUSED", "request_id '"
+                                        + requestId + "' was used for a different webhook; use a new request_id");
+                            }
+                            return new Created(stored, replay);
+                        }));
     }
 
     public Uni<List<Webhook>> list(String afterId, int limit) {
