@@ -1,6 +1,7 @@
 package dev.agentspend.alerts.it;
 
 import com.google.protobuf.util.Timestamps;
+import dev.agentspend.alerts.support.ApiWrites;
 import dev.agentspend.alerts.support.Clients;
 import dev.agentspend.alerts.support.Clients.TestAgent;
 import dev.agentspend.alerts.support.Platform;
@@ -20,13 +21,8 @@ import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -153,7 +149,7 @@ class AuthorizationMatrixTest extends PlatformTest {
         Map<String, Map<Cred, String>> observed = new LinkedHashMap<>();
         // refused cells first; no webhook exists yet, so DeleteWebhook names one that could exist
         Subject refusedSubject = new Subject(a.id(), alert.getAlertId(), "whk_aaaaaaaaaaaaaaaaaaaaaaaaaa");
-        String before = alertTablesFingerprint();
+        String before = ApiWrites.fingerprint();
         for (Rpc rpc : MATRIX) {
             for (Cred k : Cred.values()) {
                 if (rpc.expected()[k.ordinal()] != OK) {
@@ -161,7 +157,7 @@ class AuthorizationMatrixTest extends PlatformTest {
                 }
             }
         }
-        assertEquals(before, alertTablesFingerprint(), "refused calls changed the alert service's data");
+        assertEquals(before, ApiWrites.fingerprint(), "refused calls changed the alert service's data");
 
         for (Rpc rpc : MATRIX) {
             for (Cred k : Cred.values()) {
@@ -209,24 +205,6 @@ class AuthorizationMatrixTest extends PlatformTest {
             context.detach(previous);
             context.cancel(null);
         }
-    }
-
-    /** Row count and digest of each table the API writes (the consumer's own state is left out). */
-    private static String alertTablesFingerprint() throws Exception {
-        var config = ConfigProvider.getConfig();
-        StringBuilder out = new StringBuilder();
-        try (Connection c = DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
-                config.getValue("quarkus.datasource.username", String.class), "");
-             Statement st = c.createStatement()) {
-            for (String table : List.of("alerts", "alert_events", "rule_configs", "webhooks", "webhook_deliveries", "suspensions")) {
-                try (ResultSet rs = st.executeQuery("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
-                        + " FROM alerts." + table + " t")) {
-                    rs.next();
-                    out.append(table).append(' ').append(rs.getLong(1)).append(' ').append(rs.getString(2)).append('\n');
-                }
-            }
-        }
-        return out.toString();
     }
 
     private static void print(Map<String, Map<Cred, String>> observed) {

@@ -2,6 +2,7 @@ package dev.agentspend.alerts.it;
 
 import com.google.protobuf.Any;
 import com.google.rpc.BadRequest;
+import dev.agentspend.alerts.support.ApiWrites;
 import dev.agentspend.alerts.support.Clients;
 import dev.agentspend.alerts.support.Platform;
 import dev.agentspend.alerts.support.PlatformTest;
@@ -15,14 +16,9 @@ import io.grpc.protobuf.StatusProto;
 import io.quarkus.test.common.TestResourceScope;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +41,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * proto and {@code AlertApi}'s rules: INVALID_ARGUMENT with a google.rpc.BadRequest naming every
  * offending field, NOT_FOUND naming the id, OUT_OF_RANGE and ALREADY_EXISTS with their ErrorInfo
  * reason. Every refusal carries a message without control characters, and all refused rows
- * together change nothing: every table the API writes (alerts, alert events, rule configurations,
- * webhooks, deliveries, suspensions) is digested before and after. Calls use the admin token, so
+ * together change nothing: everything the API writes (rule configurations, webhooks,
+ * acknowledgements and their events and deliveries; see {@link ApiWrites}) is digested before and
+ * after. Calls use the admin token, so
  * that each refusal is about the input.
  */
 @QuarkusTest
@@ -266,13 +263,13 @@ class BadInputGrpcTest extends PlatformTest {
 
         // ---- run every refused row, digest before and after ----
         List<Observed> observed = new ArrayList<>();
-        String before = alertTablesFingerprint();
+        String before = ApiWrites.fingerprint();
         long refusedStart = System.nanoTime();
         for (Row r : rows) {
             observed.add(check(r));
         }
         long refusedMillis = (System.nanoTime() - refusedStart) / 1_000_000;
-        String after = alertTablesFingerprint();
+        String after = ApiWrites.fingerprint();
 
         // ---- inputs the contract accepts (recorded; run after the digest) ----
         List<Row> accepted = new ArrayList<>();
@@ -478,24 +475,6 @@ class BadInputGrpcTest extends PlatformTest {
             }
         }
         return fields;
-    }
-
-    /** Row count and digest of each table the API writes (the consumer's own state is left out), as AuthorizationMatrixTest. */
-    private static String alertTablesFingerprint() throws Exception {
-        var config = ConfigProvider.getConfig();
-        StringBuilder out = new StringBuilder();
-        try (Connection c = DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
-                config.getValue("quarkus.datasource.username", String.class), "");
-             Statement st = c.createStatement()) {
-            for (String table : List.of("alerts", "alert_events", "rule_configs", "webhooks", "webhook_deliveries", "suspensions")) {
-                try (ResultSet rs = st.executeQuery("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
-                        + " FROM alerts." + table + " t")) {
-                    rs.next();
-                    out.append(table).append(' ').append(rs.getLong(1)).append(' ').append(rs.getString(2)).append('\n');
-                }
-            }
-        }
-        return out.toString();
     }
 
     /** Control characters shown as '?', so that an echoed one does not garble the build log. */
