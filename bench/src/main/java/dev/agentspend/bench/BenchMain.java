@@ -36,6 +36,8 @@ public final class BenchMain {
     private static final int CHANNELS = 4;
     private static final Duration LAG_INTERVAL = Duration.ofMillis(25);
     private static final Duration CATCH_UP = Duration.ofSeconds(60);
+    /** The floor's call path (server transport, event loops) is warm from phases A and B already. */
+    private static final Duration FLOOR_WARMUP = Duration.ofSeconds(10);
 
     private BenchMain() {
     }
@@ -163,8 +165,26 @@ public final class BenchMain {
                         f.hotPeaks = monitor.takePeaks();
                     }
                 });
-                f.loadAfter = Report.loadAverage();
                 out.printf("phase B done: %.1f payments/s%n", f.hot.perSecond());
+
+                // phase C: the same clients and channels, an empty call instead of Pay
+                Duration floorWarmup = options.warmup().compareTo(FLOOR_WARMUP) < 0 ? options.warmup() : FLOOR_WARMUP;
+                out.printf("phase C: %d clients calling the ledger's grpc.health.v1.Health/Check for %d s (+%d s warm-up)...%n",
+                        options.clients(), options.duration().toSeconds(), floorWarmup.toSeconds());
+                f.floor = new TransportFloor(channels, options.clients(), floorWarmup, options.duration())
+                        .run(new LoadPhase.Window() {
+                            @Override
+                            public void measureStarted() {
+                                f.floorStart = ProcessStats.sampleAll(monitor.watched());
+                            }
+
+                            @Override
+                            public void measureEnded() {
+                                f.floorEnd = ProcessStats.sampleAll(monitor.watched());
+                            }
+                        });
+                f.loadAfter = Report.loadAverage();
+                out.printf("phase C done: %.1f calls/s%n", f.floor.perSecond());
             }
 
             audit(stack, agents, f, out);

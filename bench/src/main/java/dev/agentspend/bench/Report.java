@@ -36,6 +36,9 @@ final class Report {
         Map<String, ProcessStats.Usage> hotStart = new LinkedHashMap<>();
         Map<String, ProcessStats.Usage> hotEnd = new LinkedHashMap<>();
         Map<String, long[]> hotPeaks = new LinkedHashMap<>();
+        PhaseResult floor;
+        Map<String, ProcessStats.Usage> floorStart = new LinkedHashMap<>();
+        Map<String, ProcessStats.Usage> floorEnd = new LinkedHashMap<>();
         LagCalculator.Lags analyticsLag;
         LagCalculator.Lags alertsLag;
         int lagSamples;
@@ -90,6 +93,7 @@ final class Report {
                 f.loadBefore, f.loadAfter);
         phase(out, "Phase A (fleet: each call pays from a random agent)", f.fleet);
         phase(out, "Phase B (hot agent: every call pays from one agent)", f.hot);
+        floor(out, f);
 
         out.println();
         out.println("CPU and memory (CPU from /proc/<pid>/stat utime+stime; RSS = VmRSS; PostgreSQL = postmaster and its"
@@ -207,6 +211,34 @@ final class Report {
                 p.declines.isEmpty() ? "" : " " + p.declines, p.errorCount(), p.errors.isEmpty() ? "" : " " + p.errors);
         out.printf("  deliberate retries (same request_id again) %d: answered with another entry %d%n", p.retries,
                 p.retriesWithOtherEntry);
+    }
+
+    /** Phase C: the empty call's rate, what each process spent per call, and how close Pay came to it. */
+    private static void floor(PrintStream out, Figures f) {
+        out.println();
+        out.println("Phase C (transport floor: the same clients call the ledger's grpc.health.v1.Health/Check, an empty"
+                + " unary call with no authentication, database or feed behind it; no Pay rate can exceed it here):");
+        PhaseResult c = f.floor;
+        if (c == null) {
+            out.println("  not run");
+            return;
+        }
+        out.printf(Locale.ROOT, "  calls/s %.1f, %d calls in %.1f s; latency ms: p50 %.2f  p99 %.2f  max %.2f; errors %d%s%n",
+                c.perSecond(), c.completed, c.seconds, c.percentileMillis(50), c.percentileMillis(99), c.maxMillis(),
+                c.errorCount(), c.errors.isEmpty() ? "" : " " + c.errors);
+        List<String> perCall = new ArrayList<>();
+        for (String name : f.floorEnd.keySet()) {
+            double seconds = cpu(f.floorStart, f.floorEnd, name);
+            if (seconds > 0) {
+                perCall.add(String.format(Locale.ROOT, "%s %.3f", name, perPayment(seconds, c)));
+            }
+        }
+        out.println("  CPU ms per call: " + String.join(", ", perCall));
+        if (c.perSecond() > 0) {
+            out.printf(Locale.ROOT, "  Pay reached %.0f%% of this floor in phase A and %.0f%% in phase B%n",
+                    f.fleet == null ? 0 : 100 * f.fleet.perSecond() / c.perSecond(),
+                    f.hot == null ? 0 : 100 * f.hot.perSecond() / c.perSecond());
+        }
     }
 
     private static void lag(PrintStream out, String what, LagCalculator.Lags l) {

@@ -42,6 +42,9 @@ class BenchRunTest {
         assertEquals("0", m.group(7), "duplicates");
         assertFalse(m.group(1).equals("n/a") || m.group(3).equals("n/a"), "both phases measured: " + last);
         assertTrue(f.fleet.completed > 0 && f.hot.completed > 0, "payments were made in both phases");
+        assertTrue(f.floor.completed > 0 && f.floor.errors.isEmpty(),
+                "the transport floor's empty calls were answered: " + f.floor.errors);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("  Pay reached ")), "the floor is compared with Pay");
         assertTrue(f.verify != null && f.verify.getConsistent(), "VerifyLedger: " + f.verify);
         assertTrue(BenchMain.passed(f), "no overspend, duplicate or lost approval");
         assertTrue(lines.stream().anyMatch(l -> l.contains("synchronous_commit=on")), "the database is durable");
