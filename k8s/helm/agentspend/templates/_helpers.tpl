@@ -114,6 +114,18 @@ also carries the HTTP/1.1 probes and scrapes (the sidecar translates).
 {{- if .Values.tls.enabled }}https{{ else }}grpc{{ end }}
 {{- end }}
 
+{{/*
+"true" when gRPC runs on its own port with client certificates (tls.mutual.enabled), else empty.
+*/}}
+{{- define "agentspend.mutualTls" -}}
+{{- if .Values.tls.mutual.enabled }}
+{{- if not .Values.tls.enabled }}
+{{- fail "tls.mutual.enabled needs tls.enabled: mutual TLS uses the same Secret and CA" }}
+{{- end }}
+{{- true }}
+{{- end }}
+{{- end }}
+
 {{- define "agentspend.scheme" -}}
 {{- if .Values.tls.enabled }}HTTPS{{ else }}HTTP{{ end }}
 {{- end }}

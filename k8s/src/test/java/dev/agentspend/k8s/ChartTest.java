@@ -125,6 +125,43 @@ class ChartTest {
     }
 
     @Test
+    void mutualTlsMovesGrpcToAPortThatAsksForClientCertificates() {
+        List<HasMetadata> objects = render("mutual-tls.yaml");
+        Invariants.check(objects, true, true);
+        for (Deployment d : ofKind(objects, Deployment.class)) {
+            Container c = d.getSpec().getTemplate().getSpec().getContainers().get(0);
+            assertEquals(9443, c.getPorts().get(1).getContainerPort());
+            // the probes stay on the HTTPS port, which asks no client certificate
+            assertEquals("http", c.getReadinessProbe().getHttpGet().getPort().getStrVal());
+            Map<String, EnvVar> env = env(d);
+            assertEquals("REQUIRED", env.get("QUARKUS_GRPC_SERVER_SSL_CLIENT_AUTH").getValue());
+            assertEquals("/etc/agentspend/tls/truststore.p12", env.get("QUARKUS_GRPC_SERVER_SSL_TRUST_STORE").getValue());
+            assertEquals("agentspend-tls-keystore",
+                    env.get("QUARKUS_GRPC_SERVER_SSL_TRUST_STORE_PASSWORD").getValueFrom().getSecretKeyRef().getName());
+        }
+        Map<String, EnvVar> alerts = env(deployment(objects, "agentspend-alerts"));
+        for (String peer : List.of("IDENTITY", "LEDGER")) {
+            assertEquals("9443", alerts.get("QUARKUS_GRPC_CLIENTS_" + peer + "_PORT").getValue());
+            assertEquals("/etc/agentspend/tls/tls.crt", alerts.get("QUARKUS_GRPC_CLIENTS_" + peer + "_SSL_CERTIFICATE").getValue());
+            assertEquals("/etc/agentspend/tls/tls.key", alerts.get("QUARKUS_GRPC_CLIENTS_" + peer + "_SSL_KEY").getValue());
+            assertEquals("/etc/agentspend/tls/ca.crt", alerts.get("QUARKUS_GRPC_CLIENTS_" + peer + "_SSL_TRUST_STORE").getValue());
+        }
+        ServiceMonitor sm = ofKind(objects, ServiceMonitor.class).get(0);
+        assertEquals("https", sm.getSpec().getEndpoints().get(0).getPort(), "scrapes stay on the HTTPS port");
+
+        List<HasMetadata> request = KubernetesObjects.parse(Chart.render(t -> t
+                .withValuesFile(Path.of("src/test/resources/values/mutual-tls.yaml").toAbsolutePath())
+                .set("tls.mutual.clientAuth", "REQUEST")));
+        assertEquals("REQUEST", env(deployment(request, "agentspend-ledger")).get("QUARKUS_GRPC_SERVER_SSL_CLIENT_AUTH").getValue());
+    }
+
+    @Test
+    void mutualTlsWithoutTlsIsRefused() {
+        Exception e = assertThrows(Exception.class, () -> Chart.render(t -> t.set("tls.mutual.enabled", "true")));
+        assertTrue(e.getMessage().contains("tls.mutual.enabled needs tls.enabled"), e.getMessage());
+    }
+
+    @Test
     void tlsWithoutSecretIsRefused() {
         Exception e = assertThrows(Exception.class, () -> Chart.render(t -> t.set("tls.enabled", "true")));
         assertTrue(e.getMessage().contains("tls.secretName is required"), e.getMessage());
@@ -225,7 +262,7 @@ class ChartTest {
     @ValueSource(strings = {"ledger.replicas=3", "ledgr.enabled=false", "ledger.image.pullPolicy=Sometimes",
             "database.sslmode=on", "ledger.port=0", "tls.enable=true", "ledger.autoscaling.minReplica=1",
             "ledger.resources.limit.memory=1Gi", "ledger.grpcClients[0]=billing", "metrics.serviceMonitor.enable=true",
-            "tls.insecureRequests=enabled"})
+            "tls.insecureRequests=enabled", "tls.mutual.clientAuth=NONE", "tls.mutual.enable=true"})
     void schemaRejectsTypos(String setting) {
         int eq = setting.indexOf('=');
         Exception e = assertThrows(Exception.class,

@@ -90,17 +90,25 @@ final class Invariants {
             List<Service> services = ofKind(objects, Service.class).stream()
                     .filter(s -> selects(s.getSpec().getSelector(), podLabels)).toList();
             assertEquals(1, services.size(), name + ": exactly one Service expected to select it");
-            ServicePort sp = services.get(0).getSpec().getPorts().get(0);
+            List<ServicePort> servicePorts = services.get(0).getSpec().getPorts();
+            ServicePort sp = servicePorts.get(0);
             assertEquals(tls ? "https" : "grpc", sp.getName(), name + ": Service port name");
             assertNotNull(sp.getAppProtocol(), name + ": Service port without appProtocol");
             assertEquals("http", sp.getTargetPort().getStrVal(), name + ": Service targetPort");
             assertEquals(c.getPorts().get(0).getContainerPort(), sp.getPort(), name + ": Service port differs");
+            assertEquals(c.getPorts().size(), servicePorts.size(), name + ": one Service port per container port");
+            if (mutualTls(c)) {
+                ServicePort grpc = servicePorts.get(1);
+                assertEquals("grpc", grpc.getTargetPort().getStrVal(), name + ": mutual-TLS Service targetPort");
+                assertEquals(c.getPorts().get(1).getContainerPort(), grpc.getPort(), name + ": mutual-TLS Service port differs");
+                assertNotNull(grpc.getAppProtocol(), name + ": mutual-TLS Service port without appProtocol");
+            }
 
             if (networkPolicies) {
                 List<NetworkPolicy> policies = ofKind(objects, NetworkPolicy.class).stream()
                         .filter(p -> selects(p.getSpec().getPodSelector().getMatchLabels(), podLabels)).toList();
                 assertEquals(1, policies.size(), name + ": exactly one NetworkPolicy expected");
-                checkNetworkPolicy(name, podLabels.get("app.kubernetes.io/component"), policies.get(0));
+                checkNetworkPolicy(name, podLabels.get("app.kubernetes.io/component"), policies.get(0), mutualTls(c));
             }
         }
         for (HorizontalPodAutoscaler h : ofKind(objects, HorizontalPodAutoscaler.class)) {
@@ -126,6 +134,11 @@ final class Invariants {
         for (Pod p : ofKind(objects, Pod.class)) {
             checkPodHardened(p.getMetadata().getName(), p.getSpec());
         }
+    }
+
+    /** gRPC on its own port with client certificates (tls.mutual): a second container port named grpc. */
+    static boolean mutualTls(Container c) {
+        return c.getPorts().size() == 2 && "grpc".equals(c.getPorts().get(1).getName());
     }
 
     static boolean selects(Map<String, String> selector, Map<String, String> labels) {
@@ -177,7 +190,8 @@ final class Invariants {
     }
 
     private static void checkService(String name, Container c, boolean tls) {
-        assertEquals(1, c.getPorts().size(), name + ": one port (HTTP and gRPC share it)");
+        assertEquals(mutualTls(c) ? 2 : 1, c.getPorts().size(),
+                name + ": one port (HTTP and gRPC share it), or a second one for gRPC with mutual TLS");
         ContainerPort port = c.getPorts().get(0);
         assertEquals("http", port.getName());
         assertTrue(c.getVolumeMounts().stream().anyMatch(m -> m.getMountPath().equals("/tmp")),
@@ -211,6 +225,28 @@ final class Invariants {
         } else {
             assertNull(env.get("QUARKUS_HTTP_SSL_PORT"), name);
         }
+        if (mutualTls(c)) {
+            assertTrue(tls, name + ": mutual TLS without TLS");
+            assertEquals("true", env.get("QUARKUS_GRPC_SERVER_USE_SEPARATE_SERVER").getValue(), name);
+            assertEquals(String.valueOf(c.getPorts().get(1).getContainerPort()), env.get("QUARKUS_GRPC_SERVER_PORT").getValue(),
+                    name + ": QUARKUS_GRPC_SERVER_PORT differs from the grpc container port");
+            assertTrue(List.of("REQUIRED", "REQUEST").contains(env.get("QUARKUS_GRPC_SERVER_SSL_CLIENT_AUTH").getValue()), name);
+            assertNotNull(env.get("QUARKUS_GRPC_SERVER_SSL_TRUST_STORE_PASSWORD").getValueFrom().getSecretKeyRef(),
+                    name + ": trust store password not from a Secret");
+            for (String file : List.of("QUARKUS_GRPC_SERVER_SSL_CERTIFICATE", "QUARKUS_GRPC_SERVER_SSL_KEY",
+                    "QUARKUS_GRPC_SERVER_SSL_TRUST_STORE")) {
+                String path = env.get(file).getValue();
+                assertTrue(c.getVolumeMounts().stream().anyMatch(m -> path.startsWith(m.getMountPath() + "/")
+                        && Boolean.TRUE.equals(m.getReadOnly())), name + ": " + file + " not on a read-only mount");
+            }
+            env.keySet().stream().filter(k -> k.startsWith("QUARKUS_GRPC_CLIENTS_") && k.endsWith("_HOST")).forEach(host -> {
+                String client = host.substring(0, host.length() - "HOST".length());
+                assertEquals(String.valueOf(c.getPorts().get(1).getContainerPort()), env.get(client + "PORT").getValue(),
+                        name + ": " + client + " does not call its peer's gRPC port");
+                assertNotNull(env.get(client + "SSL_CERTIFICATE"), name + ": " + client + " presents no certificate");
+                assertNotNull(env.get(client + "SSL_KEY"), name + ": " + client + " presents no key");
+            });
+        }
     }
 
     private static void checkProbe(String name, String kind, Probe probe, String path, boolean tls) {
@@ -230,12 +266,12 @@ final class Invariants {
                 .forEach(s -> assertEquals(Boolean.FALSE, s.getAutomountServiceAccountToken()));
     }
 
-    private static void checkNetworkPolicy(String name, String component, NetworkPolicy p) {
+    private static void checkNetworkPolicy(String name, String component, NetworkPolicy p, boolean mutualTls) {
         assertEquals(List.of("Ingress"), p.getSpec().getPolicyTypes(), name);
         assertEquals(1, p.getSpec().getIngress().size(), name + ": one ingress rule expected");
         var rule = p.getSpec().getIngress().get(0);
-        assertEquals(1, rule.getPorts().size(), name + ": one port open");
-        assertEquals("http", rule.getPorts().get(0).getPort().getStrVal(), name + ": open port");
+        assertEquals(mutualTls ? List.of("http", "grpc") : List.of("http"),
+                rule.getPorts().stream().map(x -> x.getPort().getStrVal()).toList(), name + ": open ports");
         List<NetworkPolicyPeer> from = rule.getFrom() == null ? List.of() : rule.getFrom();
         for (NetworkPolicyPeer peer : from) {
             boolean empty = peer.getPodSelector() == null && peer.getNamespaceSelector() == null && peer.getIpBlock() == null;

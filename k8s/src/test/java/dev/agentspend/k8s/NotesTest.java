@@ -37,4 +37,11 @@ class NotesTest {
         assertTrue(out.contains("https://localhost:8083/"), out);
         assertFalse(out.contains("spend-alerts"), "alerts is disabled: " + out);
     }
+
+    @Test
+    void notesPointAgentsAtTheMutualTlsPort() {
+        String out = notes(i -> i.withValuesFile(Path.of("src/test/resources/values/mutual-tls.yaml").toAbsolutePath()));
+        assertTrue(out.contains("agentspend-ledger.agentspend.svc:9443"), out);
+        assertTrue(out.contains("with a client certificate signed by it"), out);
+    }
 }
