@@ -130,12 +130,18 @@ class TlsTest {
      */
     static Map<String, String> environment(List<HasMetadata> objects, String deployment, int port,
                                            Map<String, String> local) {
+        return environment(objects, deployment, secret, port, local);
+    }
+
+    /** As above, with the Secret's files in {@code secretDir}. */
+    static Map<String, String> environment(List<HasMetadata> objects, String deployment, Path secretDir, int port,
+                                           Map<String, String> local) {
         Deployment d = KubernetesObjects.ofKind(objects, Deployment.class).stream()
                 .filter(x -> x.getMetadata().getName().equals(deployment)).findFirst().orElseThrow();
         Map<String, String> env = new HashMap<>();
         for (EnvVar e : d.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv()) {
             if (e.getValue() != null) {
-                env.put(e.getName(), e.getValue().replace("/etc/agentspend/tls", secret.toString()));
+                env.put(e.getName(), e.getValue().replace("/etc/agentspend/tls", secretDir.toString()));
             }
         }
         assertEquals(env.get("QUARKUS_HTTP_PORT"), env.get("QUARKUS_HTTP_SSL_PORT"), "one port, HTTPS on it");
@@ -151,6 +157,11 @@ class TlsTest {
     }
 
     static void awaitReadyOverHttps(ServiceProcess p) {
+        awaitReadyOverHttps(p, https);
+    }
+
+    /** Waits until {@code p} answers /q/health/ready with 200 over HTTPS through {@code https}. */
+    static void awaitReadyOverHttps(ServiceProcess p, HttpClient https) {
         HttpRequest ready = HttpRequest.newBuilder(URI.create("https://localhost:" + p.httpPort() + "/q/health/ready"))
                 .timeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
@@ -247,7 +258,7 @@ class TlsTest {
                 "-out", "tls.crt", "-days", "2", "-extfile", "san.ext");
     }
 
-    private static void run(Path dir, String... command) throws IOException, InterruptedException {
+    static void run(Path dir, String... command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("openssl.log").toFile()).start();
         if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
