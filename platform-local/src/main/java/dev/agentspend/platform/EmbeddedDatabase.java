@@ -5,6 +5,7 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -12,7 +13,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
 
 /**
  * An embedded PostgreSQL 16 server (zonky binaries from Maven Central; it runs as root).
@@ -26,12 +30,14 @@ public final class EmbeddedDatabase implements AutoCloseable {
     public static final String USER = "postgres";
 
     private final EmbeddedPostgres.Builder builder;
+    private final File dataDirectory;
     private final File deleteOnClose;
     private EmbeddedPostgres server;
     private int port;
 
-    private EmbeddedDatabase(EmbeddedPostgres.Builder builder, int port, File deleteOnClose) {
+    private EmbeddedDatabase(EmbeddedPostgres.Builder builder, File dataDirectory, int port, File deleteOnClose) {
         this.builder = builder;
+        this.dataDirectory = dataDirectory;
         this.port = port;
         this.deleteOnClose = deleteOnClose;
     }
@@ -46,7 +52,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
                 .setServerConfig("full_page_writes", "on")
                 .setServerConfig("max_connections", "200")
                 .setPGStartupWait(Duration.ofSeconds(60));
-        return new EmbeddedDatabase(b, port, null);
+        return new EmbeddedDatabase(b, dataDirectory, port, null);
     }
 
     /** A test server on a free port with a fresh data directory; fast, not crash-safe. */
@@ -63,7 +69,7 @@ public final class EmbeddedDatabase implements AutoCloseable {
                 .setCleanDataDirectory(false)
                 .setServerConfig("max_connections", "200")
                 .setPGStartupWait(Duration.ofSeconds(60));
-        return new EmbeddedDatabase(b, 0, dir);
+        return new EmbeddedDatabase(b, dir, 0, dir);
     }
 
     public synchronized EmbeddedDatabase start() {
@@ -95,6 +101,64 @@ public final class EmbeddedDatabase implements AutoCloseable {
             throw new IllegalStateException("embedded PostgreSQL did not stop: " + e.getMessage(), e);
         } finally {
             server = null;
+        }
+    }
+
+    /**
+     * Kills the postmaster with SIGKILL, as a crash or the OOM killer would: no shutdown
+     * checkpoint, clients' connections cut. Waits until its backends have noticed and exited (they
+     * do so by themselves), so that {@link #start()} can bring the same data back after crash
+     * recovery. Returns the postmaster's pid.
+     */
+    public synchronized long crash() {
+        if (server == null) {
+            throw new IllegalStateException("the database is not running");
+        }
+        long pid = postmasterPid();
+        ProcessHandle postmaster = ProcessHandle.of(pid)
+                .orElseThrow(() -> new IllegalStateException("no postmaster process " + pid));
+        List<ProcessHandle> backends = postmaster.descendants().toList();
+        postmaster.destroyForcibly();
+        long deadlineNanos = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        for (ProcessHandle p : Stream.concat(Stream.of(postmaster), backends.stream()).toList()) {
+            while (running(p)) {
+                if (System.nanoTime() > deadlineNanos) {
+                    throw new IllegalStateException("process " + p.pid() + " of the killed postmaster is still alive");
+                }
+                LockSupport.parkNanos(Duration.ofMillis(20).toNanos());   // poll interval of a bounded wait
+            }
+        }
+        try {
+            // releases the library's lock on the data directory; its `pg_ctl stop` finds no server and says so
+            server.close();
+        } catch (IOException e) {
+            // the server is gone already; only the lock file's release could fail here
+        } finally {
+            server = null;
+        }
+        return pid;
+    }
+
+    /** Alive and not a zombie: an exited child of a parent that does not reap holds no resource. */
+    private static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            // the state follows the parenthesised command name, which may itself contain spaces
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException | RuntimeException e) {
+            return p.isAlive();   // no /proc (not Linux) or the process has just gone
+        }
+    }
+
+    private long postmasterPid() {
+        try {
+            // postmaster.pid: the first line is the postmaster's process id
+            return Long.parseLong(Files.readAllLines(new File(dataDirectory, "postmaster.pid").toPath()).get(0).trim());
+        } catch (IOException e) {
+            throw new IllegalStateException("no postmaster.pid in " + dataDirectory, e);
         }
     }
 

@@ -13,6 +13,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class EmbeddedDatabaseTest {
@@ -56,6 +57,30 @@ class EmbeddedDatabaseTest {
                  ResultSet rs = s.executeQuery("SELECT v FROM kept")) {
                 assertTrue(rs.next());
                 assertEquals(7, rs.getInt(1));
+            }
+        }
+    }
+
+    @Test
+    void durableDatabaseKilledWithSigkillComesBackOnItsPortWithEveryCommit(@TempDir Path dataDir) throws Exception {
+        try (EmbeddedDatabase db = EmbeddedDatabase.durable(dataDir.toFile(), 0).start()) {
+            db.createDatabase("agentspend");
+            int port = db.port();
+            try (Connection c = connect(db); Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE kept (v int)");
+                s.execute("INSERT INTO kept VALUES (9)");
+            }
+            Connection cut = connect(db);
+            long pid = db.crash();
+            assertTrue(ProcessHandle.of(pid).isEmpty() || !ProcessHandle.of(pid).get().isAlive(), "postmaster still alive");
+            assertThrows(SQLException.class, () -> cut.createStatement().execute("SELECT 1"),
+                    "a connection to the killed server must fail");
+            db.start();
+            assertEquals(port, db.port());
+            try (Connection c = connect(db); Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT v FROM kept")) {
+                assertTrue(rs.next(), "a committed row is lost after crash recovery");
+                assertEquals(9, rs.getInt(1));
             }
         }
     }
