@@ -1,6 +1,7 @@
 package dev.agentspend.alerts.grpc;
 
 import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.DatabaseErrors;
 import dev.agentspend.common.error.GrpcErrors;
 import dev.agentspend.proto.alerts.v1.*;
 import io.quarkus.grpc.GrpcService;
@@ -81,9 +82,10 @@ public class AlertGrpcService implements AlertService {
     }
 
     private static Throwable map(String method, Throwable t) {
-        if (!(t instanceof ApiException) && !(t instanceof io.grpc.StatusRuntimeException)) {
+        Throwable refusal = DatabaseErrors.translate(t, "the alerts database");
+        if (!(refusal instanceof ApiException) && !(refusal instanceof io.grpc.StatusRuntimeException)) {
             LOG.errorf(t, "%s failed unexpectedly", method);
         }
-        return GrpcErrors.toStatus(t, DOMAIN);
+        return GrpcErrors.toStatus(refusal, DOMAIN);
     }
 }

@@ -1,6 +1,7 @@
 package dev.agentspend.analytics.grpc;
 
 import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.DatabaseErrors;
 import dev.agentspend.common.error.GrpcErrors;
 import dev.agentspend.proto.analytics.v1.*;
 import io.quarkus.grpc.GrpcService;
@@ -91,10 +92,11 @@ public class AnalyticsGrpcService implements AnalyticsService {
 
     private static <T> Uni<T> unary(String method, Uni<T> call) {
         return call.onFailure().transform(t -> {
-            if (!(t instanceof ApiException)) {
+            Throwable refusal = DatabaseErrors.translate(t, "the analytics database");
+            if (!(refusal instanceof ApiException)) {
                 LOG.errorf(t, "%s failed unexpectedly", method);
             }
-            return GrpcErrors.toStatus(t, DOMAIN);
+            return GrpcErrors.toStatus(refusal, DOMAIN);
         });
     }
 }

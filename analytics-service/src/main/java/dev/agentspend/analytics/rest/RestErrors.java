@@ -1,6 +1,7 @@
 package dev.agentspend.analytics.rest;
 
 import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.DatabaseErrors;
 import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.common.error.FieldViolation;
 import jakarta.ws.rs.core.MediaType;
@@ -24,10 +25,13 @@ public class RestErrors {
                 .entity(new ErrorBody(e.code().name(), e.reason(), e.getMessage(), e.violations())).build();
     }
 
-    /** Anything that is not a refusal is a bug or an outage: logged here, shown as INTERNAL. */
+    /** A database outage is 503 DATABASE_UNAVAILABLE; anything else that is not a refusal is a bug: logged here, shown as INTERNAL. */
     static Throwable toRefusal(Throwable t) {
         if (t instanceof ApiException || t instanceof jakarta.ws.rs.WebApplicationException) {
             return t;
+        }
+        if (DatabaseErrors.isOutage(t)) {
+            return DatabaseErrors.translate(t, "the analytics database");
         }
         LOG.error("REST request failed unexpectedly", t);
         return ApiException.of(ErrorCode.INTERNAL, "INTERNAL", "internal error; the request may be retried");

@@ -1,6 +1,7 @@
 package dev.agentspend.ledger.grpc;
 
 import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.DatabaseErrors;
 import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.common.error.GrpcErrors;
 import dev.agentspend.common.error.Violations;
@@ -361,9 +362,14 @@ public class LedgerGrpcService implements LedgerService {
     }
 
     private StatusRuntimeException toStatus(Throwable t) {
-        if (!(t instanceof ApiException) && !(t instanceof StatusRuntimeException)) {
+        // a database outage is the caller's cue to retry (same request_id: a payment committed just
+        // before the connection broke is answered from its idempotency record), not a bug
+        Throwable refusal = DatabaseErrors.translate(t, "the ledger's database");
+        if (!(refusal instanceof ApiException) && !(refusal instanceof StatusRuntimeException)) {
             LOG.errorf(t, "unexpected failure");
+        } else if (refusal != t) {
+            LOG.debugf("database unavailable: %s", t.getMessage());
         }
-        return GrpcErrors.toStatus(t, DOMAIN);
+        return GrpcErrors.toStatus(refusal, DOMAIN);
     }
 }

@@ -46,15 +46,20 @@ public class PolicyWatcher {
 
     private volatile long appliedVersion;
     private volatile long pendingVersion;
-    private volatile long backoffMillis;
+    private ReconnectBackoff backoff;
     private volatile Cancellable subscription;
     private volatile boolean stopped;
     private volatile int generation;
+    /** The generation whose feed ended last: its reconnect is scheduled. */
+    private int lostGeneration = -1;
     private long watchdog;
 
     void onStart(@Observes StartupEvent event) {
-        backoffMillis = config.ledger().policyReconnectMinBackoff().toMillis();
+        backoff = new ReconnectBackoff(config.ledger().policyReconnectMinBackoff(),
+                config.ledger().policyReconnectMaxBackoff(), config.ledger().policyStaleness());
         long staleness = config.ledger().policyStaleness().toMillis();
+        // only a subscribed feed that went silent is restarted here; a lost one has its reconnect
+        // scheduled already, and restarting it would postpone that reconnect by a whole delay
         watchdog = vertx.setPeriodic(Math.max(250, staleness / 4), id -> {
             if (!stopped && subscription != null && !cache.fresh() && cache.ready()) {
                 LOG.warnf("policy feed silent for longer than %d ms; reconnecting", staleness);
@@ -98,17 +103,19 @@ public class PolicyWatcher {
                 "Bearer " + config.auth().serviceToken());
         MutinyIdentityServiceGrpc.MutinyIdentityServiceStub stub = GrpcClientUtils.attachHeaders(identity, headers);
         WatchPoliciesRequest request = WatchPoliciesRequest.newBuilder().setAfterVersion(appliedVersion).build();
-        subscription = stub.watchPolicies(request).subscribe().with(
+        Cancellable s = stub.watchPolicies(request).subscribe().with(
                 event -> onEvent(gen, event),
                 failure -> onEnd(gen, failure),
                 () -> onEnd(gen, null));
+        // a feed that failed at once has ended already: it must not look subscribed to the watchdog
+        subscription = lostGeneration == gen ? null : s;
     }
 
     private void onEvent(int gen, WatchPoliciesResponse event) {
         if (gen != generation) {
             return;
         }
-        backoffMillis = config.ledger().policyReconnectMinBackoff().toMillis();
+        backoff.reset();
         switch (event.getEventCase()) {
             case HEARTBEAT -> commit(pendingVersion);
             case SNAPSHOT_COMPLETE -> {
@@ -146,26 +153,28 @@ public class PolicyWatcher {
         }
     }
 
-    private void onEnd(int gen, Throwable failure) {
+    private synchronized void onEnd(int gen, Throwable failure) {
         if (gen != generation || stopped) {
             return;
         }
+        lostGeneration = gen;
+        subscription = null;
+        long delay = scheduleReconnect(gen);
         if (failure != null) {
             LOG.warnf("policy feed lost (%s); reconnecting after version %d in %d ms", failure.getMessage(),
-                    appliedVersion, backoffMillis);
+                    appliedVersion, delay);
         } else {
-            LOG.infof("policy feed ended; reconnecting after version %d in %d ms", appliedVersion, backoffMillis);
+            LOG.infof("policy feed ended; reconnecting after version %d in %d ms", appliedVersion, delay);
         }
-        scheduleReconnect(gen);
     }
 
-    private void scheduleReconnect(int gen) {
-        long delay = backoffMillis;
-        backoffMillis = Math.min(config.ledger().policyReconnectMaxBackoff().toMillis(), Math.max(1, backoffMillis * 2));
-        vertx.setTimer(Math.max(1, delay), id -> {
+    private long scheduleReconnect(int gen) {
+        long delay = backoff.next();
+        vertx.setTimer(delay, id -> {
             if (gen == generation && !stopped) {
                 connect();
             }
         });
+        return delay;
     }
 }

@@ -1,0 +1,48 @@
+package dev.agentspend.common.error;
+
+import io.vertx.sqlclient.ClosedConnectionException;
+import io.vertx.sqlclient.DatabaseException;
+
+import java.io.IOException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Tells a database outage from a bug. While PostgreSQL is down, restarting or unreachable, a
+ * request fails with a refused or cut connection, or with the server's own "shutting down" or
+ * "starting up" error; the caller must hear UNAVAILABLE (retry, with the same request_id), never
+ * INTERNAL, which says the request itself broke something. Every service reaches its database
+ * through Vert.x's reactive SQL client, which they provide; this class only names its exceptions.
+ */
+public final class DatabaseErrors {
+    public static final String REASON = "DATABASE_UNAVAILABLE";
+
+    private DatabaseErrors() {
+    }
+
+    /** True when {@code t} (or a cause) says the database could not be reached or went away. */
+    public static boolean isOutage(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof DatabaseException db) {
+                String state = db.getSqlState();
+                // connection exceptions (08xxx) and operator intervention: shutdown, crash, not yet accepting (57P0x)
+                return state != null && (state.startsWith("08") || state.startsWith("57P"));
+            }
+            if (c instanceof ClosedConnectionException || c instanceof IOException || c instanceof TimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code t} as the caller should see it: an outage becomes UNAVAILABLE with reason
+     * {@value #REASON} naming {@code store} (for example "the ledger's database"); anything else
+     * is returned as it is.
+     */
+    public static Throwable translate(Throwable t, String store) {
+        if (t instanceof ApiException || !isOutage(t)) {
+            return t;
+        }
+        return ApiException.of(ErrorCode.UNAVAILABLE, REASON, store + " is unreachable; retry with the same request_id");
+    }
+}

@@ -1,0 +1,63 @@
+package dev.agentspend.common.error;
+
+import io.vertx.sqlclient.ClosedConnectionException;
+import io.vertx.sqlclient.DatabaseException;
+import org.junit.jupiter.api.Test;
+
+import java.net.ConnectException;
+import java.util.concurrent.CompletionException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DatabaseErrorsTest {
+
+    @Test
+    void aDatabaseThatIsDownRestartingOrCutOffIsAnOutage() {
+        assertTrue(DatabaseErrors.isOutage(new ConnectException("Connection refused")), "refused connection");
+        assertTrue(DatabaseErrors.isOutage(new java.io.IOException("Broken pipe")), "cut connection");
+        assertTrue(DatabaseErrors.isOutage(ClosedConnectionException.INSTANCE), "connection closed under a query");
+        assertTrue(DatabaseErrors.isOutage(postgres("57P01")), "admin shutdown");
+        assertTrue(DatabaseErrors.isOutage(postgres("57P03")), "the database system is starting up / shutting down");
+        assertTrue(DatabaseErrors.isOutage(postgres("08006")), "connection failure");
+        assertTrue(DatabaseErrors.isOutage(new CompletionException(new ConnectException("Connection refused"))), "wrapped");
+    }
+
+    @Test
+    void whatTheRequestItselfBrokeIsNoOutage() {
+        assertFalse(DatabaseErrors.isOutage(postgres("23505")), "unique violation");
+        assertFalse(DatabaseErrors.isOutage(postgres("42P01")), "undefined table: a bug");
+        assertFalse(DatabaseErrors.isOutage(new IllegalStateException("bug")));
+        // the first database error decides, whatever it wraps
+        assertFalse(DatabaseErrors.isOutage(new DatabaseException("syntax", 0, "42601", null) {
+            @Override
+            public synchronized Throwable getCause() {
+                return new ConnectException("unrelated");
+            }
+        }));
+    }
+
+    @Test
+    void anOutageIsTranslatedToUnavailableAndEverythingElseIsLeftAsItIs() {
+        Throwable t = DatabaseErrors.translate(new ConnectException("Connection refused: localhost/127.0.0.1:5432"),
+                "the ledger's database");
+        ApiException api = assertInstanceOf(ApiException.class, t);
+        assertEquals(ErrorCode.UNAVAILABLE, api.code());
+        assertEquals("DATABASE_UNAVAILABLE", api.reason());
+        assertFalse(api.getMessage().contains("127.0.0.1"), "the database's address is not the caller's business");
+        assertEquals("UNAVAILABLE", GrpcErrors.toStatus(t, "x").getStatus().getCode().name());
+
+        IllegalStateException bug = new IllegalStateException("bug");
+        assertSame(bug, DatabaseErrors.translate(bug, "x"));
+        ApiException refusal = ApiException.of(ErrorCode.NOT_FOUND, "NOT_FOUND", "no such agent");
+        assertSame(refusal, DatabaseErrors.translate(refusal, "x"));
+    }
+
+    private static DatabaseException postgres(String sqlState) {
+        return new DatabaseException("server said " + sqlState, 0, sqlState, null) {
+        };
+    }
+}
