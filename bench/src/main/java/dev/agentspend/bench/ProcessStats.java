@@ -28,9 +28,12 @@ final class ProcessStats {
     record Watched(String name, long pid, boolean children) {
     }
 
-    /** CPU seconds used so far (cumulative) and memory now, in kB. */
-    record Usage(double cpuSeconds, long rssKb, long pssKb, int processes) {
-        static final Usage NONE = new Usage(0, 0, 0, 0);
+    /**
+     * CPU seconds used so far (cumulative), memory now in kB, and for a JVM the seconds its JIT
+     * compilers have spent so far (NaN for anything else).
+     */
+    record Usage(double cpuSeconds, long rssKb, long pssKb, int processes, double compileSeconds) {
+        static final Usage NONE = new Usage(0, 0, 0, 0, Double.NaN);
     }
 
     /** The fields of {@code /proc/<pid>/stat} the report needs, in clock ticks. */
@@ -99,7 +102,9 @@ final class ProcessStats {
                 pss += read(PROC.resolve(e.getKey() + "/smaps_rollup")).map(t -> parseKb(t, "Pss").orElse(0)).orElse(0L);
             }
         }
-        return new Usage((double) ticks / TICKS_PER_SECOND, rss, pss, stats.size());
+        // PostgreSQL (watched with its children) is no JVM; the services and the bench's client are
+        double compile = w.children() ? Double.NaN : JvmCounters.compileSeconds(w.pid()).orElse(Double.NaN);
+        return new Usage((double) ticks / TICKS_PER_SECOND, rss, pss, stats.size(), compile);
     }
 
     private static Map<Long, Stat> children(long parent) {

@@ -113,6 +113,10 @@ final class Report {
         }
         out.println("  (start CPU: used from start to ready and fleet set-up; rest RSS: after set-up, idle; A/B: the"
                 + " measured window; ms/pay: CPU milliseconds per completed Pay)");
+        out.println("  JIT compiling in the measured window (each JVM's java.ci.totalTime from its hsperfdata: elapsed"
+                + " seconds summed over its compiler threads, beside the CPU seconds the process used):");
+        out.println("    phase A: " + compiling(f.fleetStart, f.fleetEnd));
+        out.println("    phase B: " + compiling(f.hotStart, f.hotEnd));
 
         out.println();
         double every = f.lagSamples == 0 || f.fleet == null ? 0 : f.fleet.seconds * 1000 / f.lagSamples;
@@ -256,6 +260,19 @@ final class Report {
         m.forEach((k, v) -> parts.add(String.format(Locale.ROOT, k.equals("count") ? "%s %.0f" : "%s %.0f ms", k,
                 k.equals("count") ? v : v * 1000)));
         return String.join(", ", parts);
+    }
+
+    private static String compiling(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end) {
+        List<String> parts = new ArrayList<>();
+        for (String name : end.keySet()) {
+            ProcessStats.Usage s = start.get(name);
+            ProcessStats.Usage e = end.get(name);
+            if (s != null && !Double.isNaN(s.compileSeconds()) && !Double.isNaN(e.compileSeconds())) {
+                parts.add(String.format(Locale.ROOT, "%s %.1f s of %.1f CPU s", name,
+                        Math.max(0, e.compileSeconds() - s.compileSeconds()), cpu(start, end, name)));
+            }
+        }
+        return parts.isEmpty() ? "not measured (no hsperfdata: a JVM started with -XX:-UsePerfData?)" : String.join(", ", parts);
     }
 
     private static double cpu(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end, String name) {

@@ -1,0 +1,37 @@
+package dev.agentspend.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.OptionalDouble;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The hsperfdata reader against this test's own JVM, and against what is not such a file. */
+class JvmCountersTest {
+
+    @Test
+    void readsThisJvmsCompileTimeAndClock() {
+        long pid = ProcessHandle.current().pid();
+        Map<String, Long> counters = JvmCounters.read(JvmCounters.file(pid));
+        assertTrue(counters.size() > 50, "a HotSpot JVM publishes hundreds of long counters: " + counters.size());
+        assertTrue(counters.getOrDefault("sun.os.hrt.frequency", 0L) > 0, "the counters' clock");
+        OptionalDouble before = JvmCounters.compileSeconds(pid);
+        assertTrue(before.isPresent() && before.getAsDouble() > 0, "a JVM that ran tests has compiled: " + before);
+        long threads = counters.getOrDefault("java.threads.live", -1L);
+        assertTrue(threads >= Thread.activeCount(), "java.threads.live counts at least this thread group's threads: " + threads);
+    }
+
+    @Test
+    void anythingElseReadsAsNoCounters(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path text = Files.writeString(dir.resolve("not-perfdata"), "hello, this is not an hsperfdata file at all");
+        assertEquals(Map.of(), JvmCounters.read(text));
+        assertEquals(Map.of(), JvmCounters.read(dir.resolve("missing")));
+        assertEquals(Map.of(), JvmCounters.parse(ByteBuffer.allocate(64)), "a zero header is not the magic");
+        assertTrue(JvmCounters.compileSeconds(Long.MAX_VALUE).isEmpty(), "no such process");
+    }
+}
