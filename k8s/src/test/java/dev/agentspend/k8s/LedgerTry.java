@@ -445,8 +445,11 @@ final class LedgerTry {
         ReverseRequest req = ReverseRequest.newBuilder().setRequestId("a-" + tryId + "-" + (++requests))
                 .setEntryId(target.entry.getEntryId()).setAmountMicros(amount).setNote("property test").build();
         EventType type = target.entry.getEventType();
-        // a credit's reversal takes from the agent, an agent payment's from the payee; their held
-        // amount may still include an overdue hold the sweeper has not released (no release first)
+        // a credit's reversal takes from the agent, an agent payment's from the payee, within what
+        // is available. Unlike the authorizations, Reverse does not release that agent's overdue
+        // holds first, so an expired hold the sweeper has not released yet may still count: the
+        // model allows for it (h -> false) rather than hold the ledger to the README's "an expired
+        // hold never counts against the agent's next decision" here
         Agent payer = type == EventType.EVENT_TYPE_CREDIT ? target.agent
                 : type == EventType.EVENT_TYPE_AGENT_PAYMENT_APPROVED ? target.payee : null;
         Instant sent = Instant.now();
