@@ -1,23 +1,24 @@
 package dev.agentspend.k8s;
 
 import dev.agentspend.proto.identity.v1.CapWindow;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Tuple;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
- * What one try of {@link LedgerPropertiesTest} does, as plain data for jqwik to generate and
- * shrink: the agents (caps, hold limit, first top-up, team membership), the team's caps and a
- * sequence of actions. Agents, holds, requests and entries are named by index and resolved modulo
- * what the try has at that point, so any shrunk sequence is still a valid one.
+ * What one try of {@link LedgerPropertiesTest} does, as plain data drawn from a seeded
+ * {@link SplittableRandom} (one seed, one try) and shrunk by {@link PropertyRunner}: the agents
+ * (caps, hold limit, first top-up, team membership), the team's caps and a sequence of actions.
+ * Agents, holds, requests and entries are named by index and resolved modulo what the try has at
+ * that point, so any shrunk sequence is still a valid one.
  */
 final class LedgerActions {
     static final List<String> TOOLS = List.of("tools/alpha", "tools/beta", "tools/gamma");
     static final List<String> TASKS = List.of("", "", "task-1", "task-2");
+    static final List<CapWindow> WINDOWS = List.of(CapWindow.CAP_WINDOW_PAYMENT, CapWindow.CAP_WINDOW_TASK,
+            CapWindow.CAP_WINDOW_HOUR, CapWindow.CAP_WINDOW_DAY, CapWindow.CAP_WINDOW_WEEK,
+            CapWindow.CAP_WINDOW_MONTH, CapWindow.CAP_WINDOW_LIFETIME);
 
     private LedgerActions() {
     }
@@ -26,6 +27,10 @@ final class LedgerActions {
     }
 
     record TrySpec(List<AgentSpec> agents, List<LedgerModel.Cap> teamCaps, List<Action> actions) {
+        TrySpec withActions(List<Action> fewer) {
+            return new TrySpec(agents, teamCaps, fewer);
+        }
+
         @Override
         public String toString() {
             StringBuilder s = new StringBuilder();
@@ -89,33 +94,41 @@ final class LedgerActions {
     record Wait(int ms) implements Action {
     }
 
-    static Arbitrary<TrySpec> tries() {
-        Arbitrary<List<AgentSpec>> agents = agent().list().ofMinSize(2).ofMaxSize(4);
-        Arbitrary<List<LedgerModel.Cap>> teamCaps = caps(true).map(LedgerActions::withoutInvertedWindows);
-        Arbitrary<List<Action>> actions = action().list().ofMinSize(10).ofMaxSize(40);
-        return Combinators.combine(agents, teamCaps, actions).as(TrySpec::new);
+    /** A try drawn from the random source: 2 to 4 agents, the team's caps and 10 to 40 actions. */
+    static TrySpec generate(SplittableRandom random) {
+        List<AgentSpec> agents = new ArrayList<>();
+        for (int i = random.nextInt(2, 5); i > 0; i--) {
+            agents.add(agent(random));
+        }
+        List<LedgerModel.Cap> teamCaps = withoutInvertedWindows(caps(random, true));
+        List<Action> actions = new ArrayList<>();
+        for (int i = random.nextInt(10, 41); i > 0; i--) {
+            actions.add(action(random));
+        }
+        return new TrySpec(List.copyOf(agents), teamCaps, List.copyOf(actions));
     }
 
-    static Arbitrary<AgentSpec> agent() {
-        return Combinators.combine(
-                caps(false),
-                Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(0)), Tuple.of(1, Arbitraries.integers().between(1, 3))),
-                Arbitraries.frequencyOf(Tuple.of(1, Arbitraries.just(0L)),
-                        Tuple.of(6, Arbitraries.longs().between(100, 5_000).map(k -> k * 1_000))),
-                Arbitraries.of(true, false)).as(AgentSpec::new);
+    static AgentSpec agent(SplittableRandom random) {
+        List<LedgerModel.Cap> caps = caps(random, false);
+        int maxHolds = oneIn(random, 4) ? random.nextInt(1, 4) : 0;
+        long creditMicros = oneIn(random, 7) ? 0 : random.nextLong(100, 5_001) * 1_000;
+        return new AgentSpec(caps, maxHolds, creditMicros, random.nextBoolean());
     }
 
     /** 0 to 3 caps, one per window, enforcement and tool (identity refuses duplicates). */
-    static Arbitrary<List<LedgerModel.Cap>> caps(boolean team) {
-        Arbitrary<CapWindow> window = Arbitraries.of(CapWindow.CAP_WINDOW_PAYMENT, CapWindow.CAP_WINDOW_TASK,
-                CapWindow.CAP_WINDOW_HOUR, CapWindow.CAP_WINDOW_DAY, CapWindow.CAP_WINDOW_WEEK,
-                CapWindow.CAP_WINDOW_MONTH, CapWindow.CAP_WINDOW_LIFETIME);
-        Arbitrary<Long> limit = Arbitraries.longs().between(50, 3_000).map(k -> k * 1_000);
-        Arbitrary<Boolean> hard = Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(true)), Tuple.of(1, Arbitraries.just(false)));
-        Arbitrary<String> tool = Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just("")), Tuple.of(1, Arbitraries.of(TOOLS)));
-        Arbitrary<LedgerModel.Cap> cap = Combinators.combine(window, limit, hard, tool)
-                .as((w, l, h, t) -> new LedgerModel.Cap(team, w, l, h, t));
-        return cap.list().ofMaxSize(3).uniqueElements(c -> List.of(c.window(), c.hard(), c.tool()));
+    static List<LedgerModel.Cap> caps(SplittableRandom random, boolean team) {
+        List<LedgerModel.Cap> caps = new ArrayList<>();
+        for (int i = random.nextInt(0, 4); i > 0; i--) {
+            CapWindow window = WINDOWS.get(random.nextInt(WINDOWS.size()));
+            long limitMicros = random.nextLong(50, 3_001) * 1_000;
+            boolean hard = !oneIn(random, 5);
+            String tool = oneIn(random, 4) ? pick(random, TOOLS) : "";
+            LedgerModel.Cap cap = new LedgerModel.Cap(team, window, limitMicros, hard, tool);
+            if (caps.stream().noneMatch(c -> c.window() == window && c.hard() == hard && c.tool().equals(tool))) {
+                caps.add(cap);
+            }
+        }
+        return List.copyOf(caps);
     }
 
     /**
@@ -152,34 +165,53 @@ final class LedgerActions {
         return a.getNumber() < b.getNumber();
     }
 
-    static Arbitrary<Action> action() {
-        Arbitrary<Integer> agent = Arbitraries.integers().between(0, 3);
-        Arbitrary<Integer> ref = Arbitraries.integers().between(0, 30);
-        // mostly amounts a funded agent can pay, some that only a cap or the balance can refuse
-        Arbitrary<Long> amount = Arbitraries.frequencyOf(
-                Tuple.of(4, Arbitraries.longs().between(1, 400).map(k -> k * 1_000)),
-                Tuple.of(1, Arbitraries.longs().between(400, 3_000).map(k -> k * 1_000)));
-        Arbitrary<String> tool = Arbitraries.of(TOOLS);
-        Arbitrary<String> task = Arbitraries.of(TASKS);
-        Arbitrary<Integer> ttlMs = Arbitraries.frequencyOf(
-                Tuple.of(1, Arbitraries.just(0)), Tuple.of(2, Arbitraries.integers().between(100, 1_200)));
-        Arbitrary<Integer> capturePermille = Arbitraries.frequencyOf(
-                Tuple.of(2, Arbitraries.just(1_000)), Tuple.of(3, Arbitraries.integers().between(1, 2_000)));
-        Arbitrary<Integer> reversePermille = Arbitraries.frequencyOf(
-                Tuple.of(1, Arbitraries.just(0)), Tuple.of(2, Arbitraries.integers().between(1, 1_000)));
-        return Arbitraries.frequencyOf(
-                Tuple.of(20, Combinators.combine(agent, amount, tool, task).as(Pay::new)),
-                Tuple.of(16, Combinators.combine(agent, amount, tool, task, ttlMs).as(PlaceHold::new)),
-                Tuple.of(14, Combinators.combine(ref, capturePermille).as(Capture::new)),
-                Tuple.of(6, ref.map(Release::new)),
-                Tuple.of(10, Combinators.combine(agent, Arbitraries.integers().between(1, 3), amount,
-                        Arbitraries.of(List.of("", TOOLS.get(0), TOOLS.get(1))), task).as(PayAgent::new)),
-                Tuple.of(7, Combinators.combine(agent, amount).as(Credit::new)),
-                Tuple.of(8, Combinators.combine(ref, reversePermille,
-                        Arbitraries.frequencyOf(Tuple.of(5, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true))))
-                        .as(Reverse::new)),
-                Tuple.of(10, Combinators.combine(ref, Arbitraries.of(true, false)).as(Retry::new)),
-                Tuple.of(4, Combinators.combine(agent, amount, tool).as(TwinPay::new)),
-                Tuple.of(2, Arbitraries.integers().between(50, 500).map(Wait::new)));
+    /** One action, in the proportions below: mostly payments, holds and their captures. */
+    static Action action(SplittableRandom random) {
+        int agent = random.nextInt(0, 4);
+        int ref = random.nextInt(0, 31);
+        int kind = random.nextInt(97);
+        if ((kind -= 20) < 0) {
+            return new Pay(agent, amountMicros(random), pick(random, TOOLS), pick(random, TASKS));
+        }
+        if ((kind -= 16) < 0) {
+            int ttlMs = oneIn(random, 3) ? 0 : random.nextInt(100, 1_201);
+            return new PlaceHold(agent, amountMicros(random), pick(random, TOOLS), pick(random, TASKS), ttlMs);
+        }
+        if ((kind -= 14) < 0) {
+            return new Capture(ref, random.nextInt(5) < 2 ? 1_000 : random.nextInt(1, 2_001));
+        }
+        if ((kind -= 6) < 0) {
+            return new Release(ref);
+        }
+        if ((kind -= 10) < 0) {
+            return new PayAgent(agent, random.nextInt(1, 4), amountMicros(random),
+                    pick(random, List.of("", TOOLS.get(0), TOOLS.get(1))), pick(random, TASKS));
+        }
+        if ((kind -= 7) < 0) {
+            return new Credit(agent, amountMicros(random));
+        }
+        if ((kind -= 8) < 0) {
+            return new Reverse(ref, oneIn(random, 3) ? 0 : random.nextInt(1, 1_001), oneIn(random, 6));
+        }
+        if ((kind -= 10) < 0) {
+            return new Retry(ref, random.nextBoolean());
+        }
+        if ((kind -= 4) < 0) {
+            return new TwinPay(agent, amountMicros(random), pick(random, TOOLS));
+        }
+        return new Wait(random.nextInt(50, 501));
+    }
+
+    /** Mostly amounts a funded agent can pay, some that only a cap or the balance can refuse. */
+    static long amountMicros(SplittableRandom random) {
+        return (random.nextInt(5) < 4 ? random.nextLong(1, 401) : random.nextLong(400, 3_001)) * 1_000;
+    }
+
+    static boolean oneIn(SplittableRandom random, int n) {
+        return random.nextInt(n) == 0;
+    }
+
+    static <T> T pick(SplittableRandom random, List<T> from) {
+        return from.get(random.nextInt(from.size()));
     }
 }

@@ -103,7 +103,21 @@ final class LedgerTry {
         this.platform = platform;
     }
 
-    void run(LedgerActions.TrySpec spec) {
+    /** Runs the try; every failure names the step it happened at (setup, an action, or the end of try). */
+    void run(LedgerActions.TrySpec spec, PropertyRunner.Deadline deadline) {
+        try {
+            setUpActAndAudit(spec, deadline);
+        } catch (PropertyRunner.OutOfTime e) {
+            throw e;
+        } catch (AssertionError | RuntimeException e) {
+            if (String.valueOf(e.getMessage()).startsWith(step)) {
+                throw e;
+            }
+            throw new AssertionError(step + ": " + e, e);
+        }
+    }
+
+    private void setUpActAndAudit(LedgerActions.TrySpec spec, PropertyRunner.Deadline deadline) {
         long started = System.nanoTime();
         model = new LedgerModel(spec.teamCaps());
         createAgents(spec);
@@ -118,7 +132,7 @@ final class LedgerTry {
         for (int i = 0; i < spec.actions().size(); i++) {
             Action action = spec.actions().get(i);
             step = "#" + i + " " + action;
-            platform.checkTime();
+            deadline.check();
             if (execute(action)) {
                 platform.count("action " + action.getClass().getSimpleName());
             } else {
