@@ -19,6 +19,8 @@ final class LedgerActions {
     static final List<CapWindow> WINDOWS = List.of(CapWindow.CAP_WINDOW_PAYMENT, CapWindow.CAP_WINDOW_TASK,
             CapWindow.CAP_WINDOW_HOUR, CapWindow.CAP_WINDOW_DAY, CapWindow.CAP_WINDOW_WEEK,
             CapWindow.CAP_WINDOW_MONTH, CapWindow.CAP_WINDOW_LIFETIME);
+    /** The grid of round amounts and limits (see {@link #amountMicros}). */
+    static final long ROUND_MICROS = 50_000;
 
     private LedgerActions() {
     }
@@ -120,7 +122,7 @@ final class LedgerActions {
         List<LedgerModel.Cap> caps = new ArrayList<>();
         for (int i = random.nextInt(0, 4); i > 0; i--) {
             CapWindow window = WINDOWS.get(random.nextInt(WINDOWS.size()));
-            long limitMicros = random.nextLong(50, 3_001) * 1_000;
+            long limitMicros = random.nextBoolean() ? random.nextLong(1, 61) * ROUND_MICROS : random.nextLong(50, 3_001) * 1_000;
             boolean hard = !oneIn(random, 5);
             String tool = oneIn(random, 4) ? pick(random, TOOLS) : "";
             LedgerModel.Cap cap = new LedgerModel.Cap(team, window, limitMicros, hard, tool);
@@ -202,9 +204,18 @@ final class LedgerActions {
         return new Wait(random.nextInt(50, 501));
     }
 
-    /** Mostly amounts a funded agent can pay, some that only a cap or the balance can refuse. */
+    /**
+     * Mostly amounts a funded agent can pay, some that only a cap or the balance can refuse, and one
+     * in five a round amount, or one micro or a thousand micros above it: against the round limits
+     * half the caps have, these land exactly on a cap or just past it, where a check that is off by
+     * a little would otherwise pass unseen.
+     */
     static long amountMicros(SplittableRandom random) {
-        return (random.nextInt(5) < 4 ? random.nextLong(1, 401) : random.nextLong(400, 3_001)) * 1_000;
+        int kind = random.nextInt(5);
+        if (kind == 0) {
+            return random.nextLong(1, 9) * ROUND_MICROS + pick(random, List.of(0L, 1L, 1_000L));
+        }
+        return (kind < 4 ? random.nextLong(1, 401) : random.nextLong(400, 3_001)) * 1_000;
     }
 
     static boolean oneIn(SplittableRandom random, int n) {
