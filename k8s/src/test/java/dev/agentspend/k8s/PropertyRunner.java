@@ -104,9 +104,10 @@ final class PropertyRunner<T, S> {
             if (failure != null) {
                 throw shrunkFailure(i, tries, seed, input, failure, Deadline.after(shrinkLimit).earlier(deadline));
             }
-            stepsRun += steps.apply(input).size();
+            int stepCount = steps.apply(input).size();
+            stepsRun += stepCount;
             System.out.printf("  try %d/%d, seed %d: %d steps passed in %.1f s%n",
-                    i + 1, tries, seed, steps.apply(input).size(), seconds(tryStarted));
+                    i + 1, tries, seed, stepCount, seconds(tryStarted));
         }
         System.out.printf("%s: %d tries (%d steps) passed in %.1f s, base seed %d%n",
                 testName, tries, stepsRun, seconds(started), baseSeed);
