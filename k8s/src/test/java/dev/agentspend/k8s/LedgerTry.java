@@ -460,10 +460,7 @@ final class LedgerTry {
                 .setEntryId(target.entry.getEntryId()).setAmountMicros(amount).setNote("property test").build();
         EventType type = target.entry.getEventType();
         // a credit's reversal takes from the agent, an agent payment's from the payee, within what
-        // is available. Unlike the authorizations, Reverse does not release that agent's overdue
-        // holds first, so an expired hold the sweeper has not released yet may still count: the
-        // model allows for it (h -> false) rather than hold the ledger to the README's "an expired
-        // hold never counts against the agent's next decision" here
+        // is available; like every decision it first releases the locked agents' overdue holds
         Agent payer = type == EventType.EVENT_TYPE_CREDIT ? target.agent
                 : type == EventType.EVENT_TYPE_AGENT_PAYMENT_APPROVED ? target.payee : null;
         Instant sent = Instant.now();
@@ -475,7 +472,7 @@ final class LedgerTry {
             String reason = reason(ex);
             String expected = remaining <= 0 ? "ALREADY_REVERSED" : effective > remaining ? "REVERSAL_TOO_LARGE" : null;
             if (expected == null && payer != null
-                    && effective > payer.balanceMicros - model.heldBy(payer, when, Count.MOST, h -> false, null)) {
+                    && effective > payer.balanceMicros - model.heldBy(payer, when, Count.MOST, h -> true, null)) {
                 expected = "INSUFFICIENT_BALANCE";
             }
             assertEquals(Status.Code.FAILED_PRECONDITION, ex.getStatus().getCode(), step + ": " + ex.getStatus());
@@ -489,7 +486,7 @@ final class LedgerTry {
         assertTrue(remaining > 0 && effective <= remaining, step + ": reversed " + effective + " of an entry with "
                 + remaining + " left");
         if (payer != null) {
-            long available = payer.balanceMicros - model.heldBy(payer, when, Count.FEWEST, h -> false, null);
+            long available = payer.balanceMicros - model.heldBy(payer, when, Count.FEWEST, h -> true, null);
             assertTrue(effective <= available, step + ": the reversal took " + effective + " from " + payer
                     + " with only " + available + " available");
         }
@@ -498,6 +495,10 @@ final class LedgerTry {
         assertEquals(effective, e.getAmountMicros(), step);
         assertEquals(type == EventType.EVENT_TYPE_CREDIT ? 0 : -effective, e.getSpendMicros(), step + ": spend_micros");
         target.reversedMicros += effective;
+        target.agent.sweptAt(when.latest());
+        if (target.payee != null) {
+            target.payee.sweptAt(when.latest());
+        }
         if (type == EventType.EVENT_TYPE_CREDIT) {
             target.agent.balanceMicros -= effective;
         } else {

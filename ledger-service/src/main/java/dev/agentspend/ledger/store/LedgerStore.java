@@ -659,7 +659,10 @@ public class LedgerStore {
                             if (agentPayment) {
                                 lock.put(orig.getCounterpartyAgentId(), orig.getCurrencyCode());
                             }
+                            // a reversal takes money back from an agent: its overdue holds must not count
+                            // against what is available, as for every decision (HOLD_EXPIRED first)
                             return tx.lockAgents(lock)
+                                    .chain(() -> expireOverdue(tx, new java.util.TreeSet<>(lock.keySet())))
                                     .chain(() -> recheck(tx))
                                     .chain(() -> tx.conn.preparedQuery(
                                                     "SELECT COALESCE(SUM(amount_micros), 0)::bigint AS done FROM ledger.entries WHERE reversed_entry_id = $1")

@@ -18,6 +18,7 @@ import dev.agentspend.proto.ledger.v1.HoldResponse;
 import dev.agentspend.proto.ledger.v1.HoldStatus;
 import dev.agentspend.proto.ledger.v1.ListEntriesRequest;
 import dev.agentspend.proto.ledger.v1.ReleaseRequest;
+import dev.agentspend.proto.ledger.v1.ReverseRequest;
 import dev.agentspend.common.api.Ids;
 import io.grpc.Status;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -154,6 +155,31 @@ class HoldsGrpcTest {
             sweeper.setEnabled(true);
         }
         Fixture.expectError(Status.Code.FAILED_PRECONDITION, () -> a.ledger().capture(capture(h.getHold().getHoldId(), 1)));
+    }
+
+    @Test
+    void anExpiredHoldNeverBlocksAReversal() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 5_000_000);
+        Entry credit = Fixture.admin().listEntries(ListEntriesRequest.newBuilder().setAgentId(a.id())
+                .addEventTypes(EventType.EVENT_TYPE_CREDIT).build()).getEntries(0);
+        String holdId = a.ledger().hold(hold(5_000_000).setTtl(Durations.fromSeconds(60)).build()).getHold().getHoldId();
+        sweeper.setEnabled(false);
+        try {
+            clock.advance(Duration.ofSeconds(61));
+            // nothing swept: the reversal itself releases the overdue hold before it checks what is available
+            Entry reversal = Fixture.admin().reverse(ReverseRequest.newBuilder()
+                    .setRequestId("rev-" + Ids.randomBase32(16)).setEntryId(credit.getEntryId()).setNote("refund").build())
+                    .getEntry();
+            assertEquals(EventType.EVENT_TYPE_REVERSAL, reversal.getEventType());
+            assertEquals(0, reversal.getBalanceMicros());
+            List<Entry> expired = Fixture.admin().listEntries(ListEntriesRequest.newBuilder().setAgentId(a.id())
+                    .addEventTypes(EventType.EVENT_TYPE_HOLD_EXPIRED).build()).getEntriesList();
+            assertEquals(1, expired.size());
+            assertEquals(holdId, expired.get(0).getHoldId());
+            assertEquals(reversal.getPosition() - 1, expired.get(0).getPosition(), "released by the same transaction");
+        } finally {
+            sweeper.setEnabled(true);
+        }
     }
 
     @Test
