@@ -82,6 +82,14 @@ final class ProcessStats {
 
     /** The usage of a watched process (and its children); {@link Usage#NONE} once it is gone. */
     static Usage sample(Watched w) {
+        return sample(w, true);
+    }
+
+    /**
+     * As {@link #sample(Watched)}; without {@code withPss} the PSS of a process watched with its
+     * children is reported as 0 (not read).
+     */
+    static Usage sample(Watched w, boolean withPss) {
         Map<Long, Stat> stats = new LinkedHashMap<>();
         Stat root = stat(w.pid());
         if (root == null) {
@@ -97,7 +105,7 @@ final class ProcessStats {
         for (Map.Entry<Long, Stat> e : stats.entrySet()) {
             ticks += e.getValue().utime() + e.getValue().stime();
             rss += read(PROC.resolve(e.getKey() + "/status")).map(t -> parseKb(t, "VmRSS").orElse(0)).orElse(0L);
-            if (w.children()) {
+            if (w.children() && withPss) {
                 // only where RSS double-counts shared memory; reading smaps_rollup walks the page tables
                 pss += read(PROC.resolve(e.getKey() + "/smaps_rollup")).map(t -> parseKb(t, "Pss").orElse(0)).orElse(0L);
             }
@@ -143,9 +151,13 @@ final class ProcessStats {
 
     /** Samples of every watched process at one moment. */
     static Map<String, Usage> sampleAll(List<Watched> watched) {
+        return sampleAll(watched, true);
+    }
+
+    static Map<String, Usage> sampleAll(List<Watched> watched, boolean withPss) {
         Map<String, Usage> out = new LinkedHashMap<>();
         for (Watched w : watched) {
-            out.put(w.name(), sample(w));
+            out.put(w.name(), sample(w, withPss));
         }
         return out;
     }

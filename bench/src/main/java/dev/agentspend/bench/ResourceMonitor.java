@@ -6,8 +6,14 @@ import java.util.Map;
 
 /**
  * Peak resident memory of the watched processes while a phase runs: samples {@code /proc} every
- * 250 ms on its own thread. CPU needs no sampling: it is cumulative, so the report takes the
- * difference of {@link ProcessStats#sampleAll} at the phase's start and end.
+ * second on its own thread, PostgreSQL's PSS only every 5 s. CPU needs no sampling: it is
+ * cumulative, so the report takes the difference of {@link ProcessStats#sampleAll} at the phase's
+ * start and end.
+ *
+ * <p>Why PSS so rarely: reading {@code smaps_rollup} walks the page tables of every PostgreSQL
+ * backend, and at 4 reads a second that walk took 13% of the machine's CPU during the fleet phase
+ * (perf record -a: the kernel's smaps_account in this thread), CPU the measured stack then lacked.
+ * The rest of a sample (every process's stat, each JVM's hsperfdata) still took 3% at 4 Hz.
  */
 final class ResourceMonitor implements AutoCloseable {
     private final List<ProcessStats.Watched> watched;
@@ -23,9 +29,11 @@ final class ResourceMonitor implements AutoCloseable {
         thread.start();
     }
 
+    private static final int PSS_EVERY_SAMPLES = 5;
+
     private void loop() {
-        while (!stop) {
-            Map<String, ProcessStats.Usage> now = ProcessStats.sampleAll(watched);
+        for (long n = 0; !stop; n++) {
+            Map<String, ProcessStats.Usage> now = ProcessStats.sampleAll(watched, n % PSS_EVERY_SAMPLES == 0);
             synchronized (this) {
                 now.forEach((name, u) -> {
                     peakRssKb.merge(name, u.rssKb(), Math::max);
@@ -33,7 +41,7 @@ final class ResourceMonitor implements AutoCloseable {
                 });
             }
             try {
-                Thread.sleep(250);   // sampling period of /proc (peak RSS, CPU)
+                Thread.sleep(1000);   // sampling period of /proc (peak RSS)
             } catch (InterruptedException e) {
                 return;
             }
