@@ -22,7 +22,7 @@ import java.util.Set;
  *   <li>overspend, in micros over a limit, summed over three checks: agents whose balance is
  *   negative ({@code ledger.agent_state}); agents whose approved spend in one UTC day
  *   ({@code ledger.entries}, by recorded time) exceeds the HARD daily cap the benchmark gave them;
- *   spend counters with {@code spent + held > hard_limit_micros} ({@code ledger.counters});</li>
+ *   spend counters with {@code spent + held > hard_limit_micros} ({@code ledger.every_counter});</li>
  *   <li>duplicates: approved payment entries with the same agent and request_id more than once
  *   (the request_id is inside {@code payload}, a serialized {@code agentspend.ledger.v1.Entry}).</li>
  * </ul>
@@ -100,7 +100,7 @@ final class DatabaseAudit {
         int counterRows;
         try (Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT coalesce(sum(spent_micros + held_micros - hard_limit_micros), 0), count(*)"
-                     + " FROM ledger.counters WHERE hard_limit_micros IS NOT NULL"
+                     + " FROM ledger.every_counter WHERE hard_limit_micros IS NOT NULL"
                      + " AND spent_micros + held_micros > hard_limit_micros")) {
             rs.next();
             counterOver = rs.getLong(1);

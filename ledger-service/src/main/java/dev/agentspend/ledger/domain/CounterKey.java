@@ -41,6 +41,19 @@ public record CounterKey(String scopeId, String bucket, String tool) {
         return keys;
     }
 
+    /** The window this counter counts (from its bucket's prefix, see {@link Window#bucket}). */
+    public Window window() {
+        return switch (bucket.charAt(0)) {
+            case 'H' -> Window.HOUR;
+            case 'D' -> Window.DAY;
+            case 'W' -> Window.WEEK;
+            case 'M' -> Window.MONTH;
+            case 'L' -> Window.LIFETIME;
+            case 'T' -> Window.TASK;
+            default -> throw new IllegalStateException("unknown counter bucket " + bucket);
+        };
+    }
+
     /** The counter a cap reads at {@code t}; null for PAYMENT caps and for TASK caps without a task. */
     public static CounterKey forCap(CapRule cap, String scopeId, String taskId, Instant t) {
         if (cap.window() == Window.PAYMENT) {

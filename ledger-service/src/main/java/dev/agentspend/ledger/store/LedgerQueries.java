@@ -30,7 +30,6 @@ import jakarta.inject.Inject;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -139,25 +138,7 @@ public class LedgerQueries {
     }
 
     private Uni<Map<CounterKey, Usage>> counters(List<CounterKey> keys) {
-        if (keys.isEmpty()) {
-            return Uni.createFrom().item(Map.of());
-        }
-        return pool.preparedQuery("""
-                        SELECT c.scope_id, c.bucket, c.tool, c.spent_micros, c.held_micros FROM ledger.counters c
-                        JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(scope_id, bucket, tool)
-                          ON c.scope_id = k.scope_id AND c.bucket = k.bucket AND c.tool = k.tool""")
-                .execute(Tuple.tuple()
-                        .addArrayOfString(keys.stream().map(CounterKey::scopeId).toArray(String[]::new))
-                        .addArrayOfString(keys.stream().map(CounterKey::bucket).toArray(String[]::new))
-                        .addArrayOfString(keys.stream().map(CounterKey::tool).toArray(String[]::new)))
-                .map(rows -> {
-                    Map<CounterKey, Usage> out = new HashMap<>();
-                    for (Row r : rows) {
-                        out.put(new CounterKey(r.getString("scope_id"), r.getString("bucket"), r.getString("tool")),
-                                new Usage(r.getLong("spent_micros"), r.getLong("held_micros")));
-                    }
-                    return out;
-                });
+        return CounterStore.read(pool, keys);
     }
 
     /** Entries in position order, filtered; the page token carries the last position returned. */
@@ -298,7 +279,8 @@ public class LedgerQueries {
                         SELECT scope_id || ' ' || bucket || CASE WHEN tool = '' THEN '' ELSE ' ' || tool END AS subject,
                                'spent ' || spent_micros || ' + held ' || held_micros || ' exceeds the HARD limit '
                                || hard_limit_micros AS description
-                        FROM ledger.counters WHERE hard_limit_micros IS NOT NULL AND spent_micros + held_micros > hard_limit_micros"""))
+                        FROM ledger.every_counter
+                        WHERE hard_limit_micros IS NOT NULL AND spent_micros + held_micros > hard_limit_micros"""))
                 .chain(() -> check(conn, found, "holds", """
                         SELECT s.agent_id AS subject, 'held ' || s.held_micros || ' / ' || s.open_holds || ' open, but open holds sum to '
                                || COALESCE(h.total, 0) || ' / ' || COALESCE(h.n, 0) AS description
@@ -307,21 +289,21 @@ public class LedgerQueries {
                                    WHERE status = 1 GROUP BY agent_id) h ON h.agent_id = s.agent_id
                         WHERE s.held_micros <> COALESCE(h.total, 0) OR s.open_holds <> COALESCE(h.n, 0)"""))
                 .chain(() -> check(conn, found, "holds", """
-                        SELECT c.scope_id AS subject, 'lifetime counter holds ' || c.held_micros || ' but open holds sum to '
+                        SELECT c.scope_id AS subject, 'lifetime counter holds ' || c.lifetime_held || ' but open holds sum to '
                                || COALESCE(h.total, 0) AS description
-                        FROM ledger.counters c
+                        FROM ledger.window_counters c
                         LEFT JOIN (SELECT agent_id, SUM(amount_micros) AS total FROM ledger.holds WHERE status = 1 GROUP BY agent_id) h
                           ON h.agent_id = c.scope_id
-                        WHERE c.bucket = 'L' AND c.tool = '' AND c.scope_id LIKE 'agt%'
-                          AND c.held_micros <> COALESCE(h.total, 0)"""))
+                        WHERE c.tool = '' AND c.scope_id LIKE 'agt%'
+                          AND c.lifetime_held <> COALESCE(h.total, 0)"""))
                 .chain(() -> check(conn, found, "spend_counters", """
-                        SELECT c.scope_id AS subject, 'lifetime spend counter ' || c.spent_micros || ' but entries sum to '
+                        SELECT c.scope_id AS subject, 'lifetime spend counter ' || c.lifetime_spent || ' but entries sum to '
                                || COALESCE(e.total, 0) AS description
-                        FROM ledger.counters c
+                        FROM ledger.window_counters c
                         LEFT JOIN (SELECT agent_id, SUM(spend_micros) FILTER (WHERE event_type <> 12) AS total
                                    FROM ledger.entries GROUP BY agent_id) e ON e.agent_id = c.scope_id
-                        WHERE c.bucket = 'L' AND c.tool = '' AND c.scope_id LIKE 'agt%'
-                          AND c.spent_micros <> COALESCE(e.total, 0)"""))
+                        WHERE c.tool = '' AND c.scope_id LIKE 'agt%'
+                          AND c.lifetime_spent <> COALESCE(e.total, 0)"""))
                 .chain(() -> check(conn, found, "positions", """
                         SELECT 'entries' AS subject, COUNT(*) || ' entries but positions run from ' || COALESCE(MIN(position), 0)
                                || ' to ' || COALESCE(MAX(position), 0) AS description

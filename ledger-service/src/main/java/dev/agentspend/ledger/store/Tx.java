@@ -28,8 +28,8 @@ import java.util.TreeMap;
 
 /**
  * One writing transaction of the ledger. Locks are taken in one global order: agent rows (sorted
- * by id), then team rows (sorted), then counters (one statement, sorted), then the feed position
- * row, which is the last statement before commit. Everything the transaction writes is collected
+ * by id), then team rows (sorted), then counters (task buckets, then window rows, each sorted;
+ * see {@link CounterStore}), then the feed position row, which is the last statement before commit. Everything the transaction writes is collected
  * here and flushed set-based by {@link #flush}.
  */
 final class Tx {
@@ -152,24 +152,7 @@ final class Tx {
         if (missing.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        String[] scopes = missing.stream().map(CounterKey::scopeId).toArray(String[]::new);
-        String[] buckets = missing.stream().map(CounterKey::bucket).toArray(String[]::new);
-        String[] tools = missing.stream().map(CounterKey::tool).toArray(String[]::new);
-        return conn.preparedQuery("""
-                        SELECT c.scope_id, c.bucket, c.tool, c.spent_micros, c.held_micros FROM ledger.counters c
-                        JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(scope_id, bucket, tool)
-                          ON c.scope_id = k.scope_id AND c.bucket = k.bucket AND c.tool = k.tool""")
-                .execute(Tuple.tuple().addArrayOfString(scopes).addArrayOfString(buckets).addArrayOfString(tools))
-                .invoke(rows -> {
-                    for (CounterKey k : missing) {
-                        loaded.put(k, Usage.ZERO);
-                    }
-                    for (Row r : rows) {
-                        loaded.put(new CounterKey(r.getString("scope_id"), r.getString("bucket"), r.getString("tool")),
-                                new Usage(r.getLong("spent_micros"), r.getLong("held_micros")));
-                    }
-                })
-                .replaceWithVoid();
+        return CounterStore.read(conn, missing).invoke(loaded::putAll).replaceWithVoid();
     }
 
     /** The usage of a loaded counter, including this transaction's pending changes. */
@@ -267,34 +250,7 @@ final class Tx {
                     .replaceWithVoid());
         }
         if (!counterDeltas.isEmpty()) {
-            int n = counterDeltas.size();
-            String[] scopes = new String[n];
-            String[] buckets = new String[n];
-            String[] tools = new String[n];
-            Long[] spent = new Long[n];
-            Long[] held = new Long[n];
-            Long[] limits = new Long[n];
-            int i = 0;
-            for (Map.Entry<CounterKey, long[]> e : counterDeltas.entrySet()) {
-                scopes[i] = e.getKey().scopeId();
-                buckets[i] = e.getKey().bucket();
-                tools[i] = e.getKey().tool();
-                spent[i] = e.getValue()[0];
-                held[i] = e.getValue()[1];
-                limits[i] = hardLimits.get(e.getKey());
-                i++;
-            }
-            writes.add(conn.preparedQuery("""
-                            INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
-                            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-                            ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
-                              spent_micros = c.spent_micros + EXCLUDED.spent_micros,
-                              held_micros = c.held_micros + EXCLUDED.held_micros,
-                              hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
-                                                       THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END""")
-                    .execute(Tuple.tuple().addArrayOfString(scopes).addArrayOfString(buckets).addArrayOfString(tools)
-                            .addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(limits))
-                    .replaceWithVoid());
+            writes.add(CounterStore.write(conn, counterDeltas, hardLimits));
         }
         if (!postingEntries.isEmpty()) {
             writes.add(conn.preparedQuery("""

@@ -43,7 +43,7 @@ class VerifyAndMetricsGrpcTest {
         assertTrue(clean.getEntryCount() > 0 && clean.getAccountCount() > 0);
         try (Connection c = Fixture.sql(); Statement st = c.createStatement()) {
             st.executeUpdate("UPDATE ledger.agent_state SET balance_micros = balance_micros + 1, held_micros = held_micros + 7 WHERE agent_id = '" + a.id() + "'");
-            st.executeUpdate("UPDATE ledger.counters SET hard_limit_micros = 1 WHERE scope_id = '" + a.id() + "' AND bucket = 'L' AND tool = ''");
+            st.executeUpdate("UPDATE ledger.window_counters SET lifetime_limit = 1 WHERE scope_id = '" + a.id() + "' AND tool = ''");
             st.executeUpdate("INSERT INTO ledger.postings VALUES ('ent_broken', 'agent:" + a.id() + "', 5, 'USD')");
             try {
                 VerifyLedgerResponse broken = verify();
@@ -57,7 +57,7 @@ class VerifyAndMetricsGrpcTest {
                 assertTrue(reports(broken, "transfer_balances", "ent_broken"), broken.toString());
             } finally {
                 st.executeUpdate("UPDATE ledger.agent_state SET balance_micros = balance_micros - 1, held_micros = held_micros - 7 WHERE agent_id = '" + a.id() + "'");
-                st.executeUpdate("UPDATE ledger.counters SET hard_limit_micros = 5000000 WHERE scope_id = '" + a.id() + "' AND bucket = 'L' AND tool = ''");
+                st.executeUpdate("UPDATE ledger.window_counters SET lifetime_limit = 5000000 WHERE scope_id = '" + a.id() + "' AND tool = ''");
                 st.execute("ALTER TABLE ledger.postings DISABLE TRIGGER postings_append_only");
                 st.executeUpdate("DELETE FROM ledger.postings WHERE entry_id = 'ent_broken'");
                 st.execute("ALTER TABLE ledger.postings ENABLE TRIGGER postings_append_only");

@@ -1,0 +1,458 @@
+package dev.agentspend.ledger.store;
+
+import dev.agentspend.ledger.domain.CounterKey;
+import dev.agentspend.ledger.domain.Usage;
+import dev.agentspend.ledger.domain.Window;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.SqlClient;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Where spend counters live (migration V2). The hour, day, week and month windows and lifetime of
+ * one scope and tool share a row of {@code ledger.window_counters} that holds each window's current
+ * bucket; a payment therefore grows 2 rows (4 with a team) instead of 10 (20). A bucket that is no
+ * longer the newest of its window, and every task bucket, is a row of {@code ledger.counters}.
+ *
+ * <p>Every bucket is in exactly one place. A write of a later bucket first moves the closed one to
+ * {@code ledger.counters}; a write to a bucket older than the row's (a hold placed before its window
+ * rolled, released or captured after) goes to {@code ledger.counters}. Both decisions are taken in
+ * one statement on the rows it has locked, so a writer that does not hold the scope's lock (a team's
+ * counters when another agent's hold is released) cannot make a delta land in a bucket nobody reads.
+ */
+final class CounterStore {
+    private static final Window[] KINDS = {Window.HOUR, Window.DAY, Window.WEEK, Window.MONTH};
+    private static final String[] COLUMN = {"hour", "day", "week", "month"};
+
+    private CounterStore() {
+    }
+
+    /** One row of ledger.window_counters: a scope and a tool ('' for every tool). */
+    record Group(String scopeId, String tool) {
+        static final Comparator<Group> ORDER = Comparator.comparing(Group::scopeId).thenComparing(Group::tool);
+
+        static Group of(CounterKey k) {
+            return new Group(k.scopeId(), k.tool());
+        }
+    }
+
+    private static int kind(Window w) {
+        for (int i = 0; i < KINDS.length; i++) {
+            if (KINDS[i] == w) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean inWindowRow(CounterKey k) {
+        Window w = k.window();
+        return w == Window.LIFETIME || kind(w) >= 0;
+    }
+
+    // ------------------------------------------------------------------------------------ reads
+
+    /** The window row as read: each window's current bucket and usage, and lifetime. */
+    private record WindowRow(String[] buckets, Usage[] usage, Usage lifetime) {
+        static WindowRow of(Row r) {
+            String[] buckets = new String[KINDS.length];
+            Usage[] usage = new Usage[KINDS.length];
+            for (int i = 0; i < KINDS.length; i++) {
+                buckets[i] = r.getString(COLUMN[i] + "_bucket");
+                usage[i] = new Usage(r.getLong(COLUMN[i] + "_spent"), r.getLong(COLUMN[i] + "_held"));
+            }
+            return new WindowRow(buckets, usage, new Usage(r.getLong("lifetime_spent"), r.getLong("lifetime_held")));
+        }
+    }
+
+    /**
+     * The usage of every key (absent counters are {@link Usage#ZERO}). One round trip, a second one
+     * only for buckets older than their row's (rare: a capture or release of a hold placed before
+     * its window rolled).
+     */
+    static Uni<Map<CounterKey, Usage>> read(SqlClient db, Collection<CounterKey> keys) {
+        List<CounterKey> windowKeys = new ArrayList<>();
+        List<CounterKey> bucketKeys = new ArrayList<>();
+        TreeMap<Group, Boolean> groups = new TreeMap<>(Group.ORDER);
+        for (CounterKey k : keys) {
+            if (inWindowRow(k)) {
+                windowKeys.add(k);
+                groups.put(Group.of(k), Boolean.TRUE);
+            } else {
+                bucketKeys.add(k);
+            }
+        }
+        Uni<Map<Group, WindowRow>> rows = readRows(db, groups.keySet());
+        Uni<Map<CounterKey, Usage>> buckets = readBuckets(db, bucketKeys);
+        return Uni.combine().all().unis(rows, buckets).asTuple().chain(t -> {
+            Map<CounterKey, Usage> out = new HashMap<>(t.getItem2());
+            List<CounterKey> closed = new ArrayList<>();
+            for (CounterKey k : windowKeys) {
+                WindowRow row = t.getItem1().get(Group.of(k));
+                if (row == null) {
+                    out.put(k, Usage.ZERO);
+                } else if (k.window() == Window.LIFETIME) {
+                    out.put(k, row.lifetime());
+                } else {
+                    int i = kind(k.window());
+                    String current = row.buckets()[i];
+                    int cmp = current == null ? 1 : k.bucket().compareTo(current);
+                    if (cmp == 0) {
+                        out.put(k, row.usage()[i]);
+                    } else if (cmp > 0) {
+                        out.put(k, Usage.ZERO);   // a window nobody has written yet
+                    } else {
+                        closed.add(k);
+                    }
+                }
+            }
+            if (closed.isEmpty()) {
+                return Uni.createFrom().item(out);
+            }
+            return readBuckets(db, closed).map(found -> {
+                out.putAll(found);
+                return out;
+            });
+        });
+    }
+
+    private static Uni<Map<Group, WindowRow>> readRows(SqlClient db, Collection<Group> groups) {
+        if (groups.isEmpty()) {
+            return Uni.createFrom().item(Map.of());
+        }
+        return db.preparedQuery("""
+                        SELECT c.* FROM ledger.window_counters c
+                        JOIN unnest($1::text[], $2::text[]) AS k(scope_id, tool) ON c.scope_id = k.scope_id AND c.tool = k.tool""")
+                .execute(Tuple.tuple().addArrayOfString(groups.stream().map(Group::scopeId).toArray(String[]::new))
+                        .addArrayOfString(groups.stream().map(Group::tool).toArray(String[]::new)))
+                .map(rs -> {
+                    Map<Group, WindowRow> out = new HashMap<>();
+                    for (Row r : rs) {
+                        out.put(new Group(r.getString("scope_id"), r.getString("tool")), WindowRow.of(r));
+                    }
+                    return out;
+                });
+    }
+
+    /** Keys read from ledger.counters; absent ones are ZERO. */
+    private static Uni<Map<CounterKey, Usage>> readBuckets(SqlClient db, List<CounterKey> keys) {
+        if (keys.isEmpty()) {
+            return Uni.createFrom().item(Map.of());
+        }
+        return db.preparedQuery("""
+                        SELECT c.scope_id, c.bucket, c.tool, c.spent_micros, c.held_micros FROM ledger.counters c
+                        JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(scope_id, bucket, tool)
+                          ON c.scope_id = k.scope_id AND c.bucket = k.bucket AND c.tool = k.tool""")
+                .execute(Tuple.tuple().addArrayOfString(keys.stream().map(CounterKey::scopeId).toArray(String[]::new))
+                        .addArrayOfString(keys.stream().map(CounterKey::bucket).toArray(String[]::new))
+                        .addArrayOfString(keys.stream().map(CounterKey::tool).toArray(String[]::new)))
+                .map(rs -> {
+                    Map<CounterKey, Usage> out = new HashMap<>();
+                    for (CounterKey k : keys) {
+                        out.put(k, Usage.ZERO);
+                    }
+                    for (Row r : rs) {
+                        out.put(new CounterKey(r.getString("scope_id"), r.getString("bucket"), r.getString("tool")),
+                                new Usage(r.getLong("spent_micros"), r.getLong("held_micros")));
+                    }
+                    return out;
+                });
+    }
+
+    // ----------------------------------------------------------------------------------- writes
+
+    /** What one transaction adds to one window row. */
+    private static final class GroupWrite {
+        final String[] target = new String[KINDS.length];
+        long lifetimeSpent;
+        long lifetimeHeld;
+        Long lifetimeLimit;
+    }
+
+    /**
+     * Adds {@code deltas} (spent, held per key) with the HARD limits in force on the counters that
+     * grew. Sent pipelined, in this order: task buckets; the window rows locked in (scope, tool)
+     * order, closed buckets and writes to them moved to ledger.counters; the window rows grown.
+     */
+    static Uni<Void> write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
+        TreeMap<CounterKey, long[]> buckets = new TreeMap<>(CounterKey.ORDER);
+        TreeMap<Group, GroupWrite> groups = new TreeMap<>(Group.ORDER);
+        List<CounterKey> calendar = new ArrayList<>();
+        deltas.forEach((k, d) -> {
+            if (!inWindowRow(k)) {
+                buckets.put(k, d);
+                return;
+            }
+            GroupWrite g = groups.computeIfAbsent(Group.of(k), x -> new GroupWrite());
+            if (k.window() == Window.LIFETIME) {
+                g.lifetimeSpent += d[0];
+                g.lifetimeHeld += d[1];
+                g.lifetimeLimit = limits.get(k);
+            } else {
+                int i = kind(k.window());
+                if (g.target[i] == null || k.bucket().compareTo(g.target[i]) > 0) {
+                    g.target[i] = k.bucket();
+                }
+                calendar.add(k);
+            }
+        });
+        List<Uni<?>> statements = new ArrayList<>();
+        if (!buckets.isEmpty()) {
+            statements.add(upsertBuckets(conn, buckets, limits));
+        }
+        Map<Group, String[]> before = new HashMap<>();
+        if (!calendar.isEmpty()) {
+            statements.add(moveClosed(conn, groups, calendar, deltas, limits).invoke(before::putAll));
+        }
+        Map<Group, String[]> after = new HashMap<>();
+        if (!groups.isEmpty()) {
+            statements.add(growRows(conn, groups, deltas, limits).invoke(after::putAll));
+        }
+        if (statements.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.combine().all().unis(statements).discardItems().invoke(() -> checkNothingLost(groups, before, after));
+    }
+
+    /**
+     * Each window row ends at the later of its bucket before and the transaction's newest: else a
+     * delta meant for the row was dropped. Cannot happen while every first write of a row holds its
+     * scope's lock (see class comment); checked because a lost delta would be a silent overspend.
+     */
+    private static void checkNothingLost(Map<Group, GroupWrite> groups, Map<Group, String[]> before,
+                                         Map<Group, String[]> after) {
+        groups.forEach((g, w) -> {
+            String[] was = before.get(g);
+            String[] now = after.get(g);
+            for (int i = 0; i < KINDS.length; i++) {
+                if (w.target[i] == null) {
+                    continue;
+                }
+                String old = was == null ? null : was[i];
+                String expected = old == null || w.target[i].compareTo(old) > 0 ? w.target[i] : old;
+                if (now == null || !expected.equals(now[i])) {
+                    throw new IllegalStateException("window counter " + g + " " + KINDS[i] + " moved under the transaction: "
+                            + old + " -> " + (now == null ? null : now[i]) + ", wrote " + w.target[i]);
+                }
+            }
+        });
+    }
+
+    private static Uni<Void> upsertBuckets(SqlConnection conn, TreeMap<CounterKey, long[]> buckets, Map<CounterKey, Long> limits) {
+        int n = buckets.size();
+        String[] scopes = new String[n];
+        String[] names = new String[n];
+        String[] tools = new String[n];
+        Long[] spent = new Long[n];
+        Long[] held = new Long[n];
+        Long[] lims = new Long[n];
+        int i = 0;
+        for (Map.Entry<CounterKey, long[]> e : buckets.entrySet()) {
+            scopes[i] = e.getKey().scopeId();
+            names[i] = e.getKey().bucket();
+            tools[i] = e.getKey().tool();
+            spent[i] = e.getValue()[0];
+            held[i] = e.getValue()[1];
+            lims[i] = limits.get(e.getKey());
+            i++;
+        }
+        return conn.preparedQuery("""
+                        INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
+                        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                        ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
+                          spent_micros = c.spent_micros + EXCLUDED.spent_micros,
+                          held_micros = c.held_micros + EXCLUDED.held_micros,
+                          hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
+                                                   THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END""")
+                .execute(Tuple.tuple().addArrayOfString(scopes).addArrayOfString(names).addArrayOfString(tools)
+                        .addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(lims))
+                .replaceWithVoid();
+    }
+
+    private static final String MOVE_CLOSED = moveClosedSql();
+
+    /**
+     * Locks the rows (id order), then moves to ledger.counters every current bucket older than the
+     * transaction's newest of its window, and every delta to a bucket older than the row's bucket
+     * after that. Returns each locked row's buckets as they were.
+     */
+    private static String moveClosedSql() {
+        StringBuilder moved = new StringBuilder();
+        for (int i = 0; i < KINDS.length; i++) {
+            String c = COLUMN[i];
+            moved.append("SELECT scope_id, ").append(c).append("_bucket AS bucket, tool, ").append(c).append("_spent AS spent, ")
+                    .append(c).append("_held AS held, ").append(c).append("_limit AS lim, 0 AS src FROM cur WHERE ")
+                    .append(c).append("_bucket COLLATE \"C\" < t_").append(c).append("\n  UNION ALL ");
+        }
+        StringBuilder rowBucket = new StringBuilder("CASE d.kind");
+        for (int i = 0; i < KINDS.length; i++) {
+            rowBucket.append(" WHEN ").append(i).append(" THEN cur.").append(COLUMN[i]).append("_bucket");
+        }
+        rowBucket.append(" END");
+        return """
+                WITH t AS (
+                  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                    AS t(scope_id, tool, t_hour, t_day, t_week, t_month)),
+                cur AS MATERIALIZED (
+                  SELECT c.*, t.t_hour, t.t_day, t.t_week, t.t_month FROM ledger.window_counters c
+                  JOIN t ON c.scope_id = t.scope_id AND c.tool = t.tool
+                  ORDER BY c.scope_id, c.tool FOR UPDATE OF c),
+                d AS (
+                  SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::int[], $11::bigint[], $12::bigint[],
+                                       $13::bigint[], $14::text[]) AS d(scope_id, tool, bucket, kind, spent, held, lim, target)),
+                moved AS (
+                  %sSELECT d.scope_id, d.bucket, d.tool, d.spent, d.held, d.lim, 1 FROM d
+                  LEFT JOIN cur ON cur.scope_id = d.scope_id AND cur.tool = d.tool
+                  WHERE d.bucket COLLATE "C" < GREATEST((%s) COLLATE "C", d.target)),
+                archived AS (
+                  INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
+                  SELECT scope_id, bucket, tool, SUM(spent), SUM(held),
+                         COALESCE(MIN(lim) FILTER (WHERE src = 1 AND spent + held > 0), MIN(lim) FILTER (WHERE src = 0))
+                  FROM moved GROUP BY scope_id, bucket, tool ORDER BY scope_id, bucket, tool
+                  ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
+                    spent_micros = c.spent_micros + EXCLUDED.spent_micros,
+                    held_micros = c.held_micros + EXCLUDED.held_micros,
+                    hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
+                                             THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END)
+                SELECT scope_id, tool, hour_bucket, day_bucket, week_bucket, month_bucket FROM cur""".formatted(moved, rowBucket);
+    }
+
+    private static Uni<Map<Group, String[]>> moveClosed(SqlConnection conn, TreeMap<Group, GroupWrite> groups,
+                                                        List<CounterKey> calendar, Map<CounterKey, long[]> deltas,
+                                                        Map<CounterKey, Long> limits) {
+        List<Group> touched = new ArrayList<>();
+        groups.forEach((g, w) -> {
+            for (String t : w.target) {
+                if (t != null) {
+                    touched.add(g);
+                    return;
+                }
+            }
+        });
+        Tuple args = Tuple.tuple().addArrayOfString(touched.stream().map(Group::scopeId).toArray(String[]::new))
+                .addArrayOfString(touched.stream().map(Group::tool).toArray(String[]::new));
+        for (int i = 0; i < KINDS.length; i++) {
+            int kind = i;
+            args.addArrayOfString(touched.stream().map(g -> groups.get(g).target[kind]).toArray(String[]::new));
+        }
+        int n = calendar.size();
+        String[] scopes = new String[n];
+        String[] tools = new String[n];
+        String[] names = new String[n];
+        Integer[] kinds = new Integer[n];
+        Long[] spent = new Long[n];
+        Long[] held = new Long[n];
+        Long[] lims = new Long[n];
+        String[] targets = new String[n];
+        for (int j = 0; j < n; j++) {
+            CounterKey k = calendar.get(j);
+            long[] d = deltas.get(k);
+            scopes[j] = k.scopeId();
+            tools[j] = k.tool();
+            names[j] = k.bucket();
+            kinds[j] = kind(k.window());
+            spent[j] = d[0];
+            held[j] = d[1];
+            lims[j] = limits.get(k);
+            targets[j] = groups.get(Group.of(k)).target[kinds[j]];
+        }
+        args.addArrayOfString(scopes).addArrayOfString(tools).addArrayOfString(names).addArrayOfInteger(kinds)
+                .addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(lims).addArrayOfString(targets);
+        return conn.preparedQuery(MOVE_CLOSED).execute(args).map(CounterStore::bucketsByGroup);
+    }
+
+    private static final String GROW_ROWS = growRowsSql();
+
+    /**
+     * Per window: the transaction's newest bucket replaces an older one (already moved by
+     * {@link #moveClosedSql}), adds to an equal one, and leaves a newer one alone (its delta was
+     * moved). Returns the buckets after.
+     */
+    private static String growRowsSql() {
+        StringBuilder columns = new StringBuilder("scope_id, tool");
+        StringBuilder types = new StringBuilder("$1::text[], $2::text[]");
+        StringBuilder set = new StringBuilder();
+        int p = 3;
+        for (String c : COLUMN) {
+            columns.append(", ").append(c).append("_bucket, ").append(c).append("_spent, ").append(c).append("_held, ")
+                    .append(c).append("_limit");
+            types.append(", $").append(p++).append("::text[], $").append(p++).append("::bigint[], $").append(p++)
+                    .append("::bigint[], $").append(p++).append("::bigint[]");
+            String ex = "EXCLUDED." + c + "_bucket";
+            String old = "c." + c + "_bucket";
+            String keep = ex + " IS NULL OR " + ex + " COLLATE \"C\" < " + old;
+            String same = ex + " = " + old;
+            set.append(c).append("_spent = CASE WHEN ").append(keep).append(" THEN c.").append(c).append("_spent WHEN ")
+                    .append(same).append(" THEN c.").append(c).append("_spent + EXCLUDED.").append(c).append("_spent ELSE EXCLUDED.")
+                    .append(c).append("_spent END,\n  ");
+            set.append(c).append("_held = CASE WHEN ").append(keep).append(" THEN c.").append(c).append("_held WHEN ")
+                    .append(same).append(" THEN c.").append(c).append("_held + EXCLUDED.").append(c).append("_held ELSE EXCLUDED.")
+                    .append(c).append("_held END,\n  ");
+            set.append(c).append("_limit = CASE WHEN ").append(keep).append(" THEN c.").append(c).append("_limit WHEN ")
+                    .append(same).append(" THEN (CASE WHEN EXCLUDED.").append(c).append("_spent + EXCLUDED.").append(c)
+                    .append("_held > 0 THEN EXCLUDED.").append(c).append("_limit ELSE c.").append(c).append("_limit END) ELSE EXCLUDED.")
+                    .append(c).append("_limit END,\n  ");
+            set.append(c).append("_bucket = CASE WHEN ").append(keep).append(" THEN ").append(old).append(" ELSE ").append(ex)
+                    .append(" END,\n  ");
+        }
+        columns.append(", lifetime_spent, lifetime_held, lifetime_limit");
+        types.append(", $").append(p++).append("::bigint[], $").append(p++).append("::bigint[], $").append(p).append("::bigint[]");
+        set.append("""
+                lifetime_spent = c.lifetime_spent + EXCLUDED.lifetime_spent,
+                  lifetime_held = c.lifetime_held + EXCLUDED.lifetime_held,
+                  lifetime_limit = CASE WHEN EXCLUDED.lifetime_spent + EXCLUDED.lifetime_held > 0
+                                        THEN EXCLUDED.lifetime_limit ELSE c.lifetime_limit END""");
+        return "INSERT INTO ledger.window_counters AS c (" + columns + ")\nSELECT * FROM unnest(" + types + ")\n"
+                + "ON CONFLICT (scope_id, tool) DO UPDATE SET\n  " + set
+                + "\nRETURNING scope_id, tool, hour_bucket, day_bucket, week_bucket, month_bucket";
+    }
+
+    private static Uni<Map<Group, String[]>> growRows(SqlConnection conn, TreeMap<Group, GroupWrite> groups,
+                                                      Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
+        int n = groups.size();
+        List<Group> order = new ArrayList<>(groups.keySet());
+        Tuple args = Tuple.tuple().addArrayOfString(order.stream().map(Group::scopeId).toArray(String[]::new))
+                .addArrayOfString(order.stream().map(Group::tool).toArray(String[]::new));
+        for (int i = 0; i < KINDS.length; i++) {
+            String[] target = new String[n];
+            Long[] spent = new Long[n];
+            Long[] held = new Long[n];
+            Long[] lims = new Long[n];
+            for (int j = 0; j < n; j++) {
+                Group g = order.get(j);
+                target[j] = groups.get(g).target[i];
+                long[] d = target[j] == null ? null : deltas.get(new CounterKey(g.scopeId(), target[j], g.tool()));
+                spent[j] = d == null ? 0L : d[0];
+                held[j] = d == null ? 0L : d[1];
+                lims[j] = target[j] == null ? null : limits.get(new CounterKey(g.scopeId(), target[j], g.tool()));
+            }
+            args.addArrayOfString(target).addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(lims);
+        }
+        args.addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeSpent).toArray(Long[]::new))
+                .addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeHeld).toArray(Long[]::new))
+                .addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeLimit).toArray(Long[]::new));
+        return conn.preparedQuery(GROW_ROWS).execute(args).map(CounterStore::bucketsByGroup);
+    }
+
+    private static Map<Group, String[]> bucketsByGroup(RowSet<Row> rs) {
+        Map<Group, String[]> out = new HashMap<>();
+        for (Row r : rs) {
+            String[] b = new String[KINDS.length];
+            for (int i = 0; i < KINDS.length; i++) {
+                b[i] = r.getString(COLUMN[i] + "_bucket");
+            }
+            out.put(new Group(r.getString("scope_id"), r.getString("tool")), b);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,136 @@
+package dev.agentspend.ledger.grpc;
+
+import com.google.protobuf.util.Durations;
+import dev.agentspend.ledger.support.Fixture;
+import dev.agentspend.ledger.support.Fixture.TestAgent;
+import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.ledger.support.TestClock;
+import dev.agentspend.proto.identity.v1.CapWindow;
+import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.ledger.v1.CapStatus;
+import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.GetBalanceRequest;
+import dev.agentspend.proto.ledger.v1.LedgerViolation;
+import dev.agentspend.proto.ledger.v1.VerifyLedgerRequest;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+
+import static dev.agentspend.ledger.grpc.HoldsGrpcTest.capture;
+import static dev.agentspend.ledger.grpc.HoldsGrpcTest.hold;
+import static dev.agentspend.ledger.grpc.HoldsGrpcTest.release;
+import static dev.agentspend.ledger.support.Fixture.cap;
+import static dev.agentspend.ledger.support.Fixture.pay;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Spend counters across window boundaries (CounterStore): a window's current bucket lives in the
+ * scope's window row, a closed one in ledger.counters, and each write lands in the bucket of its
+ * own time whichever of the two holds it.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
+class WindowCountersGrpcTest {
+    private static final String HOLD_TOOL = "anthropic/messages";     // HoldsGrpcTest.hold's
+    private static final String PAY_TOOL = "openai/chat.completions"; // Fixture.pay's
+
+    @Inject
+    TestClock clock;
+
+    @AfterEach
+    void resetClock() {
+        clock.reset();
+    }
+
+    @Test
+    void aHoldFromAClosedHourIsCapturedAndReleasedAgainstThatHour() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_HOUR, 3_000_000, true)).build(), 100_000_000);
+        clock.set(Instant.parse("2031-07-01T09:59:30Z"));
+        String holdA = a.ledger().hold(hold(1_000_000).setTtl(Durations.fromSeconds(3600)).build()).getHold().getHoldId();
+        String holdB = a.ledger().hold(hold(1_000_000).setTtl(Durations.fromSeconds(3600)).build()).getHold().getHoldId();
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(500_000).build()).getEntry().getDecision());
+
+        // a payment in the next hour moves hour 09 out of the agent's window row
+        clock.set(Instant.parse("2031-07-01T10:00:10Z"));
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(2_000_000).build()).getEntry().getDecision());
+        assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.counters WHERE scope_id = ? AND bucket = 'H:2031-07-01:09' AND tool = ''", a.id()),
+                "the closed hour is a row of ledger.counters");
+
+        // hour 09 without hold A: B's 1,000,000 held + 500,000 paid; a capture of 2,000,000 would make it 3,500,000
+        Entry refused = a.ledger().capture(capture(holdA, 2_000_000)).getEntry();
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, refused.getDeclineReason());
+        assertEquals(1_500_000, refused.getExceededCap().getHeadroomMicros(), "counted against hour 09, not hour 10");
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().capture(capture(holdA, 1_500_000)).getEntry().getDecision());
+        a.ledger().release(release(holdB));
+
+        // every tool: hour 09 moved to ledger.counters by the payment at 10:00:10, the capture added to it there
+        assertEquals(2_000_000, counter(a.id(), "H:2031-07-01:09", "", "spent_micros"));
+        assertEquals(0, counter(a.id(), "H:2031-07-01:09", "", "held_micros"));
+        assertEquals(2_000_000, counter(a.id(), "H:2031-07-01:10", "", "spent_micros"));
+        assertEquals(4_000_000, counter(a.id(), "L", "", "spent_micros"));
+        // the holds' tool never paid in hour 10: its hour 09 is still the row's, and the capture added to it there
+        assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.window_counters WHERE scope_id = ? AND tool = ? "
+                + "AND hour_bucket = 'H:2031-07-01:09'", a.id(), HOLD_TOOL));
+        assertEquals(1_500_000, counter(a.id(), "H:2031-07-01:09", HOLD_TOOL, "spent_micros"));
+        assertEquals(0, counter(a.id(), "H:2031-07-01:09", HOLD_TOOL, "held_micros"));
+        assertEquals(500_000, counter(a.id(), "H:2031-07-01:09", PAY_TOOL, "spent_micros"));
+        assertEquals(2_000_000, counter(a.id(), "H:2031-07-01:10", PAY_TOOL, "spent_micros"));
+        CapStatus hour = hourCap(a);
+        assertEquals(2_000_000, hour.getSpentMicros());
+        assertEquals(0, hour.getHeldMicros());
+        assertEquals(1_000_000, hour.getHeadroomMicros());
+        assertNoViolationOf(a);
+    }
+
+    @Test
+    void aClockBehindTheNewestWindowStillCountsInItsOwnWindow() {
+        // what a replica whose clock lags another's by seconds does at midnight
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, 5_000_000, true)).build(), 100_000_000);
+        clock.set(Instant.parse("2031-08-01T23:59:50Z"));
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(4_000_000).build()).getEntry().getDecision());
+        clock.set(Instant.parse("2031-08-02T00:00:05Z"));
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).build()).getEntry().getDecision());
+
+        clock.set(Instant.parse("2031-08-01T23:59:58Z"));
+        Entry refused = a.ledger().pay(pay(2_000_000).build()).getEntry();
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, refused.getDeclineReason());
+        assertEquals(1_000_000, refused.getExceededCap().getHeadroomMicros(), "August 1st's 4,000,000, not August 2nd's 1,000,000");
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).build()).getEntry().getDecision());
+
+        clock.set(Instant.parse("2031-08-02T00:00:06Z"));
+        assertEquals(5_000_000, counter(a.id(), "D:2031-08-01", "", "spent_micros"));
+        assertEquals(1_000_000, counter(a.id(), "D:2031-08-02", "", "spent_micros"));
+        CapStatus day = Fixture.balance(a).getCapsList().stream()
+                .filter(c -> c.getWindow() == CapWindow.CAP_WINDOW_DAY).findFirst().orElseThrow();
+        assertEquals(1_000_000, day.getSpentMicros(), "the late payments stay in August 1st");
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(4_000_000).build()).getEntry().getDecision());
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, a.ledger().pay(pay(1).build()).getEntry().getDeclineReason());
+        assertNoViolationOf(a);
+    }
+
+    private static long counter(String scopeId, String bucket, String tool, String column) {
+        return Fixture.queryLong("SELECT COALESCE(SUM(" + column + "), 0) FROM ledger.every_counter "
+                + "WHERE scope_id = ? AND bucket = ? AND tool = ?", scopeId, bucket, tool);
+    }
+
+    private static CapStatus hourCap(TestAgent a) {
+        return a.ledger().getBalance(GetBalanceRequest.newBuilder().setAgentId(a.id()).build()).getCapsList().stream()
+                .filter(c -> c.getWindow() == CapWindow.CAP_WINDOW_HOUR).findFirst().orElseThrow();
+    }
+
+    private static void assertNoViolationOf(TestAgent a) {
+        List<LedgerViolation> mine = Fixture.admin().verifyLedger(VerifyLedgerRequest.getDefaultInstance()).getViolationsList()
+                .stream().filter(v -> v.getSubjectId().contains(a.id())).toList();
+        assertTrue(mine.isEmpty(), mine.toString());
+    }
+}

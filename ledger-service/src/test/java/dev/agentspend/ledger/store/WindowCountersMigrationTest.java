@@ -1,0 +1,93 @@
+package dev.agentspend.ledger.store;
+
+import dev.agentspend.platform.EmbeddedDatabase;
+import dev.agentspend.platform.EmbeddedPostgresTestResource;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Migration V2 on a ledger that ran on V1: every counter keeps its value, either as the current
+ * bucket of its window row (the newest of each window, and lifetime) or still in ledger.counters
+ * (older buckets, tasks), so ledger.every_counter lists exactly what ledger.counters did.
+ */
+class WindowCountersMigrationTest {
+    private static final String DATABASE = "ledger_migration_test";
+
+    @Test
+    @Timeout(120)
+    void everyV1CounterKeepsItsValueAfterV2() throws SQLException {
+        EmbeddedDatabase db = EmbeddedPostgresTestResource.server();
+        db.createDatabase(DATABASE);
+        String url = db.jdbcUrl(DATABASE);
+        flyway(url).target("1").load().migrate();
+        List<String> v1;
+        try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
+             Statement st = c.createStatement()) {
+            st.executeUpdate("""
+                    INSERT INTO ledger.counters (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros) VALUES
+                      ('agt_a', 'H:2026-11-29:09', '', 100, 0, NULL),
+                      ('agt_a', 'H:2026-11-29:10', '', 200, 50, 1000),
+                      ('agt_a', 'D:2026-11-28', '', 700, 0, NULL),
+                      ('agt_a', 'D:2026-11-29', '', 300, 50, 5000),
+                      ('agt_a', 'W:2026-W48', '', 1000, 50, NULL),
+                      ('agt_a', 'M:2026-10', '', 9000, 0, NULL),
+                      ('agt_a', 'M:2026-11', '', 1000, 50, NULL),
+                      ('agt_a', 'L', '', 10000, 50, 20000),
+                      ('agt_a', 'T:task-1', '', 40, 0, NULL),
+                      ('agt_a', 'H:2026-11-29:10', 'openai/chat', 200, 0, NULL),
+                      ('agt_a', 'L', 'openai/chat', 200, 0, NULL),
+                      ('team_t', 'D:2026-11-29', '', 77, 0, 100),
+                      ('team_t', 'L', '', 77, 0, NULL)""");
+            v1 = counters(st, "ledger.counters");
+        }
+        flyway(url).load().migrate();
+        try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
+             Statement st = c.createStatement()) {
+            assertEquals(v1, counters(st, "ledger.every_counter"));
+            assertEquals(List.of(
+                            "agt_a||H:2026-11-29:10|D:2026-11-29|W:2026-W48|M:2026-11|10000",
+                            "agt_a|openai/chat|H:2026-11-29:10|null|null|null|200",
+                            "team_t||null|D:2026-11-29|null|null|77"),
+                    rows(st, "SELECT scope_id, tool, hour_bucket, day_bucket, week_bucket, month_bucket, lifetime_spent "
+                            + "FROM ledger.window_counters ORDER BY scope_id, tool"));
+            assertEquals(List.of("agt_a|D:2026-11-28", "agt_a|H:2026-11-29:09", "agt_a|M:2026-10", "agt_a|T:task-1"),
+                    rows(st, "SELECT scope_id, bucket FROM ledger.counters ORDER BY scope_id, bucket COLLATE \"C\""));
+        }
+    }
+
+    private static org.flywaydb.core.api.configuration.FluentConfiguration flyway(String url) {
+        return Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("ledger").defaultSchema("ledger")
+                .locations("classpath:db/migration");
+    }
+
+    private static List<String> counters(Statement st, String relation) throws SQLException {
+        return rows(st, "SELECT scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros FROM " + relation
+                + " ORDER BY scope_id, bucket COLLATE \"C\", tool");
+    }
+
+    private static List<String> rows(Statement st, String sql) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery(sql)) {
+            int n = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                StringBuilder row = new StringBuilder();
+                for (int i = 1; i <= n; i++) {
+                    row.append(i > 1 ? "|" : "").append(rs.getString(i));
+                }
+                out.add(row.toString());
+            }
+        }
+        return out;
+    }
+}
