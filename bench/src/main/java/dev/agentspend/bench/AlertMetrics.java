@@ -66,8 +66,10 @@ final class AlertMetrics {
         if (out.containsKey("sum")) {
             ordered.put("mean", out.get("sum") / out.get("count"));
         }
+        // all three 0: no alert fired within that window (the timer decays), not a latency of 0 ms
+        boolean recent = out.getOrDefault("max", 0.0) > 0 || out.getOrDefault("p99", 0.0) > 0;
         for (String k : new String[]{"p50", "p99", "max"}) {
-            if (out.containsKey(k)) {
+            if (recent && out.containsKey(k)) {
                 ordered.put(k, out.get(k));
             }
         }

@@ -131,7 +131,9 @@ final class Report {
         f.lagProblems.forEach(p -> out.println("  note: " + p));
         if (!f.alertDetection.isEmpty()) {
             out.printf(Locale.ROOT, "  alert detection latency (alerts' /q/metrics after phase A, entry recorded -> alert"
-                    + " evaluated; p50/p99/max over its last minutes): %s%n", describe(f.alertDetection));
+                    + " evaluated; p50/p99/max over its last minutes): %s%s%n", describe(f.alertDetection),
+                    f.alertDetection.containsKey("max") ? "" : " (no alert fired in the timer's last ~2 minutes, so no p50/p99/max;"
+                            + " count and mean are over the whole run)");
         }
 
         if (!f.ledgerSessions.isEmpty()) {

@@ -24,4 +24,17 @@ class AlertMetricsTest {
                 AlertMetrics.parse(text));
         assertTrue(AlertMetrics.parse("agentspend_alerts_detection_latency_seconds_count 0.0\n").isEmpty());
     }
+
+    @Test
+    void aDecayedWindowIsNoLatency() {
+        // what the bench read after a 180 s warm-up: 30 alerts long before, none in the timer's last minutes
+        String text = """
+                agentspend_alerts_detection_latency_seconds{quantile="0.5"} 0.0
+                agentspend_alerts_detection_latency_seconds{quantile="0.99"} 0.0
+                agentspend_alerts_detection_latency_seconds_count 30.0
+                agentspend_alerts_detection_latency_seconds_sum 6.84
+                agentspend_alerts_detection_latency_seconds_max 0.0
+                """;
+        assertEquals(Map.of("count", 30.0, "mean", 0.228), AlertMetrics.parse(text));
+    }
 }
