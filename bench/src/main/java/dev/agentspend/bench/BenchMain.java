@@ -105,7 +105,7 @@ public final class BenchMain {
                 monitor.watched().forEach(w -> f.pids.put(w.name(), w.pid()));
                 List<ManagedChannel> channels = new ArrayList<>();
                 for (int i = 0; i < CHANNELS; i++) {
-                    channels.add(stack.channel("ledger-service"));
+                    channels.add(stack.loadChannel("ledger-service"));
                 }
 
                 // phase A: the fleet, with the feed lag sampled during the measured window
