@@ -80,7 +80,7 @@ public final class BenchMain {
         out.printf("AgentSpend benchmark: %d agents, %d clients, %d s per phase after %d s warm-up%s%n", options.agents(),
                 options.clients(), options.duration().toSeconds(), options.warmup().toSeconds(),
                 options.skipPgbench() ? ", no pgbench" : "");
-        BenchStack stack = new BenchStack(options.stateDir(), options.keepData(), out);
+        BenchStack stack = new BenchStack(options.stateDir(), options.keepData(), options.statements(), out);
         Thread hook = new Thread(() -> {
             // only on an interruption (Ctrl-C, SIGTERM): the normal path closes and removes the hook
             out.println();
@@ -120,11 +120,25 @@ public final class BenchMain {
                             probe.recordHeads(true);
                             monitor.takePeaks();
                             f.fleetStart = ProcessStats.sampleAll(monitor.watched());
+                            if (options.statements()) {
+                                try (java.sql.Connection c = stack.jdbc()) {
+                                    StatementStats.reset(c);
+                                } catch (java.sql.SQLException e) {
+                                    f.statementsError = e.getMessage();
+                                }
+                            }
                         }
 
                         @Override
                         public void measureEnded() {
                             f.fleetEnd = ProcessStats.sampleAll(monitor.watched());
+                            if (options.statements() && f.statementsError == null) {
+                                try (java.sql.Connection c = stack.jdbc()) {
+                                    f.statements = StatementStats.read(c);
+                                } catch (java.sql.SQLException e) {
+                                    f.statementsError = e.getMessage();
+                                }
+                            }
                             f.fleetPeaks = monitor.takePeaks();
                             probe.recordHeads(false);
                             f.backlogAnalytics = Math.max(0, probe.lastHead() - probe.lastAnalytics());

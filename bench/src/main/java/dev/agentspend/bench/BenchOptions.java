@@ -18,10 +18,10 @@ import java.time.Duration;
  * </pre>
  */
 public record BenchOptions(int agents, int clients, Duration duration, Duration warmup, boolean skipPgbench,
-                           Path stateDir, boolean keepData) {
+                           Path stateDir, boolean keepData, boolean statements) {
 
     public static final String USAGE = "./agentspend bench [--agents N] [--clients K] [--duration SECONDS]"
-            + " [--warmup SECONDS] [--skip-pgbench] [--state-dir DIR] [--keep-data]";
+            + " [--warmup SECONDS] [--skip-pgbench] [--state-dir DIR] [--keep-data] [--statements]";
 
     public BenchOptions {
         require(agents >= 2 && agents <= 100_000, "--agents must be 2 to 100000");
@@ -39,12 +39,14 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
         long warmup = 60;
         boolean skipPgbench = false;
         boolean keepData = false;
+        boolean statements = false;
         Path stateDir = defaultStateDir;
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
             switch (option) {
                 case "--skip-pgbench" -> skipPgbench = true;
                 case "--keep-data" -> keepData = true;
+                case "--statements" -> statements = true;
                 case "--agents", "--clients", "--duration", "--warmup", "--state-dir" -> {
                     if (i + 1 >= args.length) {
                         throw new IllegalArgumentException(option + " needs a value (" + USAGE + ")");
@@ -62,7 +64,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
             }
         }
         return new BenchOptions(agents, clients, Duration.ofSeconds(duration), Duration.ofSeconds(warmup), skipPgbench,
-                stateDir, keepData);
+                stateDir, keepData, statements);
     }
 
     private static int number(String option, String value) {

@@ -63,13 +63,16 @@ final class BenchStack implements AutoCloseable {
     private ManagedChannel adminChannelLedger;
     private ManagedChannel adminChannelAnalytics;
     private boolean closed;
+    /** PostgreSQL runs with pg_stat_statements (--statements). */
+    private final boolean statements;
 
-    BenchStack(Path stateDir, boolean keepData, PrintStream out) {
+    BenchStack(Path stateDir, boolean keepData, boolean statements, PrintStream out) {
         String run = "run-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         this.runDir = stateDir.toAbsolutePath().resolve(run);
         this.dataDir = runDir.resolve("pgdata");
         this.logDir = runDir.resolve("logs");
         this.keepData = keepData;
+        this.statements = statements;
         this.out = out;
     }
 
@@ -79,8 +82,17 @@ final class BenchStack implements AutoCloseable {
         Files.createDirectories(logDir);
         out.printf("run directory: %s%n", runDir);
         long t0 = System.nanoTime();
-        db = EmbeddedDatabase.durable(dataDir.toFile(), ServiceProcess.freePort()).start();
+        db = EmbeddedDatabase.durable(dataDir.toFile(), ServiceProcess.freePort());
+        if (statements) {
+            db.withServerConfig("shared_preload_libraries", "pg_stat_statements");
+        }
+        db.start();
         db.createDatabase(DATABASE);
+        if (statements) {
+            try (Connection c = jdbc()) {
+                StatementStats.install(c);
+            }
+        }
         try (Connection c = jdbc(); Statement s = c.createStatement()) {
             out.printf("PostgreSQL: port %d, fsync=%s, synchronous_commit=%s, full_page_writes=%s, server %s (%.1f s)%n",
                     db.port(), show(s, "fsync"), show(s, "synchronous_commit"), show(s, "full_page_writes"),

@@ -48,6 +48,9 @@ final class Report {
         List<String> lagProblems = new ArrayList<>();
         Map<String, Double> alertDetection = new LinkedHashMap<>();
         Map<String, Double> ledgerSessions = new LinkedHashMap<>();
+        /** pg_stat_statements over phase A's window (--statements), most execution time first. */
+        List<StatementStats.Row> statements = List.of();
+        String statementsError;
         int ledgerSessionSnapshots;
         DatabaseAudit.Result audit;
         String auditError;
@@ -144,6 +147,11 @@ final class Report {
                     e.getValue(), e.getKey()));
         }
 
+        if (!f.statements.isEmpty() || f.statementsError != null) {
+            out.println();
+            printStatements(out, f);
+        }
+
         out.println();
         out.println("Database audit (JDBC, after the run):");
         if (f.audit != null) {
@@ -199,6 +207,24 @@ final class Report {
         }
         out.println();
         out.println(lastLine(f));
+    }
+
+    /** The top statements of phase A (--statements), with their share and time per completed Pay. */
+    static void printStatements(PrintStream out, Figures f) {
+        out.println("PostgreSQL statements during phase A's measured window (pg_stat_statements, execution time"
+                + " inside PostgreSQL's executor, lock and I/O waits included; every service's statements):");
+        if (f.statementsError != null) {
+            out.println("  not available: " + f.statementsError);
+            return;
+        }
+        double total = f.statements.stream().mapToDouble(StatementStats.Row::totalMs).sum();
+        long pays = f.fleet == null ? 0 : f.fleet.completed;
+        out.printf(Locale.ROOT, "  %9s %6s %9s %9s %8s  %s%n", "total ms", "share", "calls", "rows", "ms/pay", "statement");
+        f.statements.stream().limit(StatementStats.TOP).forEach(r -> out.printf(Locale.ROOT,
+                "  %9.1f %5.1f%% %9d %9d %8.4f  %s%n", r.totalMs(), total == 0 ? 0 : 100 * r.totalMs() / total,
+                r.calls(), r.rows(), pays == 0 ? 0 : r.totalMs() / pays, r.query()));
+        out.printf(Locale.ROOT, "  all %d statements: %.1f ms, %.4f ms per completed Pay%n", f.statements.size(), total,
+                pays == 0 ? 0 : total / pays);
     }
 
     private static void phase(PrintStream out, String title, PhaseResult p) {

@@ -27,13 +27,14 @@ class BenchOptionsTest {
     @Test
     void everyOption() {
         BenchOptions o = BenchOptions.parse(new String[]{"--agents", "20", "--clients", "4", "--duration", "3",
-                "--warmup", "0", "--skip-pgbench", "--state-dir", "x", "--keep-data"}, STATE);
+                "--warmup", "0", "--skip-pgbench", "--state-dir", "x", "--keep-data", "--statements"}, STATE);
         assertEquals(20, o.agents());
         assertEquals(4, o.clients());
         assertEquals(Duration.ofSeconds(3), o.duration());
         assertEquals(Duration.ZERO, o.warmup());
         assertTrue(o.skipPgbench());
         assertTrue(o.keepData());
+        assertTrue(o.statements());
         assertEquals(Path.of("x"), o.stateDir());
     }
 

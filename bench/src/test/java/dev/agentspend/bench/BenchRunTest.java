@@ -30,7 +30,7 @@ class BenchRunTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(new Tee(System.out, captured), true, StandardCharsets.UTF_8);
         BenchOptions options = BenchOptions.parse(new String[]{"--agents", "20", "--clients", "4", "--duration", "3",
-                "--warmup", "1", "--state-dir", Path.of("target", "bench-run-test").toString()}, Path.of("unused"));
+                "--warmup", "1", "--statements", "--state-dir", Path.of("target", "bench-run-test").toString()}, Path.of("unused"));
 
         Report.Figures f = BenchMain.run(options, out);
 
@@ -48,6 +48,9 @@ class BenchRunTest {
         assertTrue(f.verify != null && f.verify.getConsistent(), "VerifyLedger: " + f.verify);
         assertTrue(BenchMain.passed(f), "no overspend, duplicate or lost approval");
         assertTrue(lines.stream().anyMatch(l -> l.contains("synchronous_commit=on")), "the database is durable");
+        assertEquals(null, f.statementsError, "pg_stat_statements");
+        assertTrue(f.statements.stream().anyMatch(r -> r.query().contains("ledger.window_counters") && r.calls() > 0),
+                "--statements lists the payment path's statements: " + f.statements);
 
         // nothing is left running: no service JVM, no PostgreSQL of this run (a running process has
         // resident memory; a stopped one is gone, or a zombie with none until its reaper collects it)

@@ -72,6 +72,12 @@ public final class EmbeddedDatabase implements AutoCloseable {
         return new EmbeddedDatabase(b, dir, 0, dir);
     }
 
+    /** One more server setting, for the next {@link #start()} (e.g. shared_preload_libraries). */
+    public synchronized EmbeddedDatabase withServerConfig(String name, String value) {
+        builder.setServerConfig(name, value);
+        return this;
+    }
+
     public synchronized EmbeddedDatabase start() {
         if (server != null) {
             return this;

@@ -1,0 +1,58 @@
+package dev.agentspend.bench;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What PostgreSQL spent its time on during a measured window ({@code --statements}): the server
+ * runs with pg_stat_statements, which is reset when the window starts and read when it ends. The
+ * execution time is wall time inside the executor (lock and I/O waits included, parsing and
+ * planning not), so it ranks statements; the process CPU in the report is the total.
+ */
+final class StatementStats {
+    /** One statement: its normalized text, calls, rows and total execution time over the window. */
+    record Row(String query, long calls, long rows, double totalMs) {
+    }
+
+    static final int TOP = 15;
+    private static final int QUERY_CHARS = 110;
+
+    private StatementStats() {
+    }
+
+    /** Creates the extension in the benchmark's database (the library is preloaded at start). */
+    static void install(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        }
+    }
+
+    static void reset(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_stat_statements_reset()");
+        }
+    }
+
+    /** Every statement of the window, most execution time first. */
+    static List<Row> read(Connection c) throws SQLException {
+        List<Row> out = new ArrayList<>();
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT query, calls, rows, total_exec_time FROM pg_stat_statements"
+                     + " WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC")) {
+            while (rs.next()) {
+                out.add(new Row(oneLine(rs.getString(1)), rs.getLong(2), rs.getLong(3), rs.getDouble(4)));
+            }
+        }
+        return out;
+    }
+
+    /** The statement on one line, whitespace collapsed, cut to a readable length. */
+    static String oneLine(String query) {
+        String q = query.replaceAll("\\s+", " ").trim();
+        return q.length() <= QUERY_CHARS ? q : q.substring(0, QUERY_CHARS - 3) + "...";
+    }
+}
