@@ -11,7 +11,6 @@ import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -123,25 +122,31 @@ final class PaymentBatch {
         int n = decided.size();
         String[] callers = new String[n];
         String[] requestIds = new String[n];
-        String[] fingerprints = new String[n];
-        String[] responses = new String[n];
-        Base64.Encoder b64 = Base64.getEncoder();
+        // bytea[] in binary: no base64 to encode here and decode in PostgreSQL
+        io.vertx.core.buffer.Buffer[] fingerprints = new io.vertx.core.buffer.Buffer[n];
+        io.vertx.core.buffer.Buffer[] responses = new io.vertx.core.buffer.Buffer[n];
         int i = 0;
         for (Map.Entry<String, Entry.Builder> e : decided.entrySet()) {
             Job j = leaders.get(e.getKey());
             callers[i] = j.caller();
             requestIds[i] = j.req().getRequestId();
-            fingerprints[i] = b64.encodeToString(j.fingerprint());
-            responses[i] = b64.encodeToString(PayResponse.newBuilder().setEntry(e.getValue()).build().toByteArray());
+            fingerprints[i] = io.vertx.core.buffer.Buffer.buffer(j.fingerprint());
+            responses[i] = io.vertx.core.buffer.Buffer.buffer(PayResponse.newBuilder().setEntry(e.getValue()).build().toByteArray());
             i++;
         }
         return tx.conn.preparedQuery("""
                         INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
-                        SELECT c, r, $5, decode(f, 'base64'), decode(p, 'base64')
-                        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(c, r, f, p)""")
-                .execute(Tuple.tuple().addArrayOfString(callers).addArrayOfString(requestIds)
-                        .addArrayOfString(fingerprints).addArrayOfString(responses).addString(METHOD))
+                        SELECT c, r, $5, f, p
+                        FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[]) AS u(c, r, f, p)""")
+                .execute(responseArgs(callers, requestIds, fingerprints, responses))
                 .replaceWithVoid();
+    }
+
+    private static Tuple responseArgs(String[] callers, String[] requestIds, io.vertx.core.buffer.Buffer[] fingerprints,
+                                      io.vertx.core.buffer.Buffer[] responses) {
+        Tuple t = Tuple.tuple().addArrayOfString(callers).addArrayOfString(requestIds);
+        t.getDelegate().addArrayOfBuffer(fingerprints).addArrayOfBuffer(responses);
+        return t.addString(METHOD);
     }
 
     /** After commit: every caller gets its payment's outcome. */

@@ -19,7 +19,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -285,8 +284,7 @@ final class Tx {
         String[] currencies = new String[n];
         String[] holds = new String[n];
         String[] reversed = new String[n];
-        String[] payloads = new String[n];
-        Base64.Encoder b64 = Base64.getEncoder();
+        io.vertx.core.buffer.Buffer[] payloads = new io.vertx.core.buffer.Buffer[n];
         for (int i = 0; i < n; i++) {
             Entry.Builder e = entries.get(i);
             ids[i] = e.getEntryId();
@@ -301,7 +299,7 @@ final class Tx {
             currencies[i] = e.getCurrencyCode();
             holds[i] = e.getHoldId();
             reversed[i] = e.getReversedEntryId();
-            payloads[i] = b64.encodeToString(e.clearPosition().build().toByteArray());
+            payloads[i] = io.vertx.core.buffer.Buffer.buffer(e.clearPosition().build().toByteArray());
         }
         OffsetDateTime recorded = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
         // The UPDATE of the single feed_position row is the serialization point: its lock is held
@@ -315,17 +313,14 @@ final class Tx {
                             recorded_time, payload)
                         SELECT p.base + u.ord, u.entry_id, u.event_type, u.agent_id, u.team_id, u.tool, u.task_id,
                                u.decision, u.amount, u.spend, u.currency, u.hold_id, u.reversed, $15,
-                               decode(u.payload, 'base64')
+                               u.payload
                         FROM p, unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
-                                       $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[])
+                                       $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::bytea[])
                              WITH ORDINALITY AS u(entry_id, event_type, agent_id, team_id, tool, task_id, decision,
                                                   amount, spend, currency, hold_id, reversed, payload, ord)
                         RETURNING position, entry_id""")
-                .execute(Tuple.tuple().addInteger(n).addArrayOfString(ids).addArrayOfInteger(types)
-                        .addArrayOfString(agentIds).addArrayOfString(teams).addArrayOfString(tools)
-                        .addArrayOfString(tasks).addArrayOfInteger(decisions).addArrayOfLong(amounts)
-                        .addArrayOfLong(spends).addArrayOfString(currencies).addArrayOfString(holds)
-                        .addArrayOfString(reversed).addArrayOfString(payloads).addOffsetDateTime(recorded))
+                .execute(entryArgs(n, ids, types, agentIds, teams, tools, tasks, decisions, amounts, spends, currencies,
+                        holds, reversed, payloads, recorded))
                 .invoke(rows -> {
                     Map<String, Long> positions = new HashMap<>();
                     for (Row r : rows) {
@@ -336,6 +331,20 @@ final class Tx {
                     }
                 })
                 .replaceWithVoid();
+    }
+
+    /** Payloads go as bytea[] in binary: no base64 to encode here and decode in PostgreSQL. */
+    private static Tuple entryArgs(int n, String[] ids, Integer[] types, String[] agentIds, String[] teams, String[] tools,
+                                   String[] tasks, Integer[] decisions, Long[] amounts, Long[] spends, String[] currencies,
+                                   String[] holds, String[] reversed, io.vertx.core.buffer.Buffer[] payloads,
+                                   OffsetDateTime recorded) {
+        Tuple t = Tuple.tuple().addInteger(n).addArrayOfString(ids).addArrayOfInteger(types)
+                .addArrayOfString(agentIds).addArrayOfString(teams).addArrayOfString(tools)
+                .addArrayOfString(tasks).addArrayOfInteger(decisions).addArrayOfLong(amounts)
+                .addArrayOfLong(spends).addArrayOfString(currencies).addArrayOfString(holds)
+                .addArrayOfString(reversed);
+        t.getDelegate().addArrayOfBuffer(payloads);
+        return t.addOffsetDateTime(recorded);
     }
 
     static Timestamp timestamp(Instant t) {
