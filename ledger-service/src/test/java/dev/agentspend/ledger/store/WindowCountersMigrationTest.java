@@ -63,6 +63,11 @@ class WindowCountersMigrationTest {
                             + "FROM ledger.window_counters ORDER BY scope_id, tool"));
             assertEquals(List.of("agt_a|D:2026-11-28", "agt_a|H:2026-11-29:09", "agt_a|M:2026-10", "agt_a|T:task-1"),
                     rows(st, "SELECT scope_id, bucket FROM ledger.counters ORDER BY scope_id, bucket COLLATE \"C\""));
+            // V3: the identifiers of the payment path's indexes compare byte by byte
+            assertEquals(List.of("C|C|C|C"), rows(st, """
+                    SELECT string_agg(collation_name, '|' ORDER BY table_name) FROM information_schema.columns
+                    WHERE table_schema = 'ledger' AND (table_name, column_name) IN (('agent_state', 'agent_id'),
+                          ('idempotency', 'request_id'), ('entries', 'entry_id'), ('window_counters', 'hour_bucket'))"""));
         }
     }
 
