@@ -1,0 +1,224 @@
+package dev.agentspend.alerts.store;
+
+import dev.agentspend.alerts.domain.AgentPolicy;
+import dev.agentspend.alerts.domain.AgentState;
+import dev.agentspend.alerts.domain.Evaluator;
+import dev.agentspend.alerts.domain.LedgerEvent;
+import dev.agentspend.alerts.domain.PaymentGraph;
+import dev.agentspend.alerts.domain.RuleConfigSet;
+import dev.agentspend.common.api.WorkingSchedule;
+import dev.agentspend.platform.EmbeddedDatabase;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.pgclient.PgConnection;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
+import io.vertx.pgclient.PgConnectOptions;
+import org.flywaydb.core.Flyway;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * What the consumer's batches cost PostgreSQL, measured rather than guessed (issue #8): builds rule
+ * states the way the benchmark's payments do, prints how big their stored form is and what
+ * dominates it, then writes batches through {@link ConsumerStore#commitBatch} against an embedded
+ * PostgreSQL and prints the CPU the backend used per batch ({@code /proc/<pg_backend_pid()>/stat})
+ * and the WAL it wrote. Not a test: it asserts nothing and its figures depend on the machine.
+ *
+ * <pre>
+ * mvn -o -q test-compile -pl alert-service
+ * mvn -o -q dependency:build-classpath -pl alert-service -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/alerts-cp.txt
+ * java -cp alert-service/target/test-classes:alert-service/target/classes:$(cat /tmp/alerts-cp.txt) \
+ *     dev.agentspend.alerts.store.ConsumerStoreCostMain [batches]
+ * </pre>
+ */
+public final class ConsumerStoreCostMain {
+    private static final String[] TOOLS = {"openai/chat.completions", "anthropic/messages", "serpapi/search",
+            "browserbase/session"};
+    private static final int AGENTS = 1000;
+    /** The benchmark's fleet phase: about 780 payments a second over 1000 agents. */
+    private static final double FLEET_PAYMENTS_PER_SECOND = 780;
+    private static final int HISTORY_MINUTES = 10;
+    private static final int ENTRIES_PER_BATCH = 50;
+    private static final long CLOCK_TICKS_PER_SECOND = 100;
+
+    private final SplittableRandom random = new SplittableRandom(8);
+    private final RuleConfigSet configs = RuleConfigSet.defaults();
+    private long position;
+
+    private ConsumerStoreCostMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int batches = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        new ConsumerStoreCostMain().run(batches);
+    }
+
+    private void run(int batches) throws Exception {
+        Instant start = Instant.parse("2026-03-04T10:00:00Z");
+        printSizes(start);
+
+        Evaluator fleet = new Evaluator(60);
+        List<String> agents = new ArrayList<>();
+        for (int i = 0; i < AGENTS; i++) {
+            agents.add(String.format("agt_bench_%04d", i));
+        }
+        // Ten minutes of the fleet phase before the measured batches.
+        long historyEvents = (long) (FLEET_PAYMENTS_PER_SECOND * 60 * HISTORY_MINUTES);
+        Instant now = start;
+        for (long i = 0; i < historyEvents; i++) {
+            now = start.plusNanos((long) (i * 1e9 / FLEET_PAYMENTS_PER_SECOND));
+            fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), ConsumerStoreCostMain::policy, configs, now);
+        }
+        fleet.takeGraphDirty();
+        List<AgentState> all = new ArrayList<>();
+        for (String id : fleet.takeDirtyAgents()) {
+            all.add(fleet.agent(id));
+        }
+        long stored = 0;
+        for (AgentState s : all) {
+            stored += Json.write(s).length();
+        }
+        System.out.printf(Locale.ROOT, "fleet agents after %d min: %d states, stored %.0f bytes on average%n",
+                HISTORY_MINUTES, all.size(), (double) stored / all.size());
+
+        try (EmbeddedDatabase pg = EmbeddedDatabase.throwaway().start()) {
+            pg.createDatabase("cost");
+            Flyway.configure().dataSource(pg.jdbcUrl("cost"), EmbeddedDatabase.USER, "").schemas("alerts")
+                    .defaultSchema("alerts").locations("classpath:db/migration").load().migrate();
+            Vertx vertx = Vertx.vertx();
+            try {
+                PgConnectOptions options = PgConnectOptions.fromUri(pg.reactiveUrl("cost").replace("vertx-reactive:", ""))
+                        .setUser(EmbeddedDatabase.USER).setPassword("");
+                options.addProperty("search_path", "alerts");
+                options.addProperty("application_name", "alert-service-consumer");
+                SqlConnection db = PgConnection.connect(vertx, options).await().indefinitely();
+                long expected = 0;
+                // The states as they are when the measured batches start, not measured.
+                for (int from = 0; from < all.size(); from += 100) {
+                    List<AgentState> chunk = all.subList(from, Math.min(all.size(), from + 100));
+                    expected = commit(db, fleet, expected, expected + 1, chunk, now);
+                }
+                int pid = db.query("select pg_backend_pid() as pid").execute().await().indefinitely()
+                        .iterator().next().getInteger("pid");
+                String walBefore = wal(db);
+                long cpuBefore = cpuTicks(pid);
+                long nanosBefore = System.nanoTime();
+                long writes = 0;
+                for (int b = 0; b < batches; b++) {
+                    long first = expected;
+                    for (int i = 0; i < ENTRIES_PER_BATCH; i++) {
+                        now = now.plusNanos((long) (1e9 / FLEET_PAYMENTS_PER_SECOND));
+                        fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), ConsumerStoreCostMain::policy,
+                                configs, now);
+                    }
+                    List<AgentState> dirty = new ArrayList<>();
+                    for (String id : fleet.takeDirtyAgents()) {
+                        dirty.add(fleet.agent(id));
+                    }
+                    writes += dirty.size();
+                    expected = commit(db, fleet, first, position, dirty, now);
+                }
+                long nanos = System.nanoTime() - nanosBefore;
+                long ticks = cpuTicks(pid) - cpuBefore;
+                long walBytes = walDiff(db, walBefore);
+                double cpuMs = ticks * 1000.0 / CLOCK_TICKS_PER_SECOND;
+                System.out.printf(Locale.ROOT, "%d batches of %d fleet payments (%d agent states written): "
+                                + "PostgreSQL backend CPU %.0f ms = %.3f ms per batch, %.1f us per payment; "
+                                + "WAL %.0f bytes per batch; wall %.0f ms%n",
+                        batches, ENTRIES_PER_BATCH, writes, cpuMs, cpuMs / batches,
+                        cpuMs * 1000 / ((double) batches * ENTRIES_PER_BATCH), (double) walBytes / batches, nanos / 1e6);
+                db.close().await().indefinitely();
+            } finally {
+                vertx.close().await().indefinitely();
+            }
+        }
+    }
+
+    private long commit(SqlConnection db, Evaluator ev, long expected, long newPosition, List<AgentState> dirty,
+                        Instant now) {
+        Transaction tx = db.begin().await().indefinitely();
+        PaymentGraph graph = ev.takeGraphDirty() ? ev.graph() : null;
+        ConsumerStore.commitBatch(db, expected, newPosition, dirty, graph, List.of(), now).await().indefinitely();
+        tx.commit().await().indefinitely();
+        return newPosition;
+    }
+
+    /** Sizes of the stored state of one agent in three shapes of traffic, and of the payment graph. */
+    private void printSizes(Instant start) {
+        // The hot agent of the benchmark's phase B: a payment every 5 ms for 10 minutes.
+        describe("hot agent, every 5 ms for 10 min", single(start, 5, 10 * 60_000));
+        // A fleet agent: about one payment every 1.3 s for 10 minutes.
+        describe("fleet agent, every 1.3 s for 10 min", single(start, 1_300, 10 * 60_000));
+        // An agent that works around the clock: one payment a minute for 25 hours fills every bucket kept.
+        describe("steady agent, every 60 s for 25 h", single(start, 60_000, 25 * 3_600_000L));
+
+        Evaluator ev = new Evaluator(60);
+        // 100 agents delegating to each other: an agent payment a second for an hour (the default loop window).
+        for (int i = 0; i < 3_600; i++) {
+            Instant at = start.plusMillis(i * 1_000L);
+            String from = String.format("agt_bench_%04d", random.nextInt(100));
+            String to = String.format("agt_bench_%04d", random.nextInt(100));
+            ev.onEvent(new LedgerEvent(++position, "ent_" + position, LedgerEvent.Kind.SPEND, from, "team_bench", 2_000,
+                    2_000, "USD", "agent/translate", "", 0, to, "", null, at), ConsumerStoreCostMain::policy, configs, at);
+        }
+        System.out.printf(Locale.ROOT, "payment graph, 1 agent payment/s for 1 h: %d payments, %d bytes as JSON%n",
+                ev.graph().payments.size(), Json.write(ev.graph()).length());
+    }
+
+    private AgentState single(Instant start, long everyMs, long forMs) {
+        Evaluator ev = new Evaluator(60);
+        for (long t = 0; t < forMs; t += everyMs) {
+            Instant at = start.plusMillis(t);
+            ev.onEvent(payment("agt_bench_hot", at), ConsumerStoreCostMain::policy, configs, at);
+        }
+        return ev.agent("agt_bench_hot");
+    }
+
+    private static void describe(String what, AgentState s) {
+        int total = Json.write(s).length();
+        int buckets = Json.write(s.buckets).length();
+        int days = Json.write(s.days).length();
+        int caps = Json.write(s.capWindows).length();
+        int tasks = Json.write(s.openTasks).length();
+        System.out.printf(Locale.ROOT, "%-36s JSON %7d bytes: buckets %7d (%d buckets, %d bytes each), days %d, "
+                        + "cap windows %d, open tasks %d, rest %d%n", what, total, buckets, s.buckets.size(),
+                buckets / Math.max(1, s.buckets.size()), days, caps, tasks, total - buckets - days - caps - tasks);
+    }
+
+    private LedgerEvent payment(String agent, Instant at) {
+        long micros = 1_000 + random.nextInt(20_000);
+        position++;
+        return new LedgerEvent(position, "ent_" + position, LedgerEvent.Kind.SPEND, agent, "team_bench", micros, micros,
+                "USD", TOOLS[random.nextInt(TOOLS.length)], "", 1, "", "", null, at);
+    }
+
+    private static AgentPolicy policy(String agentId) {
+        return new AgentPolicy(agentId, "team_bench", "USD",
+                List.of(new AgentPolicy.CapLimit(AgentPolicy.CapWindow.DAY, 1_000_000_000L, "", 0, null)),
+                WorkingSchedule.none());
+    }
+
+    /** utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat). */
+    private static long cpuTicks(int pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    private static String wal(SqlConnection db) {
+        return db.query("select pg_current_wal_lsn()::text as lsn").execute().await().indefinitely()
+                .iterator().next().getString("lsn");
+    }
+
+    private static long walDiff(SqlConnection db, String before) {
+        return db.preparedQuery("select pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint as d")
+                .execute(io.vertx.mutiny.sqlclient.Tuple.of(before)).await().indefinitely().iterator().next().getLong("d");
+    }
+}
