@@ -14,6 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -34,6 +37,9 @@ public final class Evaluator {
     private PaymentGraph graph = new PaymentGraph();
     private final Map<String, OpenAlert> open = new LinkedHashMap<>();
     private final Set<String> dirtyAgents = new HashSet<>();
+    /** Per dirty agent, the buckets its entries touched and those pruned: the store writes only these. */
+    private final Map<String, Set<Long>> touchedBuckets = new HashMap<>();
+    private final Map<String, Set<Long>> prunedBuckets = new HashMap<>();
     private boolean graphDirty;
 
     public Evaluator(int bucketSeconds) {
@@ -55,6 +61,8 @@ public final class Evaluator {
             open.put(a.dedupeKey(), a);
         }
         dirtyAgents.clear();
+        touchedBuckets.clear();
+        prunedBuckets.clear();
         graphDirty = false;
     }
 
@@ -212,11 +220,16 @@ public final class Evaluator {
         }
     }
 
+    private AgentState.Bucket touch(AgentState s, long bucketIndex) {
+        touchedBuckets.computeIfAbsent(s.agentId, k -> new HashSet<>()).add(bucketIndex);
+        return s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket());
+    }
+
     private void apply(AgentState s, AgentPolicy p, LedgerEvent e) {
         long bucketIndex = Math.floorDiv(e.recordedTime().getEpochSecond(), bucketSeconds);
         switch (e.kind()) {
             case SPEND, REVERSAL -> {
-                AgentState.Bucket b = s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket());
+                AgentState.Bucket b = touch(s, bucketIndex);
                 long spend = e.spendMicros();
                 String tool = e.tool() == null ? "" : e.tool();
                 b.spend += spend;
@@ -258,7 +271,7 @@ public final class Evaluator {
                 }
             }
             case DECLINE -> {
-                AgentState.Bucket b = s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket());
+                AgentState.Bucket b = touch(s, bucketIndex);
                 countAttempt(b, e);
                 // A ledger that fails closed on stale policy is not the agent's doing.
                 if (!"POLICY_UNAVAILABLE".equals(e.declineReason())) {
@@ -301,7 +314,11 @@ public final class Evaluator {
             keep = Math.max(keep, sum);
         }
         long oldest = Math.floorDiv(now.getEpochSecond() - keep, bucketSeconds) - 1;
-        s.buckets.headMap(oldest, false).clear();
+        SortedMap<Long, AgentState.Bucket> expired = s.buckets.headMap(oldest, false);
+        if (!expired.isEmpty()) {
+            prunedBuckets.computeIfAbsent(s.agentId, k -> new HashSet<>()).addAll(expired.keySet());
+            expired.clear();
+        }
         long today = LocalDate.ofInstant(now, ZoneOffset.UTC).toEpochDay();
         s.days.headMap(today - DAYS_KEPT, false).clear();
         long monthAgo = now.getEpochSecond() - 32 * 86_400L;
@@ -321,9 +338,23 @@ public final class Evaluator {
 
     // ---- what the caller persists
 
-    public Set<String> takeDirtyAgents() {
-        Set<String> d = Set.copyOf(dirtyAgents);
+    /**
+     * The agents whose state changed since the last call, each with the buckets to write (touched
+     * and still kept) and to delete (pruned and not created again since).
+     */
+    public List<AgentChanges> takeDirtyAgents() {
+        List<AgentChanges> d = new ArrayList<>(dirtyAgents.size());
+        for (String id : dirtyAgents) {
+            AgentState s = agents.get(id);
+            SortedSet<Long> written = new TreeSet<>(touchedBuckets.getOrDefault(id, Set.of()));
+            written.retainAll(s.buckets.keySet());
+            SortedSet<Long> deleted = new TreeSet<>(prunedBuckets.getOrDefault(id, Set.of()));
+            deleted.removeAll(s.buckets.keySet());
+            d.add(new AgentChanges(s, written, deleted));
+        }
         dirtyAgents.clear();
+        touchedBuckets.clear();
+        prunedBuckets.clear();
         return d;
     }
 

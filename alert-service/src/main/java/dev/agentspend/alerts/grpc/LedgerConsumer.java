@@ -2,7 +2,7 @@ package dev.agentspend.alerts.grpc;
 
 import dev.agentspend.alerts.config.AlertsConfig;
 import dev.agentspend.alerts.config.AuthConfig;
-import dev.agentspend.alerts.domain.AgentState;
+import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AlertChange;
 import dev.agentspend.alerts.domain.Evaluator;
 import dev.agentspend.alerts.domain.LedgerEvent;
@@ -325,10 +325,7 @@ public class LedgerConsumer {
                     if (batch.isEmpty()) {
                         changes.addAll(evaluator.sweep(now, policies::policy, configs));
                     }
-                    List<AgentState> dirty = new ArrayList<>();
-                    for (String id : evaluator.takeDirtyAgents()) {
-                        dirty.add(evaluator.agent(id));
-                    }
+                    List<AgentChanges> dirty = evaluator.takeDirtyAgents();
                     boolean graphChanged = evaluator.takeGraphDirty();
                     if (position == expected && changes.isEmpty() && dirty.isEmpty() && !graphChanged) {
                         return Uni.createFrom().item(position);

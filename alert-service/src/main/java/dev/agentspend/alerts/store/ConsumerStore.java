@@ -1,6 +1,7 @@
 package dev.agentspend.alerts.store;
 
 import dev.agentspend.alerts.domain.ActionType;
+import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AgentState;
 import dev.agentspend.alerts.domain.AlertChange;
 import dev.agentspend.alerts.domain.OpenAlert;
@@ -12,6 +13,7 @@ import dev.agentspend.proto.alerts.v1.Alert;
 import dev.agentspend.proto.alerts.v1.AlertEventType;
 import dev.agentspend.proto.alerts.v1.AlertState;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -55,26 +57,43 @@ public final class ConsumerStore {
     }
 
     public static Uni<Loaded> load(SqlConnection db) {
-        return db.query("select position, graph_state::text as graph from consumer_state where id = 1").execute()
+        return db.query("select position, graph_state from consumer_state where id = 1").execute()
                 .chain(head -> {
                     Row h = head.iterator().next();
                     long position = h.getLong("position");
-                    PaymentGraph graph = Json.read(h.getString("graph"), PaymentGraph.class);
-                    return db.query("select state::text as state from agent_state").execute()
-                            .chain(stateRows -> {
-                                List<AgentState> states = new ArrayList<>();
-                                for (Row r : stateRows) {
-                                    states.add(Json.read(r.getString("state"), AgentState.class));
+                    PaymentGraph graph = StateCodec.readGraph(h.getBuffer("graph_state").getBytes());
+                    return loadAgents(db).chain(states -> db.query("select " + AlertRecords.COLUMNS
+                                    + " from alerts where state <> 'RESOLVED'").execute()
+                            .map(alertRows -> {
+                                List<OpenAlert> open = new ArrayList<>();
+                                for (Row r : alertRows) {
+                                    open.add(AlertRecords.openFromRow(r));
                                 }
-                                return db.query("select " + AlertRecords.COLUMNS + " from alerts where state <> 'RESOLVED'")
-                                        .execute().map(alertRows -> {
-                                            List<OpenAlert> open = new ArrayList<>();
-                                            for (Row r : alertRows) {
-                                                open.add(AlertRecords.openFromRow(r));
-                                            }
-                                            return new Loaded(position, graph, states, open);
-                                        });
-                            });
+                                return new Loaded(position, graph, states, open);
+                            }));
+                });
+    }
+
+    /** Every agent's head with its buckets put back. */
+    private static Uni<List<AgentState>> loadAgents(SqlConnection db) {
+        return db.query("select state from agent_state").execute()
+                .chain(heads -> {
+                    Map<String, AgentState> states = new HashMap<>();
+                    for (Row r : heads) {
+                        AgentState s = StateCodec.readHead(r.getBuffer("state").getBytes());
+                        states.put(s.agentId, s);
+                    }
+                    return db.query("select agent_id, bucket, data from agent_buckets").execute().map(buckets -> {
+                        for (Row r : buckets) {
+                            AgentState s = states.get(r.getString("agent_id"));
+                            if (s == null) {
+                                throw new IllegalStateException("rule state bucket of agent " + r.getString("agent_id")
+                                        + " without the agent's state");
+                            }
+                            s.buckets.put(r.getLong("bucket"), StateCodec.readBucket(r.getBuffer("data").getBytes()));
+                        }
+                        return List.copyOf(states.values());
+                    });
                 });
     }
 
@@ -95,13 +114,13 @@ public final class ConsumerStore {
      * @param graph the payment graph when it changed, else null
      */
     public static Uni<Void> commitBatch(SqlConnection db, long expectedPosition, long newPosition,
-                                        Collection<AgentState> dirty, PaymentGraph graph, List<AlertChange> changes,
+                                        Collection<AgentChanges> dirty, PaymentGraph graph, List<AlertChange> changes,
                                         Instant now) {
         List<Supplier<Uni<?>>> steps = new ArrayList<>();
         steps.add(() -> db.preparedQuery("update consumer_state set position = $2, update_time = $3"
-                        + (graph != null ? ", graph_state = $4::text::jsonb" : "") + " where id = 1 and position = $1")
+                        + (graph != null ? ", graph_state = $4" : "") + " where id = 1 and position = $1")
                 .execute(graph != null
-                        ? Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now), Json.write(graph))
+                        ? Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now), Buffer.buffer(StateCodec.graph(graph)))
                         : Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now)))
                 .invoke(rows -> {
                     if (rows.rowCount() != 1) {
@@ -109,13 +128,7 @@ public final class ConsumerStore {
                     }
                 }));
         if (!dirty.isEmpty()) {
-            List<Tuple> states = new ArrayList<>();
-            for (AgentState s : dirty) {
-                states.add(Tuple.of(s.agentId, Json.write(s), newPosition));
-            }
-            steps.add(() -> db.preparedQuery("insert into agent_state (agent_id, state, position) values ($1, $2::text::jsonb, $3) "
-                    + "on conflict (agent_id) do update set state = excluded.state, position = excluded.position")
-                    .executeBatch(states));
+            addStateWrites(db, newPosition, dirty, steps);
         }
         // Only the last refresh of an alert in the batch matters, unless a resolve follows it.
         Map<String, Integer> lastChange = new HashMap<>();
@@ -158,6 +171,52 @@ public final class ConsumerStore {
             }
         }
         return Sql.inOrder(steps);
+    }
+
+    /**
+     * Each dirty agent's head, the buckets its entries touched and the buckets pruned: one
+     * statement each over arrays, whatever the number of agents.
+     */
+    private static void addStateWrites(SqlConnection db, long newPosition, Collection<AgentChanges> dirty,
+                                       List<Supplier<Uni<?>>> steps) {
+        List<String> agentIds = new ArrayList<>(dirty.size());
+        List<Buffer> heads = new ArrayList<>(dirty.size());
+        List<String> writtenAgents = new ArrayList<>();
+        List<Long> written = new ArrayList<>();
+        List<Buffer> writtenData = new ArrayList<>();
+        List<String> deletedAgents = new ArrayList<>();
+        List<Long> deleted = new ArrayList<>();
+        for (AgentChanges c : dirty) {
+            String id = c.state().agentId;
+            agentIds.add(id);
+            heads.add(Buffer.buffer(StateCodec.head(c.state())));
+            for (long bucket : c.writtenBuckets()) {
+                writtenAgents.add(id);
+                written.add(bucket);
+                writtenData.add(Buffer.buffer(StateCodec.bucket(c.state().buckets.get(bucket))));
+            }
+            for (long bucket : c.deletedBuckets()) {
+                deletedAgents.add(id);
+                deleted.add(bucket);
+            }
+        }
+        steps.add(() -> db.preparedQuery("insert into agent_state (agent_id, state, position) "
+                        + "select agent_id, state, $3 from unnest($1::text[], $2::bytea[]) as t (agent_id, state) "
+                        + "on conflict (agent_id) do update set state = excluded.state, position = excluded.position")
+                .execute(Tuple.of(agentIds.toArray(new String[0]), heads.toArray(new Buffer[0]), newPosition)));
+        if (!deleted.isEmpty()) {
+            steps.add(() -> db.preparedQuery("delete from agent_buckets b "
+                            + "using unnest($1::text[], $2::bigint[]) as d (agent_id, bucket) "
+                            + "where b.agent_id = d.agent_id and b.bucket = d.bucket")
+                    .execute(Tuple.of(deletedAgents.toArray(new String[0]), deleted.toArray(new Long[0]))));
+        }
+        if (!written.isEmpty()) {
+            steps.add(() -> db.preparedQuery("insert into agent_buckets (agent_id, bucket, data) "
+                            + "select * from unnest($1::text[], $2::bigint[], $3::bytea[]) "
+                            + "on conflict (agent_id, bucket) do update set data = excluded.data")
+                    .execute(Tuple.of(writtenAgents.toArray(new String[0]), written.toArray(new Long[0]),
+                            writtenData.toArray(new Buffer[0]))));
+        }
     }
 
     private static Uni<?> insert(SqlConnection db, OpenAlert a) {

@@ -10,16 +10,20 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /** The JSON form of rule state and evidence in the database: fields, not getters; ISO instants. */
 public final class Json {
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .findAndAddModules()
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .visibility(PropertyAccessor.ALL, JsonAutoDetect.Visibility.NONE)
-            .visibility(PropertyAccessor.FIELD, JsonAutoDetect.Visibility.ANY)
-            .visibility(PropertyAccessor.CREATOR, JsonAutoDetect.Visibility.ANY)
-            .build();
+    private static final ObjectMapper MAPPER = configured().build();
 
     private Json() {
+    }
+
+    /** The settings of this form, for a mapper that adds to them (see {@link StateCodec}). */
+    static JsonMapper.Builder configured() {
+        return JsonMapper.builder()
+                .findAndAddModules()
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .visibility(PropertyAccessor.ALL, JsonAutoDetect.Visibility.NONE)
+                .visibility(PropertyAccessor.FIELD, JsonAutoDetect.Visibility.ANY)
+                .visibility(PropertyAccessor.CREATOR, JsonAutoDetect.Visibility.ANY);
     }
 
     public static String write(Object value) {

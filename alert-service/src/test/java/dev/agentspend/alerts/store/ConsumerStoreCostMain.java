@@ -1,5 +1,6 @@
 package dev.agentspend.alerts.store;
 
+import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AgentPolicy;
 import dev.agentspend.alerts.domain.AgentState;
 import dev.agentspend.alerts.domain.Evaluator;
@@ -77,16 +78,18 @@ public final class ConsumerStoreCostMain {
             fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), ConsumerStoreCostMain::policy, configs, now);
         }
         fleet.takeGraphDirty();
-        List<AgentState> all = new ArrayList<>();
-        for (String id : fleet.takeDirtyAgents()) {
-            all.add(fleet.agent(id));
+        List<AgentChanges> all = fleet.takeDirtyAgents();
+        long heads = 0, buckets = 0, bucketBytes = 0;
+        for (AgentChanges c : all) {
+            heads += StateCodec.head(c.state()).length;
+            for (AgentState.Bucket b : c.state().buckets.values()) {
+                buckets++;
+                bucketBytes += StateCodec.bucket(b).length;
+            }
         }
-        long stored = 0;
-        for (AgentState s : all) {
-            stored += Json.write(s).length();
-        }
-        System.out.printf(Locale.ROOT, "fleet agents after %d min: %d states, stored %.0f bytes on average%n",
-                HISTORY_MINUTES, all.size(), (double) stored / all.size());
+        System.out.printf(Locale.ROOT, "fleet agents after %d min: %d states, stored as a head of %.0f bytes and "
+                        + "%.1f bucket rows of %.0f bytes on average%n", HISTORY_MINUTES, all.size(),
+                (double) heads / all.size(), (double) buckets / all.size(), (double) bucketBytes / buckets);
 
         try (EmbeddedDatabase pg = EmbeddedDatabase.throwaway().start()) {
             pg.createDatabase("cost");
@@ -102,7 +105,7 @@ public final class ConsumerStoreCostMain {
                 long expected = 0;
                 // The states as they are when the measured batches start, not measured.
                 for (int from = 0; from < all.size(); from += 100) {
-                    List<AgentState> chunk = all.subList(from, Math.min(all.size(), from + 100));
+                    List<AgentChanges> chunk = all.subList(from, Math.min(all.size(), from + 100));
                     expected = commit(db, fleet, expected, expected + 1, chunk, now);
                 }
                 int pid = db.query("select pg_backend_pid() as pid").execute().await().indefinitely()
@@ -118,10 +121,7 @@ public final class ConsumerStoreCostMain {
                         fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), ConsumerStoreCostMain::policy,
                                 configs, now);
                     }
-                    List<AgentState> dirty = new ArrayList<>();
-                    for (String id : fleet.takeDirtyAgents()) {
-                        dirty.add(fleet.agent(id));
-                    }
+                    List<AgentChanges> dirty = fleet.takeDirtyAgents();
                     writes += dirty.size();
                     expected = commit(db, fleet, first, position, dirty, now);
                 }
@@ -141,7 +141,7 @@ public final class ConsumerStoreCostMain {
         }
     }
 
-    private long commit(SqlConnection db, Evaluator ev, long expected, long newPosition, List<AgentState> dirty,
+    private long commit(SqlConnection db, Evaluator ev, long expected, long newPosition, List<AgentChanges> dirty,
                         Instant now) {
         Transaction tx = db.begin().await().indefinitely();
         PaymentGraph graph = ev.takeGraphDirty() ? ev.graph() : null;
@@ -190,6 +190,8 @@ public final class ConsumerStoreCostMain {
         System.out.printf(Locale.ROOT, "%-36s JSON %7d bytes: buckets %7d (%d buckets, %d bytes each), days %d, "
                         + "cap windows %d, open tasks %d, rest %d%n", what, total, buckets, s.buckets.size(),
                 buckets / Math.max(1, s.buckets.size()), days, caps, tasks, total - buckets - days - caps - tasks);
+        System.out.printf(Locale.ROOT, "%-36s stored: head %d bytes + the latest bucket %d bytes%n", "",
+                StateCodec.head(s).length, StateCodec.bucket(s.buckets.lastEntry().getValue()).length);
     }
 
     private LedgerEvent payment(String agent, Instant at) {

@@ -1,0 +1,206 @@
+package dev.agentspend.alerts.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.agentspend.alerts.domain.AgentChanges;
+import dev.agentspend.alerts.domain.AgentPolicy;
+import dev.agentspend.alerts.domain.AgentState;
+import dev.agentspend.alerts.domain.Evaluator;
+import dev.agentspend.alerts.domain.LedgerEvent;
+import dev.agentspend.alerts.domain.PaymentGraph;
+import dev.agentspend.alerts.domain.RuleConfigSet;
+import dev.agentspend.common.api.WorkingSchedule;
+import dev.agentspend.platform.EmbeddedDatabase;
+import dev.agentspend.platform.EmbeddedPostgresTestResource;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.pgclient.PgConnection;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
+import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgConnectOptions;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The consumer's rule state survives the database exactly: what batches wrote (heads, touched
+ * buckets, pruned buckets, the graph) loads back as the evaluator held it, and state stored in
+ * V1's jsonb form loads back unchanged after V2 moved it to bytea and split off the buckets.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ConsumerStoreTest {
+    private static final ObjectMapper TREES = new ObjectMapper();
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+    private static final Instant T0 = Instant.parse("2026-03-04T10:00:00Z");
+    private static final String[] TOOLS = {"openai/chat.completions", "anthropic/messages", "serpapi/search"};
+    private static Vertx vertx;
+    private final RuleConfigSet configs = RuleConfigSet.defaults();
+    private long position;
+
+    @BeforeAll
+    static void startVertx() {
+        vertx = Vertx.vertx();
+    }
+
+    @AfterAll
+    static void stopVertx() {
+        vertx.close().await().indefinitely();
+    }
+
+    @Test
+    void batchesLoadBackAsTheEvaluatorHeldThem() throws IOException {
+        SqlConnection db = connect(migratedDatabase(null));
+        Evaluator ev = new Evaluator(60);
+        long committed = 0;
+        long firstBucket = Math.floorDiv(T0.getEpochSecond(), 60);
+        // 27 hours of traffic, two agents paying each other too: buckets older than the 25 hours
+        // the default rules look back are pruned and must leave the database as well.
+        for (int i = 0; i < 27 * 20; i++) {
+            Instant at = T0.plusSeconds(i * 180L);
+            // Every seventh entry was recorded two minutes before the one ahead of it in the
+            // feed: it falls into an older bucket than the agent's latest.
+            Instant recorded = i % 7 == 6 ? at.minusSeconds(120) : at;
+            for (LedgerEvent e : traffic(i, recorded)) {
+                ev.onEvent(e, ConsumerStoreTest::policy, configs, e.recordedTime());
+            }
+            if (i % 5 == 4) {
+                committed = commit(db, ev, committed);
+            }
+        }
+        committed = commit(db, ev, committed);
+
+        ConsumerStore.Loaded loaded = ConsumerStore.load(db).await().indefinitely();
+        assertEquals(committed, loaded.position());
+        assertEquals(2, loaded.states().size());
+        for (AgentState stored : loaded.states()) {
+            AgentState held = ev.agent(stored.agentId);
+            assertTrue(held.buckets.firstKey() > firstBucket + 60, "the test must have pruned buckets");
+            assertEquals(held.buckets.keySet(), stored.buckets.keySet(), "buckets of " + stored.agentId);
+            assertEquals(tree(held), tree(stored), "state of " + stored.agentId);
+        }
+        assertFalse(ev.graph().payments.isEmpty());
+        assertEquals(tree(ev.graph()), tree(loaded.graph()));
+        long rows = db.query("select count(*) as n from agent_buckets").execute().await().indefinitely()
+                .iterator().next().getLong("n");
+        assertEquals(ev.agent("agt_a").buckets.size() + ev.agent("agt_b").buckets.size(), rows);
+        db.close().await().indefinitely();
+    }
+
+    @Test
+    void v2ConvertsStateStoredAsJsonb() throws IOException {
+        Evaluator ev = new Evaluator(60);
+        for (int i = 0; i < 200; i++) {
+            for (LedgerEvent e : traffic(i, T0.plusSeconds(i * 45L))) {
+                ev.onEvent(e, ConsumerStoreTest::policy, configs, e.recordedTime());
+            }
+        }
+        String database = migratedDatabase("1");
+        SqlConnection v1 = connect(database);
+        for (String agent : List.of("agt_a", "agt_b")) {
+            v1.preparedQuery("insert into agent_state (agent_id, state, position) values ($1, $2::text::jsonb, $3)")
+                    .execute(Tuple.of(agent, Json.write(ev.agent(agent)), position)).await().indefinitely();
+        }
+        v1.preparedQuery("update consumer_state set position = $1, graph_state = $2::text::jsonb where id = 1")
+                .execute(Tuple.of(position, Json.write(ev.graph()))).await().indefinitely();
+        v1.close().await().indefinitely();
+
+        migrate(database, null);
+        SqlConnection db = connect(database);
+        ConsumerStore.Loaded loaded = ConsumerStore.load(db).await().indefinitely();
+        assertEquals(position, loaded.position());
+        assertEquals(2, loaded.states().size());
+        for (AgentState stored : loaded.states()) {
+            AgentState before = ev.agent(stored.agentId);
+            assertTrue(before.buckets.size() > 50, "the state must have many buckets to move");
+            assertEquals(tree(before), tree(stored), "state of " + stored.agentId);
+        }
+        assertFalse(ev.graph().payments.isEmpty());
+        assertEquals(tree(ev.graph()), tree(loaded.graph()));
+        db.close().await().indefinitely();
+    }
+
+    /** Entries of step i: spend on a tool, and now and then a retry, a decline, a refund, a finished task, an agent payment. */
+    private List<LedgerEvent> traffic(int i, Instant at) {
+        String agent = i % 2 == 0 ? "agt_a" : "agt_b";
+        String other = i % 2 == 0 ? "agt_b" : "agt_a";
+        String task = "task-" + (i / 6);
+        List<LedgerEvent> events = new ArrayList<>();
+        events.add(event(LedgerEvent.Kind.SPEND, agent, 1_000 + i * 37L, TOOLS[i % TOOLS.length], task, 1 + i % 3, "", "",
+                at.minusSeconds(i % 4 == 0 ? 86_400 : 0), at));
+        switch (i % 6) {
+            case 1 -> events.add(event(LedgerEvent.Kind.DECLINE, agent, 0, TOOLS[0], "", 1, "", "CAP_EXCEEDED", null, at));
+            case 2 -> events.add(event(LedgerEvent.Kind.REVERSAL, agent, -500, TOOLS[1], task, 0, "", "", null, at));
+            case 3 -> events.add(event(LedgerEvent.Kind.SPEND, agent, 2_000, "agent/translate", "", 0, other, "", null, at));
+            case 5 -> events.add(event(LedgerEvent.Kind.TASK_COMPLETED, agent, 0, "", task, 0, "", "", null, at));
+            default -> {
+            }
+        }
+        return events;
+    }
+
+    private LedgerEvent event(LedgerEvent.Kind kind, String agent, long micros, String tool, String task, int attempt,
+                              String counterparty, String declineReason, Instant occurred, Instant recorded) {
+        position++;
+        return new LedgerEvent(position, "ent_" + position, kind, agent, "team_a", micros, Math.abs(micros), "USD", tool,
+                task, attempt, counterparty, declineReason, occurred, recorded);
+    }
+
+    private static AgentPolicy policy(String agentId) {
+        return new AgentPolicy(agentId, "team_a", "USD",
+                List.of(new AgentPolicy.CapLimit(AgentPolicy.CapWindow.DAY, 50_000_000L, "", 0, null),
+                        new AgentPolicy.CapLimit(AgentPolicy.CapWindow.WEEK, 90_000_000L, TOOLS[0], 0, null)),
+                WorkingSchedule.none());
+    }
+
+    private long commit(SqlConnection db, Evaluator ev, long expected) {
+        List<AgentChanges> dirty = ev.takeDirtyAgents();
+        PaymentGraph graph = ev.takeGraphDirty() ? ev.graph() : null;
+        Transaction tx = db.begin().await().indefinitely();
+        ConsumerStore.commitBatch(db, expected, position, dirty, graph, List.of(), Instant.now()).await().indefinitely();
+        tx.commit().await().indefinitely();
+        return position;
+    }
+
+    /** Order-insensitive form of what Json (V1's form) writes: maps compare by content. */
+    private static JsonNode tree(Object value) throws IOException {
+        return TREES.readTree(Json.write(value));
+    }
+
+    /** A new database migrated up to the given version (null: the latest). */
+    private static String migratedDatabase(String target) {
+        String database = "consumer_store_" + DATABASES.incrementAndGet();
+        EmbeddedPostgresTestResource.server().createDatabase(database);
+        migrate(database, target);
+        return database;
+    }
+
+    private static void migrate(String database, String target) {
+        var flyway = Flyway.configure()
+                .dataSource(EmbeddedPostgresTestResource.server().jdbcUrl(database), EmbeddedDatabase.USER, "")
+                .schemas("alerts").defaultSchema("alerts").locations("classpath:db/migration");
+        if (target != null) {
+            flyway.target(target);
+        }
+        flyway.load().migrate();
+    }
+
+    private static SqlConnection connect(String database) {
+        PgConnectOptions options = PgConnectOptions.fromUri(EmbeddedPostgresTestResource.server().reactiveUrl(database))
+                .setUser(EmbeddedDatabase.USER).setPassword("");
+        options.addProperty("search_path", "alerts");
+        return PgConnection.connect(vertx, options).await().indefinitely();
+    }
+}
