@@ -102,6 +102,8 @@ public final class BenchMain {
                 // "at rest" means after the set-up's calls have drained: two seconds of nothing
                 Thread.sleep(2_000);
                 f.atRest = ProcessStats.sampleAll(monitor.watched());
+                // inside the measured windows only CPU and RSS are sampled: PSS walks every backend's
+                // page tables (see ResourceMonitor) and is read once after each window instead
                 monitor.watched().forEach(w -> f.pids.put(w.name(), w.pid()));
                 List<ManagedChannel> channels = new ArrayList<>();
                 for (int i = 0; i < CHANNELS; i++) {
@@ -118,8 +120,8 @@ public final class BenchMain {
                         @Override
                         public void measureStarted() {
                             probe.recordHeads(true);
-                            monitor.takePeaks();
-                            f.fleetStart = ProcessStats.sampleAll(monitor.watched());
+                            monitor.reset();
+                            f.fleetStart = ProcessStats.sampleAll(monitor.watched(), false);
                             if (options.statements()) {
                                 try (java.sql.Connection c = stack.jdbc()) {
                                     StatementStats.reset(c);
@@ -131,7 +133,7 @@ public final class BenchMain {
 
                         @Override
                         public void measureEnded() {
-                            f.fleetEnd = ProcessStats.sampleAll(monitor.watched());
+                            f.fleetEnd = ProcessStats.sampleAll(monitor.watched(), false);
                             if (options.statements() && f.statementsError == null) {
                                 try (java.sql.Connection c = stack.jdbc()) {
                                     f.statements = StatementStats.read(c);
@@ -169,13 +171,13 @@ public final class BenchMain {
                         options.duration()).run(new LoadPhase.Window() {
                     @Override
                     public void measureStarted() {
-                        monitor.takePeaks();
-                        f.hotStart = ProcessStats.sampleAll(monitor.watched());
+                        monitor.reset();
+                        f.hotStart = ProcessStats.sampleAll(monitor.watched(), false);
                     }
 
                     @Override
                     public void measureEnded() {
-                        f.hotEnd = ProcessStats.sampleAll(monitor.watched());
+                        f.hotEnd = ProcessStats.sampleAll(monitor.watched(), false);
                         f.hotPeaks = monitor.takePeaks();
                     }
                 });
@@ -189,12 +191,12 @@ public final class BenchMain {
                         .run(new LoadPhase.Window() {
                             @Override
                             public void measureStarted() {
-                                f.floorStart = ProcessStats.sampleAll(monitor.watched());
+                                f.floorStart = ProcessStats.sampleAll(monitor.watched(), false);
                             }
 
                             @Override
                             public void measureEnded() {
-                                f.floorEnd = ProcessStats.sampleAll(monitor.watched());
+                                f.floorEnd = ProcessStats.sampleAll(monitor.watched(), false);
                             }
                         });
                 f.loadAfter = Report.loadAverage();

@@ -6,14 +6,14 @@ import java.util.Map;
 
 /**
  * Peak resident memory of the watched processes while a phase runs: samples {@code /proc} every
- * second on its own thread, PostgreSQL's PSS only every 5 s. CPU needs no sampling: it is
- * cumulative, so the report takes the difference of {@link ProcessStats#sampleAll} at the phase's
- * start and end.
+ * second on its own thread; PostgreSQL's PSS once, when the peaks are taken (the end of a phase).
+ * CPU needs no sampling: it is cumulative, so the report takes the difference of
+ * {@link ProcessStats#sampleAll} at the phase's start and end.
  *
  * <p>Why PSS so rarely: reading {@code smaps_rollup} walks the page tables of every PostgreSQL
- * backend, and at 4 reads a second that walk took 13% of the machine's CPU during the fleet phase
- * (perf record -a: the kernel's smaps_account in this thread), CPU the measured stack then lacked.
- * The rest of a sample (every process's stat, each JVM's hsperfdata) still took 3% at 4 Hz.
+ * backend (each maps all of shared_buffers). At 4 reads a second that walk took 13% of the
+ * machine's CPU during the fleet phase, and still 2.3% at one read every 5 s (perf record -a: the
+ * kernel's smaps_account in this thread), CPU the measured stack then lacked.
  */
 final class ResourceMonitor implements AutoCloseable {
     private final List<ProcessStats.Watched> watched;
@@ -29,11 +29,9 @@ final class ResourceMonitor implements AutoCloseable {
         thread.start();
     }
 
-    private static final int PSS_EVERY_SAMPLES = 5;
-
     private void loop() {
-        for (long n = 0; !stop; n++) {
-            Map<String, ProcessStats.Usage> now = ProcessStats.sampleAll(watched, n % PSS_EVERY_SAMPLES == 0);
+        while (!stop) {
+            Map<String, ProcessStats.Usage> now = ProcessStats.sampleAll(watched, false);
             synchronized (this) {
                 now.forEach((name, u) -> {
                     peakRssKb.merge(name, u.rssKb(), Math::max);
@@ -48,8 +46,15 @@ final class ResourceMonitor implements AutoCloseable {
         }
     }
 
-    /** Peaks since the last reset, and starts over. */
+    /** Starts over (the start of a measured window). */
+    synchronized void reset() {
+        peakRssKb.clear();
+        peakPssKb.clear();
+    }
+
+    /** Peak RSS since the last reset with the PSS of now, and starts over. */
     synchronized Map<String, long[]> takePeaks() {
+        ProcessStats.sampleAll(watched, true).forEach((name, u) -> peakPssKb.merge(name, u.pssKb(), Math::max));
         Map<String, long[]> out = new LinkedHashMap<>();
         for (String name : peakRssKb.keySet()) {
             out.put(name, new long[]{peakRssKb.get(name), peakPssKb.getOrDefault(name, 0L)});
