@@ -21,7 +21,7 @@ public final class AlertEvents {
     }
 
     public static Uni<Void> lock(SqlConnection db) {
-        return db.query("select pg_advisory_xact_lock(" + EVENTS_LOCK + ")").execute().replaceWithVoid();
+        return db.preparedQuery("select pg_advisory_xact_lock(" + EVENTS_LOCK + ")").execute().replaceWithVoid();
     }
 
     /** Appends one event (the caller holds the events lock) and queues it for every webhook. */

@@ -98,7 +98,9 @@ public final class ConsumerStore {
     }
 
     public static Uni<RuleConfigSet> configs(SqlConnection db) {
-        return db.query("select scope, scope_id, rule, config::text as config from rule_configs").execute().map(rows -> {
+        // prepared (cached per connection): every batch reads the configs, and a simple query was
+        // parsed and planned each time (perf: the consumer's backend planning under the bench)
+        return db.preparedQuery("select scope, scope_id, rule, config::text as config from rule_configs").execute().map(rows -> {
             Map<RuleConfigSet.Key, RuleOverride> m = new HashMap<>();
             for (Row r : rows) {
                 m.put(new RuleConfigSet.Key(RuleConfigSet.Scope.valueOf(r.getString("scope")), r.getString("scope_id"),
