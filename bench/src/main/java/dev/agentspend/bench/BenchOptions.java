@@ -36,7 +36,9 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
         int agents = 1000;
         int clients = 64;
         long duration = 20;
-        long warmup = 60;
+        // the services still compile with C2 a minute into the load (java.ci.totalTime: the ledger's
+        // compilers ran 19.9 s in a 20 s window after 60 s); after 180 s they are idle (0.4 to 1.3 s)
+        long warmup = 180;
         boolean skipPgbench = false;
         boolean keepData = false;
         boolean statements = false;

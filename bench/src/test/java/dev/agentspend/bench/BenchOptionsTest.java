@@ -19,7 +19,7 @@ class BenchOptionsTest {
         assertEquals(1000, o.agents());
         assertEquals(64, o.clients());
         assertEquals(Duration.ofSeconds(20), o.duration());
-        assertEquals(Duration.ofSeconds(60), o.warmup());
+        assertEquals(Duration.ofSeconds(180), o.warmup());
         assertFalse(o.skipPgbench());
         assertEquals(STATE, o.stateDir());
     }
