@@ -192,8 +192,12 @@ public class LedgerConsumer {
         LOG.infof("evaluating the ledger feed after position %d (%d agents, %d open alerts)", loaded.position(),
                 loaded.states().size(), loaded.openAlerts().size());
         var stub = GrpcClientUtils.attachHeaders(ledger, ServiceCredentials.headers(auth));
-        stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(loaded.position()).build())
-                .subscribe().withSubscriber(new MultiSubscriber<StreamEntriesResponse>() {
+        // many entries per response: one frame, flush and wake-up per page instead of per entry;
+        // flattened here so that demand (and so the queue) stays counted in entries
+        stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(loaded.position())
+                        .setMaxEntriesPerResponse(config.batchSize()).build())
+                .onItem().transformToIterable(StreamEntriesResponse::getEntriesList)
+                .subscribe().withSubscriber(new MultiSubscriber<Entry>() {
                     @Override
                     public void onSubscribe(Flow.Subscription s) {
                         if (gen != generation) {
@@ -205,9 +209,9 @@ public class LedgerConsumer {
                     }
 
                     @Override
-                    public void onItem(StreamEntriesResponse item) {
+                    public void onItem(Entry item) {
                         if (gen == generation) {
-                            queue.add(item.getEntry());
+                            queue.add(item);
                             drain();
                         }
                     }

@@ -7,6 +7,7 @@ import dev.agentspend.analytics.domain.EntryFacts;
 import dev.agentspend.analytics.store.IngestionStore;
 import dev.agentspend.common.auth.BearerTokens;
 import dev.agentspend.proto.ledger.v1.MutinyLedgerServiceGrpc;
+import dev.agentspend.proto.ledger.v1.Entry;
 import dev.agentspend.proto.ledger.v1.StreamEntriesRequest;
 import dev.agentspend.proto.ledger.v1.StreamEntriesResponse;
 import io.grpc.Metadata;
@@ -66,7 +67,7 @@ public class LedgerConsumer {
     private volatile boolean active;
     private volatile int generation;
     private volatile long backoffMillis;
-    private FeedBatcher<StreamEntriesResponse> batcher;
+    private FeedBatcher<Entry> batcher;
     private SqlConnection connection;
 
     void onStart(@Observes StartupEvent event) {
@@ -95,7 +96,7 @@ public class LedgerConsumer {
      */
     public Uni<Void> stop() {
         SqlConnection conn;
-        FeedBatcher<StreamEntriesResponse> b;
+        FeedBatcher<Entry> b;
         synchronized (this) {
             running = false;
             generation++;
@@ -166,7 +167,7 @@ public class LedgerConsumer {
                 "Bearer " + auth.serviceToken());
         MutinyLedgerServiceGrpc.MutinyLedgerServiceStub stub = GrpcClientUtils.attachHeaders(ledger, headers);
         AtomicLong position = new AtomicLong(from);
-        FeedBatcher<StreamEntriesResponse> feed = new FeedBatcher<>(config.ingest().batchSize(),
+        FeedBatcher<Entry> feed = new FeedBatcher<>(config.ingest().batchSize(),
                 config.ingest().batchWait().toMillis(), vertx,
                 batch -> {
                     BatchDelta delta = delta(batch, position.get());
@@ -183,20 +184,24 @@ public class LedgerConsumer {
             }
             batcher = feed;
         }
-        stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(from).build())
+        // many entries per response: one frame, flush and wake-up per page instead of per entry;
+        // flattened here so that the batcher's demand stays counted in entries
+        stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(from)
+                        .setMaxEntriesPerResponse(config.ingest().batchSize()).build())
+                .onItem().transformToIterable(StreamEntriesResponse::getEntriesList)
                 .subscribe().withSubscriber(feed);
     }
 
     /** Sums a batch; refuses one that does not continue exactly where the stored position is. */
-    static BatchDelta delta(List<StreamEntriesResponse> batch, long after) {
+    static BatchDelta delta(List<Entry> batch, long after) {
         List<EntryFacts> facts = new ArrayList<>(batch.size());
         long expected = after + 1;
-        for (StreamEntriesResponse r : batch) {
-            if (r.getEntry().getPosition() != expected) {
+        for (Entry e : batch) {
+            if (e.getPosition() != expected) {
                 throw new IllegalStateException("the ledger feed skipped from position " + (expected - 1) + " to "
-                        + r.getEntry().getPosition());
+                        + e.getPosition());
             }
-            facts.add(EntryMapping.facts(r.getEntry()));
+            facts.add(EntryMapping.facts(e));
             expected++;
         }
         return BatchDelta.of(facts);

@@ -316,7 +316,10 @@ public class LedgerGrpcService implements LedgerService {
                     auth.service(header);
                     Violations v = new Violations();
                     v.check(req.getAfterPosition() >= 0, "after_position", "must be 0 or a position already seen");
+                    v.check(req.getMaxEntriesPerResponse() >= 0, "max_entries_per_response",
+                            "must be 0 or more (0 or 1: one entry per response, in `entry`)");
                     v.throwIfAny();
+                    int perResponse = Math.min(req.getMaxEntriesPerResponse(), FeedResponses.MAX_ENTRIES_PER_RESPONSE);
                     // a position past the head was never handed out: a consumer with a corrupt
                     // checkpoint would otherwise wait forever for entries that never come
                     return queries.head().onItem().transformToMulti(head -> {
@@ -325,8 +328,8 @@ public class LedgerGrpcService implements LedgerService {
                                     + req.getAfterPosition() + " is past the feed's head (" + head
                                     + "); resume from 0 or from a position this feed delivered");
                         }
-                        return queries.stream(req.getAfterPosition())
-                                .map(e -> StreamEntriesResponse.newBuilder().setEntry(e).build());
+                        return queries.pages(req.getAfterPosition())
+                                .onItem().transformToIterable(page -> FeedResponses.of(page, perResponse));
                     });
                 })
                 .onFailure().transform(this::toStatus);

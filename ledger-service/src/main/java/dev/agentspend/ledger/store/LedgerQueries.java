@@ -216,8 +216,9 @@ public class LedgerQueries {
      * The entry feed after {@code afterPosition}: pages from the database; when caught up, waits
      * for a local commit or the poll interval, then reads again; ends when the subscriber cancels.
      * Positions are assigned in commit order, so reading "position > last seen" never skips.
+     * Each item is one non-empty page, in position order (at most {@code stream-batch-size}).
      */
-    public Multi<Entry> stream(long afterPosition) {
+    public Multi<List<Entry>> pages(long afterPosition) {
         AtomicLong last = new AtomicLong(afterPosition);
         AtomicBoolean counted = new AtomicBoolean();
         int batch = config.ledger().streamBatchSize();
@@ -233,7 +234,7 @@ public class LedgerQueries {
                             return notifier.await(config.ledger().streamPollInterval()).map(v -> page);
                         }))
                 .indefinitely()
-                .onItem().transformToIterable(page -> page)
+                .select().where(page -> !page.isEmpty())
                 .onSubscription().invoke(() -> {
                     counted.set(true);
                     activeStreams.incrementAndGet();

@@ -367,6 +367,10 @@ class BadInputGrpcTest {
         // stream accepts it and waits silently for entries that will not come for a long time
         row("StreamEntries", "after_position Long.MAX_VALUE (past the head)", Status.Code.OUT_OF_RANGE, "after_position",
                 "POSITION_PAST_HEAD", () -> firstEntry(Long.MAX_VALUE, 2));
+        row("StreamEntries", "max_entries_per_response -1", IA, "max_entries_per_response",
+                () -> firstEntry(StreamEntriesRequest.newBuilder().setMaxEntriesPerResponse(-1).build(), 10));
+        row("StreamEntries", "max_entries_per_response Integer.MIN_VALUE", IA, "max_entries_per_response",
+                () -> firstEntry(StreamEntriesRequest.newBuilder().setMaxEntriesPerResponse(Integer.MIN_VALUE).build(), 10));
 
         // ---- run every refused row, digest before and after ----
         List<Observed> observed = new ArrayList<>();
@@ -588,11 +592,15 @@ class BadInputGrpcTest {
 
     /** The first entry of the feed after {@code after}, the call bounded to {@code seconds}. */
     private static Object firstEntry(long after, int seconds) {
+        return firstEntry(StreamEntriesRequest.newBuilder().setAfterPosition(after).build(), seconds);
+    }
+
+    private static Object firstEntry(StreamEntriesRequest request, int seconds) {
         Context.CancellableContext context = Context.current().withCancellation();
         Context previous = context.attach();
         try {
             return Fixture.ledger(LedgerTestResource.SERVICE_TOKEN).withDeadlineAfter(seconds, TimeUnit.SECONDS)
-                    .streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(after).build()).next();
+                    .streamEntries(request).next();
         } finally {
             context.detach(previous);
             context.cancel(null);

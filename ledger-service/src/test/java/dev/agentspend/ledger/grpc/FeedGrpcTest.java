@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import static dev.agentspend.ledger.support.Fixture.cap;
 import static dev.agentspend.ledger.support.Fixture.pay;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @QuarkusTest
@@ -47,21 +48,52 @@ class FeedGrpcTest {
     static final class Subscription implements AutoCloseable {
         final Context.CancellableContext context = Context.current().withCancellation();
         final Iterator<StreamEntriesResponse> events;
+        final int perResponse;
+        private final java.util.ArrayDeque<Entry> received = new java.util.ArrayDeque<>();
 
         Subscription(String token, long after) {
+            this(token, after, 0);
+        }
+
+        /** With {@code perResponse} above 1, every response must carry 1 to perResponse entries in `entries`. */
+        Subscription(String token, long after, int perResponse) {
+            this.perResponse = perResponse;
             LedgerServiceGrpc.LedgerServiceBlockingStub stub = LedgerServiceGrpc.newBlockingStub(Fixture.ledgerChannel())
                     .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(bearer(token)))
                     .withDeadlineAfter(120, TimeUnit.SECONDS);
             Context previous = context.attach();
             try {
-                events = stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(after).build());
+                events = stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(after)
+                        .setMaxEntriesPerResponse(perResponse).build());
             } finally {
                 context.detach(previous);
             }
         }
 
+        /** The next response, checked for its form. */
+        StreamEntriesResponse nextResponse() {
+            StreamEntriesResponse r = events.next();
+            if (perResponse > 1) {
+                assertFalse(r.hasEntry(), "`entry` is set in the batched form");
+                assertTrue(r.getEntriesCount() >= 1 && r.getEntriesCount() <= perResponse,
+                        r.getEntriesCount() + " entries in a response of at most " + perResponse);
+            } else {
+                assertTrue(r.hasEntry(), "`entry` is missing in the one-entry form");
+                assertEquals(0, r.getEntriesCount(), "`entries` is used in the one-entry form");
+            }
+            return r;
+        }
+
         Entry next() {
-            return events.next().getEntry();
+            if (received.isEmpty()) {
+                StreamEntriesResponse r = nextResponse();
+                if (perResponse > 1) {
+                    received.addAll(r.getEntriesList());
+                } else {
+                    received.add(r.getEntry());
+                }
+            }
+            return received.poll();
         }
 
         @Override
@@ -82,6 +114,48 @@ class FeedGrpcTest {
 
     @Test
     void theFeedNeverSkipsAnEntryWhileConcurrentWritersCommit() throws Exception {
+        neverSkips(0);
+    }
+
+    @Test
+    void theFeedNeverSkipsAnEntryWhileConcurrentWritersCommitManyEntriesPerResponse() throws Exception {
+        neverSkips(64);
+    }
+
+    @Test
+    void aConsumerMayTakeManyEntriesPerResponse() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        long start = head();
+        for (int i = 0; i < 7; i++) {
+            a.ledger().pay(pay(1_000 + i).build());
+        }
+        long end = head();
+        // at least 7 entries had committed before the subscription: its first page holds them all,
+        // cut into responses of 3
+        List<Integer> sizes = new ArrayList<>();
+        List<Entry> received = new ArrayList<>();
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start, 3)) {
+            while (received.isEmpty() || received.get(received.size() - 1).getPosition() < end) {
+                StreamEntriesResponse r = feed.nextResponse();
+                sizes.add(r.getEntriesCount());
+                received.addAll(r.getEntriesList());
+            }
+        }
+        assertEquals(3, sizes.get(0));
+        assertEquals(3, sizes.get(1));
+        for (int i = 0; i < received.size(); i++) {
+            assertEquals(start + 1 + i, received.get(i).getPosition(), "position at index " + i);
+        }
+        assertEquals(7, received.stream().filter(e -> e.getAgentId().equals(a.id())).count());
+        // the same backlog in the original form: one entry per response
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start, 1)) {
+            for (int i = 0; i < 3; i++) {
+                assertEquals(received.get(i), feed.nextResponse().getEntry());
+            }
+        }
+    }
+
+    private void neverSkips(int perResponse) throws Exception {
         List<TestAgent> agents = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             agents.add(Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000_000L));
@@ -90,7 +164,7 @@ class FeedGrpcTest {
         int writers = 16;
         int perWriter = 60;
         List<Entry> received = new ArrayList<>();
-        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start)) {
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start, perResponse)) {
             ExecutorService pool = Executors.newFixedThreadPool(writers + 1);
             // the consumer reads while the writers write
             Future<?> consumer = pool.submit(() -> {
