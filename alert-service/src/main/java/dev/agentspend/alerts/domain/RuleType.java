@@ -41,11 +41,14 @@ public enum RuleType {
     private final Level defaultSeverity;
     private final ActionType defaultAction;
     private final Map<String, Long> defaults;
+    // built once: every evaluation of every dirty agent starts from it (RuleSettings is immutable)
+    private final RuleSettings defaultSettings;
 
     RuleType(Level defaultSeverity, ActionType defaultAction, Map<String, Long> defaults) {
         this.defaultSeverity = defaultSeverity;
         this.defaultAction = defaultAction;
         this.defaults = defaults;
+        this.defaultSettings = new RuleSettings(this, true, defaultAction, defaultSeverity, defaults);
     }
 
     public Level defaultSeverity() {
@@ -62,7 +65,7 @@ public enum RuleType {
     }
 
     public RuleSettings defaultSettings() {
-        return new RuleSettings(this, true, defaultAction, defaultSeverity, defaults);
+        return defaultSettings;
     }
 
     private static Map<String, Long> params(Object... kv) {

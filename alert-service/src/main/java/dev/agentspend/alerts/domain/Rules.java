@@ -156,17 +156,20 @@ public final class Rules {
     static List<Finding> toolConcentration(AgentState s, RuleSettings st, Instant now, int bs) {
         Window win = Window.ending(now, st.param("window_seconds"), bs);
         long total = 0, payments = 0;
-        Map<String, Long> perTool = new HashMap<>();
         for (AgentState.Bucket b : win.of(s)) {
             total += b.spend;
             payments += b.payments;
-            b.toolSpend.forEach((t, v) -> perTool.merge(t, v, Long::sum));
         }
         long minSpend = st.param("min_spend_micros");
         long minPayments = st.param("min_payments");
         long share = st.param("share_permille");
         if (total < Math.max(1, minSpend) || payments < minPayments) {
             return List.of();
+        }
+        // summed per tool only past the thresholds: a day of buckets' tool maps, for every dirty agent of every batch
+        Map<String, Long> perTool = new HashMap<>();
+        for (AgentState.Bucket b : win.of(s)) {
+            b.toolSpend.forEach((t, v) -> perTool.merge(t, v, Long::sum));
         }
         String top = null;
         long topSpend = 0;
