@@ -132,11 +132,11 @@ final class BenchStack implements AutoCloseable {
         adminChannelAnalytics = channel("analytics-service");
     }
 
-    /** The launcher's JVM options: {@code AGENTSPEND_JAVA_OPTS}, else {@code -Xmx384m}. */
+    /** The launcher's JVM options: {@code AGENTSPEND_JAVA_OPTS}, else {@code -Xmx384m -XX:+UseParallelGC}. */
     static List<String> jvmOptions() {
         String opts = System.getenv("AGENTSPEND_JAVA_OPTS");
         if (opts == null || opts.isBlank()) {
-            return List.of("-Xmx384m");
+            return List.of("-Xmx384m", "-XX:+UseParallelGC");
         }
         return Arrays.stream(opts.trim().split("\\s+")).toList();
     }

@@ -8,14 +8,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
  * A HotSpot JVM's own performance counters, read from its {@code hsperfdata} file as {@code jstat}
  * does: no attach, no thread in the target, nothing the measurement itself costs the services.
- * The one figure the report needs is how long the JIT compilers have been compiling
- * ({@code java.ci.totalTime}): a profile showed C2 taking half or more of each service's CPU a
- * minute into the load, which a payments-per-CPU figure would otherwise hide.
+ * The report needs how long the JIT compilers have been compiling ({@code java.ci.totalTime}: a
+ * profile showed C2 taking half or more of each service's CPU a minute into the load, which a
+ * payments-per-CPU figure would otherwise hide) and how long the collectors stopped the world.
  */
 final class JvmCounters {
     private static final int MAGIC = 0xcafec0c0;
@@ -26,13 +27,45 @@ final class JvmCounters {
     private JvmCounters() {
     }
 
+    /**
+     * Stop-the-world collections so far. Every HotSpot collector publishes its young collector as
+     * {@code sun.gc.collector.0} and its full (old generation) collector as {@code collector.1};
+     * G1 adds its concurrent cycle's remark and cleanup pauses as {@code collector.2} ("other").
+     */
+    record GcPauses(long youngCount, double youngSeconds, long fullCount, double fullSeconds, long otherCount,
+                    double otherSeconds) {
+        GcPauses since(GcPauses start) {
+            return new GcPauses(youngCount - start.youngCount, youngSeconds - start.youngSeconds, fullCount - start.fullCount,
+                    fullSeconds - start.fullSeconds, otherCount - start.otherCount, otherSeconds - start.otherSeconds);
+        }
+    }
+
     /** Seconds the JVM with this pid has spent compiling, summed over its compiler threads (elapsed, not CPU). */
     static OptionalDouble compileSeconds(long pid) {
-        Map<String, Long> counters = read(file(pid));
+        return compileSeconds(read(file(pid)));
+    }
+
+    static OptionalDouble compileSeconds(Map<String, Long> counters) {
         Long ticks = counters.get("java.ci.totalTime");
         Long frequency = counters.get("sun.os.hrt.frequency");
         return ticks == null || frequency == null || frequency <= 0 ? OptionalDouble.empty()
                 : OptionalDouble.of((double) ticks / frequency);
+    }
+
+    /** The JVM's collections so far; empty when the counters are not there (no JVM, or -XX:-UsePerfData). */
+    static Optional<GcPauses> gcPauses(Map<String, Long> counters) {
+        Long frequency = counters.get("sun.os.hrt.frequency");
+        Long youngCount = counters.get("sun.gc.collector.0.invocations");
+        Long youngTicks = counters.get("sun.gc.collector.0.time");
+        if (frequency == null || frequency <= 0 || youngCount == null || youngTicks == null) {
+            return Optional.empty();
+        }
+        double hz = frequency;
+        return Optional.of(new GcPauses(youngCount, youngTicks / hz,
+                counters.getOrDefault("sun.gc.collector.1.invocations", 0L),
+                counters.getOrDefault("sun.gc.collector.1.time", 0L) / hz,
+                counters.getOrDefault("sun.gc.collector.2.invocations", 0L),
+                counters.getOrDefault("sun.gc.collector.2.time", 0L) / hz));
     }
 
     static Path file(long pid) {

@@ -32,8 +32,9 @@ final class ProcessStats {
      * CPU seconds used so far (cumulative), memory now in kB, and for a JVM the seconds its JIT
      * compilers have spent so far (NaN for anything else).
      */
-    record Usage(double cpuSeconds, long rssKb, long pssKb, int processes, double compileSeconds) {
-        static final Usage NONE = new Usage(0, 0, 0, 0, Double.NaN);
+    /** {@code gc} is null where there is no JVM (PostgreSQL) or no counters. */
+    record Usage(double cpuSeconds, long rssKb, long pssKb, int processes, double compileSeconds, JvmCounters.GcPauses gc) {
+        static final Usage NONE = new Usage(0, 0, 0, 0, Double.NaN, null);
     }
 
     /** The fields of {@code /proc/<pid>/stat} the report needs, in clock ticks. */
@@ -111,8 +112,10 @@ final class ProcessStats {
             }
         }
         // PostgreSQL (watched with its children) is no JVM; the services and the bench's client are
-        double compile = w.children() ? Double.NaN : JvmCounters.compileSeconds(w.pid()).orElse(Double.NaN);
-        return new Usage((double) ticks / TICKS_PER_SECOND, rss, pss, stats.size(), compile);
+        Map<String, Long> counters = w.children() ? Map.of() : JvmCounters.read(JvmCounters.file(w.pid()));
+        double compile = JvmCounters.compileSeconds(counters).orElse(Double.NaN);
+        return new Usage((double) ticks / TICKS_PER_SECOND, rss, pss, stats.size(), compile,
+                JvmCounters.gcPauses(counters).orElse(null));
     }
 
     private static Map<Long, Stat> children(long parent) {

@@ -120,6 +120,10 @@ final class Report {
                 + " seconds summed over its compiler threads, beside the CPU seconds the process used):");
         out.println("    phase A: " + compiling(f.fleetStart, f.fleetEnd));
         out.println("    phase B: " + compiling(f.hotStart, f.hotEnd));
+        out.println("  GC pauses in the measured window (hsperfdata sun.gc.collector.*: collections and milliseconds"
+                + " the world stood still, young / full / other (G1's remark and cleanup)):");
+        out.println("    phase A: " + pauses(f.fleetStart, f.fleetEnd));
+        out.println("    phase B: " + pauses(f.hotStart, f.hotEnd));
 
         out.println();
         double every = f.lagSamples == 0 || f.fleet == null ? 0 : f.fleet.seconds * 1000 / f.lagSamples;
@@ -298,6 +302,21 @@ final class Report {
             if (s != null && !Double.isNaN(s.compileSeconds()) && !Double.isNaN(e.compileSeconds())) {
                 parts.add(String.format(Locale.ROOT, "%s %.1f s of %.1f CPU s", name,
                         Math.max(0, e.compileSeconds() - s.compileSeconds()), cpu(start, end, name)));
+            }
+        }
+        return parts.isEmpty() ? "not measured (no hsperfdata: a JVM started with -XX:-UsePerfData?)" : String.join(", ", parts);
+    }
+
+    private static String pauses(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end) {
+        List<String> parts = new ArrayList<>();
+        for (String name : end.keySet()) {
+            ProcessStats.Usage s = start.get(name);
+            ProcessStats.Usage e = end.get(name);
+            if (s != null && s.gc() != null && e.gc() != null) {
+                JvmCounters.GcPauses d = e.gc().since(s.gc());
+                parts.add(String.format(Locale.ROOT, "%s %d in %.0f ms / %d in %.0f ms / %d in %.0f ms", name,
+                        d.youngCount(), d.youngSeconds() * 1000, d.fullCount(), d.fullSeconds() * 1000,
+                        d.otherCount(), d.otherSeconds() * 1000));
             }
         }
         return parts.isEmpty() ? "not measured (no hsperfdata: a JVM started with -XX:-UsePerfData?)" : String.join(", ", parts);

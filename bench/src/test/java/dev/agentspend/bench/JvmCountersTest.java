@@ -27,6 +27,18 @@ class JvmCountersTest {
     }
 
     @Test
+    void readsThisJvmsCollectionsAsTheyHappen() {
+        long pid = ProcessHandle.current().pid();
+        JvmCounters.GcPauses before = JvmCounters.gcPauses(JvmCounters.read(JvmCounters.file(pid))).orElseThrow();
+        System.gc(); // a full collection with every HotSpot collector unless explicit GC is disabled
+        JvmCounters.GcPauses since = JvmCounters.gcPauses(JvmCounters.read(JvmCounters.file(pid))).orElseThrow().since(before);
+        assertTrue(since.fullCount() >= 1 || since.otherCount() >= 1, "System.gc() was not counted: " + since);
+        assertTrue(since.fullSeconds() + since.otherSeconds() > 0, "a collection takes time: " + since);
+        assertTrue(since.youngCount() >= 0 && since.youngSeconds() >= 0, since.toString());
+        assertTrue(JvmCounters.gcPauses(Map.of()).isEmpty(), "no counters, no figures");
+    }
+
+    @Test
     void anythingElseReadsAsNoCounters(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path text = Files.writeString(dir.resolve("not-perfdata"), "hello, this is not an hsperfdata file at all");
         assertEquals(Map.of(), JvmCounters.read(text));
