@@ -47,7 +47,7 @@ public final class ServiceProcess implements AutoCloseable {
 
     /**
      * The same with the JVM options and the log file chosen by the caller: how the benchmark runs
-     * the services with the launcher's options ({@code -Xmx384m} or {@code AGENTSPEND_JAVA_OPTS})
+     * the services with the launcher's options ({@code -Xmx384m -XX:+UseParallelGC} or {@code AGENTSPEND_JAVA_OPTS})
      * and keeps their logs beside its own data.
      */
     public static ServiceProcess of(String module, int httpPort, Map<String, String> environment,
