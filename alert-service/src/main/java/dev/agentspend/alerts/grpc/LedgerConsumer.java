@@ -192,10 +192,11 @@ public class LedgerConsumer {
         LOG.infof("evaluating the ledger feed after position %d (%d agents, %d open alerts)", loaded.position(),
                 loaded.states().size(), loaded.openAlerts().size());
         var stub = GrpcClientUtils.attachHeaders(ledger, ServiceCredentials.headers(auth));
-        // many entries per response: one frame, flush and wake-up per page instead of per entry;
+        // many entries per response: one frame, flush and wake-up per page instead of per entry (at
+        // least 2: 0 or 1 asks for the one-entry form, which these consumers do not read);
         // flattened here so that demand (and so the queue) stays counted in entries
         stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(loaded.position())
-                        .setMaxEntriesPerResponse(config.batchSize()).build())
+                        .setMaxEntriesPerResponse(Math.max(2, config.batchSize())).build())
                 .onItem().transformToIterable(StreamEntriesResponse::getEntriesList)
                 .subscribe().withSubscriber(new MultiSubscriber<Entry>() {
                     @Override

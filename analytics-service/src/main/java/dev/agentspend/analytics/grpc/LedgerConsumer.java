@@ -184,10 +184,11 @@ public class LedgerConsumer {
             }
             batcher = feed;
         }
-        // many entries per response: one frame, flush and wake-up per page instead of per entry;
+        // many entries per response: one frame, flush and wake-up per page instead of per entry (at
+        // least 2: 0 or 1 asks for the one-entry form, which these consumers do not read);
         // flattened here so that the batcher's demand stays counted in entries
         stub.streamEntries(StreamEntriesRequest.newBuilder().setAfterPosition(from)
-                        .setMaxEntriesPerResponse(config.ingest().batchSize()).build())
+                        .setMaxEntriesPerResponse(Math.max(2, config.ingest().batchSize())).build())
                 .onItem().transformToIterable(StreamEntriesResponse::getEntriesList)
                 .subscribe().withSubscriber(feed);
     }
