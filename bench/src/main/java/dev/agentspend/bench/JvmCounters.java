@@ -40,11 +40,7 @@ final class JvmCounters {
         }
     }
 
-    /** Seconds the JVM with this pid has spent compiling, summed over its compiler threads (elapsed, not CPU). */
-    static OptionalDouble compileSeconds(long pid) {
-        return compileSeconds(read(file(pid)));
-    }
-
+    /** Seconds the JVM has spent compiling, summed over its compiler threads (elapsed, not CPU). */
     static OptionalDouble compileSeconds(Map<String, Long> counters) {
         Long ticks = counters.get("java.ci.totalTime");
         Long frequency = counters.get("sun.os.hrt.frequency");

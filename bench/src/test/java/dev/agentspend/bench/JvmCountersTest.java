@@ -20,7 +20,7 @@ class JvmCountersTest {
         Map<String, Long> counters = JvmCounters.read(JvmCounters.file(pid));
         assertTrue(counters.size() > 50, "a HotSpot JVM publishes hundreds of long counters: " + counters.size());
         assertTrue(counters.getOrDefault("sun.os.hrt.frequency", 0L) > 0, "the counters' clock");
-        OptionalDouble before = JvmCounters.compileSeconds(pid);
+        OptionalDouble before = JvmCounters.compileSeconds(counters);
         assertTrue(before.isPresent() && before.getAsDouble() > 0, "a JVM that ran tests has compiled: " + before);
         long threads = counters.getOrDefault("java.threads.live", -1L);
         assertTrue(threads >= Thread.activeCount(), "java.threads.live counts at least this thread group's threads: " + threads);
@@ -44,6 +44,6 @@ class JvmCountersTest {
         assertEquals(Map.of(), JvmCounters.read(text));
         assertEquals(Map.of(), JvmCounters.read(dir.resolve("missing")));
         assertEquals(Map.of(), JvmCounters.parse(ByteBuffer.allocate(64)), "a zero header is not the magic");
-        assertTrue(JvmCounters.compileSeconds(Long.MAX_VALUE).isEmpty(), "no such process");
+        assertTrue(JvmCounters.compileSeconds(JvmCounters.read(JvmCounters.file(Long.MAX_VALUE))).isEmpty(), "no such process");
     }
 }
