@@ -30,9 +30,9 @@ final class ProcessStats {
 
     /**
      * CPU seconds used so far (cumulative), memory now in kB, and for a JVM the seconds its JIT
-     * compilers have spent so far (NaN for anything else).
+     * compilers have spent so far (NaN for anything else) and its collections so far ({@code gc},
+     * null for anything else).
      */
-    /** {@code gc} is null where there is no JVM (PostgreSQL) or no counters. */
     record Usage(double cpuSeconds, long rssKb, long pssKb, int processes, double compileSeconds, JvmCounters.GcPauses gc) {
         static final Usage NONE = new Usage(0, 0, 0, 0, Double.NaN, null);
     }

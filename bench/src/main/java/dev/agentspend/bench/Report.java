@@ -295,31 +295,39 @@ final class Report {
     }
 
     private static String compiling(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end) {
+        return perJvm(start, end, (name, s, e) -> Double.isNaN(s.compileSeconds()) || Double.isNaN(e.compileSeconds()) ? null
+                : String.format(Locale.ROOT, "%s %.1f s of %.1f CPU s", name,
+                        Math.max(0, e.compileSeconds() - s.compileSeconds()), cpu(start, end, name)));
+    }
+
+    private static String pauses(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end) {
+        return perJvm(start, end, (name, s, e) -> {
+            if (s.gc() == null || e.gc() == null) {
+                return null;
+            }
+            JvmCounters.GcPauses d = e.gc().since(s.gc());
+            return String.format(Locale.ROOT, "%s %d in %.0f ms / %d in %.0f ms / %d in %.0f ms", name,
+                    d.youngCount(), d.youngSeconds() * 1000, d.fullCount(), d.fullSeconds() * 1000,
+                    d.otherCount(), d.otherSeconds() * 1000);
+        });
+    }
+
+    /** What a window changed in each JVM's counters; {@code describe} answers null where a process has none. */
+    private static String perJvm(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end,
+                                 WindowDescriber describe) {
         List<String> parts = new ArrayList<>();
         for (String name : end.keySet()) {
             ProcessStats.Usage s = start.get(name);
-            ProcessStats.Usage e = end.get(name);
-            if (s != null && !Double.isNaN(s.compileSeconds()) && !Double.isNaN(e.compileSeconds())) {
-                parts.add(String.format(Locale.ROOT, "%s %.1f s of %.1f CPU s", name,
-                        Math.max(0, e.compileSeconds() - s.compileSeconds()), cpu(start, end, name)));
+            String part = s == null ? null : describe.describe(name, s, end.get(name));
+            if (part != null) {
+                parts.add(part);
             }
         }
         return parts.isEmpty() ? "not measured (no hsperfdata: a JVM started with -XX:-UsePerfData?)" : String.join(", ", parts);
     }
 
-    private static String pauses(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end) {
-        List<String> parts = new ArrayList<>();
-        for (String name : end.keySet()) {
-            ProcessStats.Usage s = start.get(name);
-            ProcessStats.Usage e = end.get(name);
-            if (s != null && s.gc() != null && e.gc() != null) {
-                JvmCounters.GcPauses d = e.gc().since(s.gc());
-                parts.add(String.format(Locale.ROOT, "%s %d in %.0f ms / %d in %.0f ms / %d in %.0f ms", name,
-                        d.youngCount(), d.youngSeconds() * 1000, d.fullCount(), d.fullSeconds() * 1000,
-                        d.otherCount(), d.otherSeconds() * 1000));
-            }
-        }
-        return parts.isEmpty() ? "not measured (no hsperfdata: a JVM started with -XX:-UsePerfData?)" : String.join(", ", parts);
+    private interface WindowDescriber {
+        String describe(String name, ProcessStats.Usage start, ProcessStats.Usage end);
     }
 
     private static double cpu(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end, String name) {

@@ -45,6 +45,10 @@ class BenchRunTest {
         assertTrue(f.floor.completed > 0 && f.floor.errors.isEmpty(),
                 "the transport floor's empty calls were answered: " + f.floor.errors);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("  Pay reached ")), "the floor is compared with Pay");
+        // every service is a JVM with counters: each phase's pause line names the ledger with its figures
+        assertTrue(lines.stream().filter(l -> l.startsWith("    phase ") && l.matches(
+                ".*ledger-service \\d+ in \\d+ ms / \\d+ in \\d+ ms / \\d+ in \\d+ ms.*")).count() == 2,
+                "GC pauses of both phases");
         assertTrue(f.verify != null && f.verify.getConsistent(), "VerifyLedger: " + f.verify);
         assertTrue(BenchMain.passed(f), "no overspend, duplicate or lost approval");
         assertTrue(lines.stream().anyMatch(l -> l.contains("synchronous_commit=on")), "the database is durable");

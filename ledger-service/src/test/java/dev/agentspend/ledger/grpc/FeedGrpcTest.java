@@ -147,6 +147,10 @@ class FeedGrpcTest {
             assertEquals(start + 1 + i, received.get(i).getPosition(), "position at index " + i);
         }
         assertEquals(7, received.stream().filter(e -> e.getAgentId().equals(a.id())).count());
+        // more than the ledger sends at once is accepted and treated as its maximum: the whole first page in one response
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start, Integer.MAX_VALUE)) {
+            assertTrue(feed.nextResponse().getEntriesCount() >= 7, "the 7-entry backlog in one response");
+        }
         // the same backlog in the original form: one entry per response
         try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start, 1)) {
             for (int i = 0; i < 3; i++) {
