@@ -1,0 +1,66 @@
+package dev.agentspend.common.api;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.BitSet;
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class IdsTest {
+    private static final String ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+
+    @Test
+    void everyLengthHasThatManyCharactersOfTheAlphabet() {
+        for (int length = 1; length <= 64; length++) {
+            String id = Ids.randomBase32(length);
+            assertEquals(length, id.length());
+            for (char c : id.toCharArray()) {
+                assertTrue(ALPHABET.indexOf(c) >= 0, "'" + c + "' in " + id);
+            }
+        }
+    }
+
+    /**
+     * Every position draws from all 32 characters: a lost or stuck bit in the packing would leave
+     * some characters out at some position. (The chance that a fair position misses one character
+     * in 4,000 ids is 32 * (31/32)^4000, about 1e-54.)
+     */
+    @Test
+    void everyPositionUsesTheWholeAlphabet() {
+        int length = 26;
+        BitSet[] seen = new BitSet[length];
+        for (int i = 0; i < length; i++) {
+            seen[i] = new BitSet(32);
+        }
+        for (int n = 0; n < 4_000; n++) {
+            String id = Ids.randomBase32(length);
+            for (int i = 0; i < length; i++) {
+                seen[i].set(ALPHABET.indexOf(id.charAt(i)));
+            }
+        }
+        for (int i = 0; i < length; i++) {
+            assertEquals(32, seen[i].cardinality(), "characters seen at position " + i);
+        }
+    }
+
+    @Test
+    void newIdsArePrefixedAndDistinct() {
+        Set<String> ids = new HashSet<>();
+        for (int n = 0; n < 10_000; n++) {
+            String id = Ids.newId("ent");
+            assertTrue(id.matches("ent_[a-z2-7]{26}"), id);
+            ids.add(id);
+        }
+        assertEquals(10_000, ids.size());
+    }
+
+    @Test
+    void lengthsOutsideOneTo64AreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> Ids.randomBase32(0));
+        assertThrows(IllegalArgumentException.class, () -> Ids.randomBase32(65));
+    }
+}
