@@ -127,6 +127,8 @@ public class IngestionStore {
                 ON CONFLICT (agent_id) DO UPDATE SET
                   currency_code = CASE WHEN a.currency_code = '' THEN excluded.currency_code ELSE a.currency_code END,
                   team_id = CASE WHEN a.policy IS NULL AND excluded.team_id <> '' THEN excluded.team_id ELSE a.team_id END
+                WHERE (a.currency_code = '' AND excluded.currency_code <> '')
+                   OR (a.policy IS NULL AND excluded.team_id <> '' AND a.team_id <> excluded.team_id)
                 """, ids.toArray(String[]::new), teams.toArray(String[]::new), currencies.toArray(String[]::new));
     }
 
