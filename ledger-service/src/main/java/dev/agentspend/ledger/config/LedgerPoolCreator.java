@@ -39,9 +39,12 @@ public class LedgerPoolCreator implements PgPoolCreator {
         List<SqlConnectOptions> servers = new ArrayList<>(input.pgConnectOptionsList());
         return PgBuilder.pool().with(input.poolOptions()).connectingTo(servers).using(input.vertx())
                 .withConnectHandler(conn -> {
-                    FlushCoalescing.install(conn);
-                    // a connect handler owns the new connection until it closes it: this hands it to the pool
-                    conn.close();
+                    // a connect handler owns the new connection until it closes it: closing hands it to the pool
+                    try {
+                        FlushCoalescing.install(conn);
+                    } finally {
+                        conn.close();
+                    }
                 })
                 .build();
     }
