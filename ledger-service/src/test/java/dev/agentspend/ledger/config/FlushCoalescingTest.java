@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.impl.ConnectionBase;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.SqlConnection;
@@ -61,10 +62,14 @@ class FlushCoalescingTest {
     void http2ConnectionsHaveTheHandlerFromTheirFirstRequestAndHttp1DoNot() throws Exception {
         // answers whether the connection it is asked on has the handler; routes run in order, so
         // FlushCoalescing's own route (first of all) has already seen this request
-        router.get(PROBE_PATH).handler(ctx -> ctx.end(String.valueOf(
+        Route route = router.get(PROBE_PATH).handler(ctx -> ctx.end(String.valueOf(
                 FlushCoalescing.installed(((ConnectionBase) ctx.request().connection()).channel()))));
-        assertEquals("true", probe(HttpVersion.HTTP_2), "HTTP/2 (gRPC) connection");
-        assertEquals("false", probe(HttpVersion.HTTP_1_1), "HTTP/1.1 connection (metrics, health)");
+        try {
+            assertEquals("true", probe(HttpVersion.HTTP_2), "HTTP/2 (gRPC) connection");
+            assertEquals("false", probe(HttpVersion.HTTP_1_1), "HTTP/1.1 connection (metrics, health)");
+        } finally {
+            route.remove();
+        }
     }
 
     private String probe(HttpVersion version) throws Exception {
