@@ -260,16 +260,16 @@ public class LedgerQueries {
         return store.sweepAll().chain(() -> pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute()
                 .chain(() -> check(conn, found, "transfer_balances", """
                         SELECT entry_id AS subject, 'postings sum to ' || SUM(amount_micros) || ' instead of 0' AS description
-                        FROM ledger.postings GROUP BY entry_id HAVING SUM(amount_micros) <> 0 OR COUNT(DISTINCT currency_code) > 1"""))
+                        FROM ledger.every_posting GROUP BY entry_id HAVING SUM(amount_micros) <> 0 OR COUNT(DISTINCT currency_code) > 1"""))
                 .chain(() -> check(conn, found, "transfer_balances", """
                         SELECT e.entry_id AS subject, 'an approved money movement without postings' AS description
                         FROM ledger.entries e WHERE e.event_type IN (1, 5, 9, 11, 12)
-                          AND NOT EXISTS (SELECT 1 FROM ledger.postings p WHERE p.entry_id = e.entry_id)"""))
+                          AND NOT EXISTS (SELECT 1 FROM ledger.every_posting p WHERE p.entry_id = e.entry_id)"""))
                 .chain(() -> check(conn, found, "account_balance", """
                         SELECT s.agent_id AS subject, 'balance ' || s.balance_micros || ' but postings sum to '
                                || COALESCE(p.total, 0) AS description
                         FROM ledger.agent_state s
-                        LEFT JOIN (SELECT account_id, SUM(amount_micros) AS total FROM ledger.postings GROUP BY account_id) p
+                        LEFT JOIN (SELECT account_id, SUM(amount_micros) AS total FROM ledger.every_posting GROUP BY account_id) p
                           ON p.account_id = 'agent:' || s.agent_id
                         WHERE s.balance_micros <> COALESCE(p.total, 0)"""))
                 .chain(() -> check(conn, found, "negative_balance", """

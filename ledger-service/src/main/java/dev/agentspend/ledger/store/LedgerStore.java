@@ -199,9 +199,7 @@ public class LedgerStore {
         Protos.apply(d, e);
         if (d.approved()) {
             spend(tx, p, a, keys, ar, e);
-            tx.transfer(e.getEntryId(), p.currency(), Map.of(
-                    Accounts.agent(p.agentId()), -req.getAmountMicros(),
-                    Accounts.vendor(p.currency()), req.getAmountMicros()));
+            tx.transfer(e, p.currency(), Accounts.agent(p.agentId()), Accounts.vendor(p.currency()), req.getAmountMicros());
         }
         e.setBalanceMicros(a.balance);
         return e;
@@ -430,8 +428,7 @@ public class LedgerStore {
                                     tx.recordHardLimits(Authorizer.hardLimits(view, ar));
                                 }
                                 e.setSpendMicros(amount).setBalanceMicros(a.balance);
-                                tx.transfer(e.getEntryId(), h.currency(), Map.of(
-                                        Accounts.agent(p.agentId()), -amount, Accounts.vendor(h.currency()), amount));
+                                tx.transfer(e, h.currency(), Accounts.agent(p.agentId()), Accounts.vendor(h.currency()), amount);
                                 Hold closed = h.toProto().toBuilder().setStatus(HoldStatus.HOLD_STATUS_CAPTURED)
                                         .setCapturedMicros(amount).build();
                                 return closeHold(tx, h.holdId(), HoldStatus.HOLD_STATUS_CAPTURED, amount)
@@ -575,9 +572,8 @@ public class LedgerStore {
                                     b.balance = Money.add(b.balance, req.getAmountMicros(), "the payee's balance");
                                     b.dirty = true;
                                     spend(tx, p, a, keys, ar, e);
-                                    tx.transfer(e.getEntryId(), p.currency(), Map.of(
-                                            Accounts.agent(p.agentId()), -req.getAmountMicros(),
-                                            Accounts.agent(payee.agentId()), req.getAmountMicros()));
+                                    tx.transfer(e, p.currency(), Accounts.agent(p.agentId()), Accounts.agent(payee.agentId()),
+                                            req.getAmountMicros());
                                 }
                                 e.setBalanceMicros(a.balance);
                                 return e;
@@ -626,9 +622,8 @@ public class LedgerStore {
                             Entry.Builder e = tx.entry(EventType.EVENT_TYPE_CREDIT, p.agentId(), p.teamId());
                             describe(e, req.getRequestId(), req.getAmountMicros(), req.getCurrencyCode(), "", "", "", 0, Map.of());
                             e.setNote(req.getNote()).setBalanceMicros(a.balance);
-                            tx.transfer(e.getEntryId(), p.currency(), Map.of(
-                                    Accounts.funding(p.currency()), -req.getAmountMicros(),
-                                    Accounts.agent(p.agentId()), req.getAmountMicros()));
+                            tx.transfer(e, p.currency(), Accounts.funding(p.currency()), Accounts.agent(p.agentId()),
+                                    req.getAmountMicros());
                             return e;
                         })
                         .call(e -> tx.flush())
@@ -688,8 +683,7 @@ public class LedgerStore {
                                         if (type == EventType.EVENT_TYPE_CREDIT) {
                                             requireAvailable(agent, amount, "the agent");
                                             agent.balance -= amount;
-                                            tx.transfer(e.getEntryId(), cur, Map.of(Accounts.agent(agent.agentId), -amount,
-                                                    Accounts.funding(cur), amount));
+                                            tx.transfer(e, cur, Accounts.agent(agent.agentId), Accounts.funding(cur), amount);
                                         } else if (agentPayment) {
                                             Tx.AgentRow payee = tx.agent(orig.getCounterpartyAgentId());
                                             requireAvailable(payee, amount, "the payee");
@@ -697,13 +691,11 @@ public class LedgerStore {
                                             payee.dirty = true;
                                             agent.balance = Money.add(agent.balance, amount, "the agent's balance");
                                             e.setSpendMicros(-amount);
-                                            tx.transfer(e.getEntryId(), cur, Map.of(Accounts.agent(payee.agentId), -amount,
-                                                    Accounts.agent(agent.agentId), amount));
+                                            tx.transfer(e, cur, Accounts.agent(payee.agentId), Accounts.agent(agent.agentId), amount);
                                         } else {
                                             agent.balance = Money.add(agent.balance, amount, "the agent's balance");
                                             e.setSpendMicros(-amount);
-                                            tx.transfer(e.getEntryId(), cur, Map.of(Accounts.vendor(cur), -amount,
-                                                    Accounts.agent(agent.agentId), amount));
+                                            tx.transfer(e, cur, Accounts.vendor(cur), Accounts.agent(agent.agentId), amount);
                                         }
                                         agent.dirty = true;
                                         e.setBalanceMicros(agent.balance);

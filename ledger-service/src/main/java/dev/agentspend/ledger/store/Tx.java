@@ -41,10 +41,7 @@ final class Tx {
     private final java.util.Set<CounterKey> requested = new java.util.HashSet<>();
     private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
-    private final List<String> postingEntries = new ArrayList<>();
-    private final List<String> postingAccounts = new ArrayList<>();
-    private final List<Long> postingAmounts = new ArrayList<>();
-    private final List<String> postingCurrencies = new ArrayList<>();
+    private final Map<String, Transfer> transfers = new HashMap<>();
     private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
 
     String caller;
@@ -194,21 +191,27 @@ final class Tx {
         limits.forEach((k, v) -> hardLimits.merge(k, v, Math::min));
     }
 
-    /** A balanced transfer: every leg's amount, summing to zero. */
-    void transfer(String entryId, String currency, Map<String, Long> legs) {
-        long sum = 0;
-        for (long v : legs.values()) {
-            sum = Math.addExact(sum, v);
+    /** Money moved by one entry, written in the entry's row (both legs: from pays, to receives). */
+    record Transfer(String fromAccount, String toAccount, long amountMicros) {
+    }
+
+    /**
+     * Records that entry {@code e} moves {@code amountMicros} of its currency from one account to
+     * another. One transfer per entry; the legs are -amount and +amount, so they sum to zero by
+     * construction.
+     */
+    void transfer(Entry.Builder e, String currency, String fromAccount, String toAccount, long amountMicros) {
+        if (amountMicros <= 0 || fromAccount.equals(toAccount)) {
+            throw new IllegalStateException("transfer " + e.getEntryId() + " of " + amountMicros + " from "
+                    + fromAccount + " to " + toAccount + ": the amount must be positive and the accounts differ");
         }
-        if (sum != 0) {
-            throw new IllegalStateException("unbalanced transfer " + entryId + ": " + legs);
+        if (!currency.equals(e.getCurrencyCode())) {
+            throw new IllegalStateException("transfer " + e.getEntryId() + " in " + currency
+                    + " but its entry is in " + e.getCurrencyCode());
         }
-        legs.forEach((account, amount) -> {
-            postingEntries.add(entryId);
-            postingAccounts.add(account);
-            postingAmounts.add(amount);
-            postingCurrencies.add(currency);
-        });
+        if (transfers.putIfAbsent(e.getEntryId(), new Transfer(fromAccount, toAccount, amountMicros)) != null) {
+            throw new IllegalStateException("entry " + e.getEntryId() + " already has a transfer");
+        }
     }
 
     /** Queues an entry; its id is assigned now, its position at flush. */
@@ -229,8 +232,8 @@ final class Tx {
     }
 
     /**
-     * Writes everything queued: agent rows, counters, postings, then (last, holding the feed
-     * position row until commit) the entries with their positions.
+     * Writes everything queued: agent rows, counters, then (last, holding the feed position row
+     * until commit) the entries with their positions and transfers.
      */
     Uni<Void> flush() {
         // pipelined: sent at once, run by PostgreSQL in this order, the entries (feed lock) last
@@ -250,16 +253,6 @@ final class Tx {
         }
         if (!counterDeltas.isEmpty()) {
             writes.add(CounterStore.write(conn, counterDeltas, hardLimits));
-        }
-        if (!postingEntries.isEmpty()) {
-            writes.add(conn.preparedQuery("""
-                            INSERT INTO ledger.postings (entry_id, account_id, amount_micros, currency_code)
-                            SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])""")
-                    .execute(Tuple.tuple().addArrayOfString(postingEntries.toArray(String[]::new))
-                            .addArrayOfString(postingAccounts.toArray(String[]::new))
-                            .addArrayOfLong(postingAmounts.toArray(Long[]::new))
-                            .addArrayOfString(postingCurrencies.toArray(String[]::new)))
-                    .replaceWithVoid());
         }
         if (!entries.isEmpty()) {
             writes.add(insertEntries());
@@ -285,6 +278,10 @@ final class Tx {
         String[] holds = new String[n];
         String[] reversed = new String[n];
         io.vertx.core.buffer.Buffer[] payloads = new io.vertx.core.buffer.Buffer[n];
+        // null where an entry moves no money
+        String[] fromAccounts = new String[n];
+        String[] toAccounts = new String[n];
+        Long[] transferAmounts = new Long[n];
         for (int i = 0; i < n; i++) {
             Entry.Builder e = entries.get(i);
             ids[i] = e.getEntryId();
@@ -300,6 +297,15 @@ final class Tx {
             holds[i] = e.getHoldId();
             reversed[i] = e.getReversedEntryId();
             payloads[i] = io.vertx.core.buffer.Buffer.buffer(e.clearPosition().build().toByteArray());
+            Transfer t = transfers.get(ids[i]);
+            if (t != null) {
+                fromAccounts[i] = t.fromAccount();
+                toAccounts[i] = t.toAccount();
+                transferAmounts[i] = t.amountMicros();
+            }
+        }
+        if (transfers.size() > n) {
+            throw new IllegalStateException(transfers.size() + " transfers for " + n + " entries");
         }
         OffsetDateTime recorded = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
         // The UPDATE of the single feed_position row is the serialization point: its lock is held
@@ -310,17 +316,20 @@ final class Tx {
                           RETURNING last_position - $1 AS base)
                         INSERT INTO ledger.entries (position, entry_id, event_type, agent_id, team_id, tool, task_id,
                             decision, amount_micros, spend_micros, currency_code, hold_id, reversed_entry_id,
-                            recorded_time, payload)
+                            recorded_time, payload, from_account_id, to_account_id, transfer_micros)
                         SELECT p.base + u.ord, u.entry_id, u.event_type, u.agent_id, u.team_id, u.tool, u.task_id,
                                u.decision, u.amount, u.spend, u.currency, u.hold_id, u.reversed, $15,
-                               u.payload
+                               u.payload, u.from_account, u.to_account, u.transfer
                         FROM p, unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
-                                       $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::bytea[])
+                                       $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::bytea[],
+                                       $16::text[], $17::text[], $18::bigint[])
                              WITH ORDINALITY AS u(entry_id, event_type, agent_id, team_id, tool, task_id, decision,
-                                                  amount, spend, currency, hold_id, reversed, payload, ord)
+                                                  amount, spend, currency, hold_id, reversed, payload,
+                                                  from_account, to_account, transfer, ord)
                         RETURNING position, entry_id""")
                 .execute(entryArgs(n, ids, types, agentIds, teams, tools, tasks, decisions, amounts, spends, currencies,
-                        holds, reversed, payloads, recorded))
+                        holds, reversed, payloads, recorded).addArrayOfString(fromAccounts).addArrayOfString(toAccounts)
+                        .addArrayOfLong(transferAmounts))
                 .invoke(rows -> {
                     Map<String, Long> positions = new HashMap<>();
                     for (Row r : rows) {

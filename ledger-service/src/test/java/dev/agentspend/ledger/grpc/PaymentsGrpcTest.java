@@ -81,9 +81,11 @@ class PaymentsGrpcTest {
         assertEquals("test", e.getLabelsOrThrow("env"));
         GetBalanceResponse b = Fixture.balance(a);
         assertEquals(7_500_000, b.getBalanceMicros());
-        assertEquals(0, Fixture.queryLong("SELECT COALESCE(SUM(amount_micros), 0) FROM ledger.postings WHERE entry_id = ?", e.getEntryId()));
+        assertEquals(0, Fixture.queryLong("SELECT COALESCE(SUM(amount_micros), 0) FROM ledger.every_posting WHERE entry_id = ?", e.getEntryId()));
         assertEquals(2_500_000, Fixture.queryLong(
-                "SELECT amount_micros FROM ledger.postings WHERE entry_id = ? AND account_id = 'vendor:USD'", e.getEntryId()));
+                "SELECT amount_micros FROM ledger.every_posting WHERE entry_id = ? AND account_id = 'vendor:USD'", e.getEntryId()));
+        assertEquals(-2_500_000, Fixture.queryLong(
+                "SELECT amount_micros FROM ledger.every_posting WHERE entry_id = ? AND account_id = 'agent:" + a.id() + "'", e.getEntryId()));
     }
 
     @Test
@@ -309,8 +311,14 @@ class PaymentsGrpcTest {
             SQLException upd = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
                     () -> st.executeUpdate("UPDATE ledger.entries SET amount_micros = 0 WHERE agent_id = '" + a.id() + "'"));
             assertTrue(upd.getMessage().contains("append-only"), upd.getMessage());
-            org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
-                    () -> st.executeUpdate("DELETE FROM ledger.postings WHERE account_id = 'agent:" + a.id() + "'"));
+            // the payment's transfer is part of its entry row
+            SQLException moved = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> st.executeUpdate("UPDATE ledger.entries SET transfer_micros = 2 WHERE agent_id = '" + a.id() + "'"));
+            assertTrue(moved.getMessage().contains("append-only"), moved.getMessage());
+            // the postings of earlier releases
+            SQLException legacy = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> st.executeUpdate("TRUNCATE ledger.postings"));
+            assertTrue(legacy.getMessage().contains("append-only"), legacy.getMessage());
             org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> st.executeUpdate("TRUNCATE ledger.entries"));
         }
     }
