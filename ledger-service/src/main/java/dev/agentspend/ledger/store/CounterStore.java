@@ -76,11 +76,19 @@ final class CounterStore {
     }
 
     /**
+     * What a read found: the usage of every key, and the current bucket of each window (hour, day,
+     * week, month; null where none) of every window row it read, all null for a row that does not
+     * exist.
+     */
+    record Read(Map<CounterKey, Usage> usage, Map<Group, String[]> rows) {
+    }
+
+    /**
      * The usage of every key (absent counters are {@link Usage#ZERO}). One round trip, a second one
      * only for buckets older than their row's (rare: a capture or release of a hold placed before
      * its window rolled).
      */
-    static Uni<Map<CounterKey, Usage>> read(SqlClient db, Collection<CounterKey> keys) {
+    static Uni<Read> read(SqlClient db, Collection<CounterKey> keys) {
         List<CounterKey> windowKeys = new ArrayList<>();
         List<CounterKey> bucketKeys = new ArrayList<>();
         TreeMap<Group, Boolean> groups = new TreeMap<>(Group.ORDER);
@@ -95,6 +103,11 @@ final class CounterStore {
         Uni<Map<Group, WindowRow>> rows = readRows(db, groups.keySet());
         Uni<Map<CounterKey, Usage>> buckets = readBuckets(db, bucketKeys);
         return Uni.combine().all().unis(rows, buckets).asTuple().chain(t -> {
+            Map<Group, String[]> rowsRead = new HashMap<>();
+            for (Group g : groups.keySet()) {
+                WindowRow row = t.getItem1().get(g);
+                rowsRead.put(g, row == null ? new String[KINDS.length] : row.buckets());
+            }
             Map<CounterKey, Usage> out = new HashMap<>(t.getItem2());
             List<CounterKey> closed = new ArrayList<>();
             for (CounterKey k : windowKeys) {
@@ -117,11 +130,11 @@ final class CounterStore {
                 }
             }
             if (closed.isEmpty()) {
-                return Uni.createFrom().item(out);
+                return Uni.createFrom().item(new Read(out, rowsRead));
             }
             return readBuckets(db, closed).map(found -> {
                 out.putAll(found);
-                return out;
+                return new Read(out, rowsRead);
             });
         });
     }
@@ -183,11 +196,18 @@ final class CounterStore {
      * Adds {@code deltas} (spent, held per key) with the HARD limits in force on the counters that
      * grew. Sent pipelined, in this order: task buckets; the window rows locked in (scope, tool)
      * order, closed buckets and writes to them moved to ledger.counters; the window rows grown.
+     *
+     * <p>{@code settledRows}: window rows this transaction read under a lock that every writer of
+     * them holds (an agent's own rows, under its agent row lock), with their current buckets as
+     * read. Such a row cannot change before commit, so when nothing of it has to move (no window
+     * rolled, no delta to an older bucket: every payment but the first of each hour) it skips the
+     * move statement, its row lock and the lock's WAL record; the grow statement locks it anyway.
      */
-    static Uni<Void> write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
+    static Uni<Void> write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits,
+                           Map<Group, String[]> settledRows) {
         TreeMap<CounterKey, long[]> buckets = new TreeMap<>(CounterKey.ORDER);
         TreeMap<Group, GroupWrite> groups = new TreeMap<>(Group.ORDER);
-        List<CounterKey> calendar = new ArrayList<>();
+        Map<Group, List<CounterKey>> calendarByGroup = new HashMap<>();
         deltas.forEach((k, d) -> {
             if (!inWindowRow(k)) {
                 buckets.put(k, d);
@@ -203,16 +223,27 @@ final class CounterStore {
                 if (g.target[i] == null || k.bucket().compareTo(g.target[i]) > 0) {
                     g.target[i] = k.bucket();
                 }
-                calendar.add(k);
+                calendarByGroup.computeIfAbsent(Group.of(k), x -> new ArrayList<>()).add(k);
+            }
+        });
+        Map<Group, String[]> before = new HashMap<>();
+        TreeMap<Group, GroupWrite> moving = new TreeMap<>(Group.ORDER);
+        List<CounterKey> calendar = new ArrayList<>();
+        calendarByGroup.forEach((g, keys) -> {
+            String[] settled = settledRows.get(g);
+            if (settled != null && nothingMoves(groups.get(g).target, settled, keys)) {
+                before.put(g, settled);
+            } else {
+                moving.put(g, groups.get(g));
+                calendar.addAll(keys);
             }
         });
         List<Uni<?>> statements = new ArrayList<>();
         if (!buckets.isEmpty()) {
             statements.add(upsertBuckets(conn, buckets, limits));
         }
-        Map<Group, String[]> before = new HashMap<>();
         if (!calendar.isEmpty()) {
-            statements.add(moveClosed(conn, groups, calendar, deltas, limits).invoke(before::putAll));
+            statements.add(moveClosed(conn, moving, calendar, deltas, limits).invoke(before::putAll));
         }
         Map<Group, String[]> after = new HashMap<>();
         if (!groups.isEmpty()) {
@@ -222,6 +253,28 @@ final class CounterStore {
             return Uni.createFrom().voidItem();
         }
         return Uni.combine().all().unis(statements).discardItems().invoke(() -> checkNothingLost(groups, before, after));
+    }
+
+    /**
+     * True when the move statement would do nothing for this row ({@code target}: the transaction's
+     * newest bucket per window, {@code current}: the row's, {@code keys}: the transaction's calendar
+     * keys of the row): no current bucket is older than the transaction's newest of its window, and no delta goes to a bucket older than the one the
+     * row will hold (the same tests as {@link #moveClosedSql}, on the buckets as read).
+     */
+    static boolean nothingMoves(String[] target, String[] current, List<CounterKey> keys) {
+        for (int i = 0; i < KINDS.length; i++) {
+            if (target[i] != null && current[i] != null && current[i].compareTo(target[i]) < 0) {
+                return false;
+            }
+        }
+        for (CounterKey k : keys) {
+            int i = kind(k.window());
+            String kept = current[i] == null || current[i].compareTo(target[i]) < 0 ? target[i] : current[i];
+            if (k.bucket().compareTo(kept) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

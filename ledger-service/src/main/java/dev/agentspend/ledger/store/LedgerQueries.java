@@ -138,7 +138,7 @@ public class LedgerQueries {
     }
 
     private Uni<Map<CounterKey, Usage>> counters(List<CounterKey> keys) {
-        return CounterStore.read(pool, keys);
+        return CounterStore.read(pool, keys).map(CounterStore.Read::usage);
     }
 
     /** Entries in position order, filtered; the page token carries the last position returned. */

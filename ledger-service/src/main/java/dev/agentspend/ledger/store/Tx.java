@@ -38,6 +38,7 @@ final class Tx {
     private final Map<CounterKey, long[]> counterDeltas = new TreeMap<>(CounterKey.ORDER);
     private final Map<CounterKey, Long> hardLimits = new HashMap<>();
     private final Map<CounterKey, Usage> loaded = new HashMap<>();
+    private final Map<CounterStore.Group, String[]> windowRowsRead = new HashMap<>();
     private final java.util.Set<CounterKey> requested = new java.util.HashSet<>();
     private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
@@ -148,7 +149,10 @@ final class Tx {
         if (missing.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        return CounterStore.read(conn, missing).invoke(loaded::putAll).replaceWithVoid();
+        return CounterStore.read(conn, missing).invoke(r -> {
+            loaded.putAll(r.usage());
+            windowRowsRead.putAll(r.rows());
+        }).replaceWithVoid();
     }
 
     /** The usage of a loaded counter, including this transaction's pending changes. */
@@ -252,7 +256,7 @@ final class Tx {
                     .replaceWithVoid());
         }
         if (!counterDeltas.isEmpty()) {
-            writes.add(CounterStore.write(conn, counterDeltas, hardLimits));
+            writes.add(CounterStore.write(conn, counterDeltas, hardLimits, settledWindowRows()));
         }
         if (!entries.isEmpty()) {
             writes.add(insertEntries());
@@ -261,6 +265,23 @@ final class Tx {
             return Uni.createFrom().voidItem();
         }
         return Uni.combine().all().unis(writes).discardItems();
+    }
+
+    /**
+     * The window rows read by this transaction that nobody else can change before it commits: an
+     * agent's own rows (scope = the agent), written only under the agent's row lock, which this
+     * transaction holds. Team rows are not: another agent's expiring hold releases a team's counters
+     * without the team's lock. Used once: the rows as read are stale after this transaction writes.
+     */
+    private Map<CounterStore.Group, String[]> settledWindowRows() {
+        Map<CounterStore.Group, String[]> settled = new HashMap<>();
+        windowRowsRead.forEach((g, buckets) -> {
+            if (agents.containsKey(g.scopeId())) {
+                settled.put(g, buckets);
+            }
+        });
+        windowRowsRead.clear();
+        return settled;
     }
 
     private Uni<Void> insertEntries() {
