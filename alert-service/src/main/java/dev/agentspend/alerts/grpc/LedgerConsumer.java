@@ -169,13 +169,7 @@ public class LedgerConsumer {
 
     private PgConnectOptions connectOptions() {
         String url = databaseUrl.startsWith("vertx-reactive:") ? databaseUrl.substring("vertx-reactive:".length()) : databaseUrl;
-        PgConnectOptions options = PgConnectOptions.fromUri(url);
-        databaseUser.ifPresent(options::setUser);
-        options.setPassword(databasePassword.orElse(""));
-        options.addProperty("search_path", "alerts");
-        options.addProperty("synchronous_commit", "on");
-        options.addProperty("application_name", "alert-service-consumer");
-        return options;
+        return ConsumerStore.connectOptions(url, databaseUser, databasePassword.orElse(""));
     }
 
     private synchronized void begin(SqlConnection db, ConsumerStore.Loaded loaded) {

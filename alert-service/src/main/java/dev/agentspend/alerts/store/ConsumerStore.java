@@ -9,6 +9,7 @@ import dev.agentspend.alerts.domain.PaymentGraph;
 import dev.agentspend.alerts.domain.RuleConfigSet;
 import dev.agentspend.alerts.domain.RuleOverride;
 import dev.agentspend.alerts.domain.RuleType;
+import dev.agentspend.common.db.StatementCache;
 import dev.agentspend.proto.alerts.v1.Alert;
 import dev.agentspend.proto.alerts.v1.AlertEventType;
 import dev.agentspend.proto.alerts.v1.AlertState;
@@ -17,6 +18,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgConnectOptions;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,6 +27,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -49,6 +52,20 @@ public final class ConsumerStore {
         public LostLease(String message) {
             super(message);
         }
+    }
+
+    /**
+     * The consumer's own connection: the alerts schema, durable commits whatever the server's
+     * default, and every statement prepared once (each batch sends the same few).
+     */
+    public static PgConnectOptions connectOptions(String url, Optional<String> user, String password) {
+        PgConnectOptions options = StatementCache.enable(PgConnectOptions.fromUri(url));
+        user.ifPresent(options::setUser);
+        options.setPassword(password);
+        options.addProperty("search_path", "alerts");
+        options.addProperty("synchronous_commit", "on");
+        options.addProperty("application_name", "alert-service-consumer");
+        return options;
     }
 
     public static Uni<Boolean> tryLock(SqlConnection db) {

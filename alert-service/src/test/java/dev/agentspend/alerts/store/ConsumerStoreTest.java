@@ -96,6 +96,12 @@ class ConsumerStoreTest {
         long rows = db.query("select count(*) as n from agent_buckets").execute().await().indefinitely()
                 .iterator().next().getLong("n");
         assertEquals(ev.agent("agt_a").buckets.size() + ev.agent("agt_b").buckets.size(), rows);
+        // the batches' statements were prepared once on the session, not parsed and planned per batch
+        List<String> prepared = new ArrayList<>();
+        db.query("select statement from pg_prepared_statements").execute().await().indefinitely()
+                .forEach(r -> prepared.add(r.getString("statement")));
+        assertTrue(prepared.stream().anyMatch(q -> q.startsWith("insert into agent_buckets")), prepared.toString());
+        assertTrue(prepared.stream().anyMatch(q -> q.startsWith("update consumer_state")), prepared.toString());
         db.close().await().indefinitely();
     }
 
@@ -197,10 +203,10 @@ class ConsumerStoreTest {
         flyway.load().migrate();
     }
 
+    /** A connection as the consumer opens it. */
     private static SqlConnection connect(String database) {
-        PgConnectOptions options = PgConnectOptions.fromUri(EmbeddedPostgresTestResource.server().reactiveUrl(database))
-                .setUser(EmbeddedDatabase.USER).setPassword("");
-        options.addProperty("search_path", "alerts");
+        PgConnectOptions options = ConsumerStore.connectOptions(EmbeddedPostgresTestResource.server().reactiveUrl(database),
+                java.util.Optional.of(EmbeddedDatabase.USER), "");
         return PgConnection.connect(vertx, options).await().indefinitely();
     }
 }

@@ -1,6 +1,7 @@
 package dev.agentspend.analytics.store;
 
 import dev.agentspend.analytics.domain.BatchDelta;
+import dev.agentspend.common.db.StatementCache;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.pgclient.PgConnection;
@@ -57,7 +58,8 @@ public class IngestionStore {
      */
     public Uni<SqlConnection> connect() {
         String uri = url.startsWith("vertx-reactive:") ? url.substring("vertx-reactive:".length()) : url;
-        PgConnectOptions options = PgConnectOptions.fromUri(uri);
+        // its statements prepared once, as the pool's are: each batch sends the same few
+        PgConnectOptions options = StatementCache.enable(PgConnectOptions.fromUri(uri));
         user.ifPresent(options::setUser);
         password.ifPresent(options::setPassword);
         options.addProperty("application_name", "analytics-ledger-consumer");

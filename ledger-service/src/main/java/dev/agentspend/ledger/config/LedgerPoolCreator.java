@@ -1,5 +1,6 @@
 package dev.agentspend.ledger.config;
 
+import dev.agentspend.common.db.StatementCache;
 import io.quarkus.reactive.pg.client.PgPoolCreator;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
@@ -13,7 +14,7 @@ import java.util.List;
 /**
  * The ledger's connection pool, as Quarkus configures it, with two changes for the payment path.
  *
- * <p>Every statement is prepared once per connection. Without the cache PostgreSQL parsed and
+ * <p>Every statement is prepared once per connection ({@link StatementCache}). Without the cache PostgreSQL parsed and
  * planned each statement on every execution (perf under the benchmark: base_yyparse, catalog
  * lookups and plan copying were the largest symbols of the ledger's backends), and Vert.x's cache
  * skips statements longer than 2,048 characters by default, which the counter statements are
@@ -24,17 +25,10 @@ import java.util.List;
  */
 @Singleton
 public class LedgerPoolCreator implements PgPoolCreator {
-    /** Longer than any statement the ledger sends. */
-    static final int STATEMENT_CACHE_SQL_LIMIT_CHARS = 16_384;
-    /** More than the ledger's distinct statements, so none is evicted and prepared again. */
-    static final int STATEMENT_CACHE_MAX_SIZE = 512;
-
     @Override
     public Pool create(Input input) {
         for (PgConnectOptions o : input.pgConnectOptionsList()) {
-            o.setCachePreparedStatements(true)
-                    .setPreparedStatementCacheMaxSize(STATEMENT_CACHE_MAX_SIZE)
-                    .setPreparedStatementCacheSqlLimit(STATEMENT_CACHE_SQL_LIMIT_CHARS);
+            StatementCache.enable(o);
         }
         List<SqlConnectOptions> servers = new ArrayList<>(input.pgConnectOptionsList());
         return PgBuilder.pool().with(input.poolOptions()).connectingTo(servers).using(input.vertx())
