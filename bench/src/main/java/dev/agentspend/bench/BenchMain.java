@@ -122,6 +122,7 @@ public final class BenchMain {
                             probe.recordHeads(true);
                             monitor.reset();
                             f.fleetStart = ProcessStats.sampleAll(monitor.watched(), false);
+                            f.fleetBackendsStart = backends(stack);
                             if (options.statements()) {
                                 try (java.sql.Connection c = stack.jdbc()) {
                                     StatementStats.reset(c);
@@ -134,6 +135,7 @@ public final class BenchMain {
                         @Override
                         public void measureEnded() {
                             f.fleetEnd = ProcessStats.sampleAll(monitor.watched(), false);
+                            f.fleetBackendsEnd = backends(stack);
                             if (options.statements() && f.statementsError == null) {
                                 try (java.sql.Connection c = stack.jdbc()) {
                                     f.statements = StatementStats.read(c);
@@ -173,11 +175,13 @@ public final class BenchMain {
                     public void measureStarted() {
                         monitor.reset();
                         f.hotStart = ProcessStats.sampleAll(monitor.watched(), false);
+                        f.hotBackendsStart = backends(stack);
                     }
 
                     @Override
                     public void measureEnded() {
                         f.hotEnd = ProcessStats.sampleAll(monitor.watched(), false);
+                        f.hotBackendsEnd = backends(stack);
                         f.hotPeaks = monitor.takePeaks();
                     }
                 });
@@ -225,6 +229,15 @@ public final class BenchMain {
             return stack.jdbc();
         } catch (SQLException e) {
             throw new IllegalStateException("no connection to the benchmark's PostgreSQL: " + e.getMessage(), e);
+        }
+    }
+
+    /** PostgreSQL's processes with their CPU so far; none (the report says n/a) if the query fails. */
+    private static Map<Long, BackendCpu.Backend> backends(BenchStack stack) {
+        try (Connection c = stack.jdbc()) {
+            return BackendCpu.sample(c);
+        } catch (SQLException e) {
+            return Map.of();
         }
     }
 

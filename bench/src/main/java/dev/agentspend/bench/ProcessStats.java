@@ -134,6 +134,12 @@ final class ProcessStats {
         return out;
     }
 
+    /** CPU seconds one process has used so far (user and system, its own only); NaN once it is gone. */
+    static double cpuSeconds(long pid) {
+        Stat s = stat(pid);
+        return s == null ? Double.NaN : (double) (s.utime() + s.stime()) / TICKS_PER_SECOND;
+    }
+
     private static Stat stat(long pid) {
         return read(PROC.resolve(pid + "/stat")).map(line -> {
             try {

@@ -36,6 +36,11 @@ final class Report {
         Map<String, ProcessStats.Usage> hotStart = new LinkedHashMap<>();
         Map<String, ProcessStats.Usage> hotEnd = new LinkedHashMap<>();
         Map<String, long[]> hotPeaks = new LinkedHashMap<>();
+        /** PostgreSQL's processes at the start and end of phase A's and B's windows (empty: not read). */
+        Map<Long, BackendCpu.Backend> fleetBackendsStart = Map.of();
+        Map<Long, BackendCpu.Backend> fleetBackendsEnd = Map.of();
+        Map<Long, BackendCpu.Backend> hotBackendsStart = Map.of();
+        Map<Long, BackendCpu.Backend> hotBackendsEnd = Map.of();
         PhaseResult floor;
         Map<String, ProcessStats.Usage> floorStart = new LinkedHashMap<>();
         Map<String, ProcessStats.Usage> floorEnd = new LinkedHashMap<>();
@@ -116,6 +121,11 @@ final class Report {
         }
         out.println("  (start CPU: used from start to ready and fleet set-up; rest RSS: after set-up, idle; A/B: the"
                 + " measured window; ms/pay: CPU milliseconds per completed Pay)");
+        out.println("  PostgreSQL by client (CPU of its backends by application_name, ms per Pay; other: the postmaster"
+                + " and processes that came or went in the window, such as autovacuum workers):");
+        out.println("    phase A: " + byClient(f.fleetBackendsStart, f.fleetBackendsEnd,
+                cpu(f.fleetStart, f.fleetEnd, "postgresql"), f.fleet));
+        out.println("    phase B: " + byClient(f.hotBackendsStart, f.hotBackendsEnd, cpu(f.hotStart, f.hotEnd, "postgresql"), f.hot));
         out.println("  JIT compiling in the measured window (each JVM's java.ci.totalTime from its hsperfdata: elapsed"
                 + " seconds summed over its compiler threads, beside the CPU seconds the process used):");
         out.println("    phase A: " + compiling(f.fleetStart, f.fleetEnd));
@@ -334,6 +344,22 @@ final class Report {
         ProcessStats.Usage s = start.get(name);
         ProcessStats.Usage e = end.get(name);
         return s == null || e == null ? 0 : Math.max(0, e.cpuSeconds() - s.cpuSeconds());
+    }
+
+    /** One phase's PostgreSQL CPU per client, largest first, then "other". */
+    static String byClient(Map<Long, BackendCpu.Backend> start, Map<Long, BackendCpu.Backend> end, double totalSeconds,
+                           PhaseResult p) {
+        if (start.isEmpty() || end.isEmpty() || p == null || p.completed == 0) {
+            return "n/a";
+        }
+        Map<String, Double> clients = BackendCpu.byClient(start, end);
+        List<String> parts = new ArrayList<>();
+        clients.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed())
+                .filter(e -> perPayment(e.getValue(), p) >= 0.0005)
+                .forEach(e -> parts.add(String.format(Locale.ROOT, "%s %.3f", e.getKey(), perPayment(e.getValue(), p))));
+        double attributed = clients.values().stream().mapToDouble(Double::doubleValue).sum();
+        parts.add(String.format(Locale.ROOT, "other %.3f", perPayment(Math.max(0, totalSeconds - attributed), p)));
+        return String.join(", ", parts);
     }
 
     private static double perPayment(double cpuSeconds, PhaseResult p) {

@@ -49,6 +49,11 @@ class BenchRunTest {
         assertTrue(lines.stream().filter(l -> l.startsWith("    phase ") && l.matches(
                 ".*ledger-service \\d+ in \\d+ ms / \\d+ in \\d+ ms / \\d+ in \\d+ ms.*")).count() == 2,
                 "GC pauses of both phases");
+        // PostgreSQL's CPU by client: the ledger's backends, named by the ledger's pool, did the payments
+        assertTrue(BackendCpu.byClient(f.fleetBackendsStart, f.fleetBackendsEnd).getOrDefault("ledger-service", 0.0) > 0,
+                "the ledger's backends used CPU in phase A: " + f.fleetBackendsEnd);
+        assertTrue(lines.stream().filter(l -> l.startsWith("    phase ") && l.matches(".*ledger-service \\d+\\.\\d{3}.*other \\d+\\.\\d{3}"))
+                .count() == 2, "PostgreSQL by client in both phases");
         assertTrue(f.verify != null && f.verify.getConsistent(), "VerifyLedger: " + f.verify);
         assertTrue(BenchMain.passed(f), "no overspend, duplicate or lost approval");
         assertTrue(lines.stream().anyMatch(l -> l.contains("synchronous_commit=on")), "the database is durable");
