@@ -306,6 +306,8 @@ public class LedgerConsumer {
 
     private Uni<Void> transaction(SqlConnection db, int gen, List<Entry> batch) {
         long expected = committedPosition.get();
+        // the watchers and outbox workers woken after the commit query the pool: only for new events
+        AtomicBoolean appendedEvents = new AtomicBoolean();
         return db.begin().chain(tx -> ConsumerStore.configs(db)
                 .chain(configs -> {
                     if (gen != generation) {
@@ -330,6 +332,7 @@ public class LedgerConsumer {
                         return Uni.createFrom().item(position);
                     }
                     long newPosition = position;
+                    appendedEvents.set(ConsumerStore.appendsEvents(changes));
                     return ConsumerStore.commitBatch(db, expected, newPosition, dirty,
                                     graphChanged ? evaluator.graph() : null, changes, now)
                             .replaceWith(newPosition)
@@ -339,7 +342,9 @@ public class LedgerConsumer {
                 .onFailure().call(() -> tx.rollback().onFailure().recoverWithNull())
                 .invoke(newPosition -> {
                     committedPosition.set(newPosition);
-                    signal.committed();
+                    if (appendedEvents.get()) {
+                        signal.committed();
+                    }
                 })
                 .replaceWithVoid());
     }

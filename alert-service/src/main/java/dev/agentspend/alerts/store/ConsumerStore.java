@@ -128,6 +128,14 @@ public final class ConsumerStore {
     }
 
     /**
+     * True when a batch with these changes appends alert events (and outbox rows): a fired or
+     * resolved alert. A refresh only updates the open alert's row.
+     */
+    public static boolean appendsEvents(List<AlertChange> changes) {
+        return changes.stream().anyMatch(c -> !(c instanceof AlertChange.Refreshed));
+    }
+
+    /**
      * Writes one batch inside the caller's transaction.
      *
      * @param graph the payment graph when it changed, else null
@@ -154,8 +162,7 @@ public final class ConsumerStore {
         for (int i = 0; i < changes.size(); i++) {
             lastChange.put(changes.get(i).alert().alertId(), i);
         }
-        boolean events = changes.stream().anyMatch(c -> !(c instanceof AlertChange.Refreshed));
-        if (events) {
+        if (appendsEvents(changes)) {
             steps.add(() -> AlertEvents.lock(db));
         }
         for (int i = 0; i < changes.size(); i++) {
