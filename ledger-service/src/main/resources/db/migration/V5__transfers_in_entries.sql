@@ -15,15 +15,23 @@
 -- answered by a previous-release pod during the update does not know the new columns and reports
 -- the new entries as moving money without postings; the view is what this release checks.)
 
+-- The columns are new, so every existing row holds NULLs and satisfies the constraints: they are
+-- added NOT VALID, which skips scanning ledger.entries while this statement holds its exclusive
+-- lock (payments of the previous release wait on that lock during a rolling update). New rows are
+-- checked from here on; V6 validates the existing ones under a lock that lets payments go on.
 ALTER TABLE ledger.entries
-    ADD COLUMN from_account_id text COLLATE "C" REFERENCES ledger.accounts (account_id),
-    ADD COLUMN to_account_id   text COLLATE "C" REFERENCES ledger.accounts (account_id),
+    ADD COLUMN from_account_id text COLLATE "C",
+    ADD COLUMN to_account_id   text COLLATE "C",
     ADD COLUMN transfer_micros bigint,
+    ADD CONSTRAINT entries_from_account_fkey FOREIGN KEY (from_account_id)
+        REFERENCES ledger.accounts (account_id) NOT VALID,
+    ADD CONSTRAINT entries_to_account_fkey FOREIGN KEY (to_account_id)
+        REFERENCES ledger.accounts (account_id) NOT VALID,
     -- a transfer is whole (both accounts and a positive amount) or absent, and never to itself
     ADD CONSTRAINT entries_transfer_whole CHECK (
         (from_account_id IS NULL AND to_account_id IS NULL AND transfer_micros IS NULL)
         OR (from_account_id IS NOT NULL AND to_account_id IS NOT NULL AND transfer_micros > 0
-            AND from_account_id <> to_account_id));
+            AND from_account_id <> to_account_id)) NOT VALID;
 
 -- Every leg of every transfer, in the shape of ledger.postings: per entry the legs sum to zero.
 CREATE VIEW ledger.every_posting AS

@@ -2,18 +2,17 @@ package dev.agentspend.ledger.store;
 
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 
+import static dev.agentspend.ledger.store.MigrationTests.flyway;
+import static dev.agentspend.ledger.store.MigrationTests.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,7 +79,13 @@ class TransfersMigrationTest {
             refused(st, "'agent:agt_a', NULL, 5", "entries_transfer_whole");
             refused(st, "'agent:agt_a', 'agent:agt_b', 0", "entries_transfer_whole");
             refused(st, "'agent:agt_a', 'agent:agt_a', 5", "entries_transfer_whole");
-            refused(st, "'agent:agt_a', 'agent:nobody', 5", "entries_to_account_id_fkey");
+            refused(st, "'agent:agt_a', 'agent:nobody', 5", "entries_to_account_fkey");
+            refused(st, "'agent:nobody', 'agent:agt_a', 5", "entries_from_account_fkey");
+            // added NOT VALID by V5 (no scan under its exclusive lock), validated by V6
+            assertEquals(List.of("entries_from_account_fkey|t", "entries_to_account_fkey|t", "entries_transfer_whole|t"),
+                    rows(st, "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'ledger.entries'::regclass "
+                            + "AND conname IN ('entries_from_account_fkey', 'entries_to_account_fkey', 'entries_transfer_whole') "
+                            + "ORDER BY conname"));
         }
     }
 
@@ -95,25 +100,5 @@ class TransfersMigrationTest {
     private static List<String> postings(Statement st, String relation) throws SQLException {
         return rows(st, "SELECT p.entry_id, p.account_id, p.amount_micros, p.currency_code FROM " + relation + " p "
                 + "JOIN ledger.entries e USING (entry_id) ORDER BY e.position, p.amount_micros");
-    }
-
-    private static org.flywaydb.core.api.configuration.FluentConfiguration flyway(String url) {
-        return Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("ledger").defaultSchema("ledger")
-                .locations("classpath:db/migration");
-    }
-
-    private static List<String> rows(Statement st, String sql) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (ResultSet rs = st.executeQuery(sql)) {
-            int n = rs.getMetaData().getColumnCount();
-            while (rs.next()) {
-                StringBuilder row = new StringBuilder();
-                for (int i = 1; i <= n; i++) {
-                    row.append(i > 1 ? "|" : "").append(rs.getString(i));
-                }
-                out.add(row.toString());
-            }
-        }
-        return out;
     }
 }

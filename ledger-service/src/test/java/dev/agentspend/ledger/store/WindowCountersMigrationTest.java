@@ -2,18 +2,17 @@ package dev.agentspend.ledger.store;
 
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
 import java.util.List;
 
+import static dev.agentspend.ledger.store.MigrationTests.flyway;
+import static dev.agentspend.ledger.store.MigrationTests.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -74,28 +73,8 @@ class WindowCountersMigrationTest {
         }
     }
 
-    private static org.flywaydb.core.api.configuration.FluentConfiguration flyway(String url) {
-        return Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("ledger").defaultSchema("ledger")
-                .locations("classpath:db/migration");
-    }
-
     private static List<String> counters(Statement st, String relation) throws SQLException {
         return rows(st, "SELECT scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros FROM " + relation
                 + " ORDER BY scope_id, bucket COLLATE \"C\", tool");
-    }
-
-    private static List<String> rows(Statement st, String sql) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (ResultSet rs = st.executeQuery(sql)) {
-            int n = rs.getMetaData().getColumnCount();
-            while (rs.next()) {
-                StringBuilder row = new StringBuilder();
-                for (int i = 1; i <= n; i++) {
-                    row.append(i > 1 ? "|" : "").append(rs.getString(i));
-                }
-                out.add(row.toString());
-            }
-        }
-        return out;
     }
 }
