@@ -303,6 +303,7 @@ final class Tx {
         String[] fromAccounts = new String[n];
         String[] toAccounts = new String[n];
         Long[] transferAmounts = new Long[n];
+        int transfersWritten = 0;
         for (int i = 0; i < n; i++) {
             Entry.Builder e = entries.get(i);
             ids[i] = e.getEntryId();
@@ -323,10 +324,11 @@ final class Tx {
                 fromAccounts[i] = t.fromAccount();
                 toAccounts[i] = t.toAccount();
                 transferAmounts[i] = t.amountMicros();
+                transfersWritten++;
             }
         }
-        if (transfers.size() > n) {
-            throw new IllegalStateException(transfers.size() + " transfers for " + n + " entries");
+        if (transfersWritten != transfers.size()) {
+            throw new IllegalStateException((transfers.size() - transfersWritten) + " transfers for entries not queued");
         }
         OffsetDateTime recorded = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
         // The UPDATE of the single feed_position row is the serialization point: its lock is held

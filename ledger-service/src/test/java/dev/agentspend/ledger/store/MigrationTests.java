@@ -1,6 +1,7 @@
 package dev.agentspend.ledger.store;
 
 import dev.agentspend.platform.EmbeddedDatabase;
+import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 
@@ -13,6 +14,15 @@ import java.util.List;
 /** What the migration tests share: the ledger's Flyway setup and rows as comparable strings. */
 final class MigrationTests {
     private MigrationTests() {
+    }
+
+    /** A new database of the shared test server, migrated up to {@code version}: its JDBC URL. */
+    static String databaseAt(String name, String version) {
+        EmbeddedDatabase db = EmbeddedPostgresTestResource.server();
+        db.createDatabase(name);
+        String url = db.jdbcUrl(name);
+        flyway(url).target(version).load().migrate();
+        return url;
     }
 
     /** The ledger's migrations against {@code url}; add a target to stop at a version. */

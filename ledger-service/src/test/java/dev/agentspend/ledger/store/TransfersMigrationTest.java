@@ -1,7 +1,6 @@
 package dev.agentspend.ledger.store;
 
 import dev.agentspend.platform.EmbeddedDatabase;
-import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -11,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 
+import static dev.agentspend.ledger.store.MigrationTests.databaseAt;
 import static dev.agentspend.ledger.store.MigrationTests.flyway;
 import static dev.agentspend.ledger.store.MigrationTests.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,10 +31,7 @@ class TransfersMigrationTest {
     @Test
     @Timeout(120)
     void everyPostingListsPostingsRowsAndTwoLegsPerTransferInAnEntry() throws SQLException {
-        EmbeddedDatabase db = EmbeddedPostgresTestResource.server();
-        db.createDatabase(DATABASE);
-        String url = db.jdbcUrl(DATABASE);
-        flyway(url).target("4").load().migrate();
+        String url = databaseAt(DATABASE, "4");
         List<String> v4;
         try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
              Statement st = c.createStatement()) {

@@ -1,7 +1,6 @@
 package dev.agentspend.ledger.store;
 
 import dev.agentspend.platform.EmbeddedDatabase;
-import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -11,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 
+import static dev.agentspend.ledger.store.MigrationTests.databaseAt;
 import static dev.agentspend.ledger.store.MigrationTests.flyway;
 import static dev.agentspend.ledger.store.MigrationTests.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -26,10 +26,7 @@ class WindowCountersMigrationTest {
     @Test
     @Timeout(120)
     void everyV1CounterKeepsItsValueAfterV2() throws SQLException {
-        EmbeddedDatabase db = EmbeddedPostgresTestResource.server();
-        db.createDatabase(DATABASE);
-        String url = db.jdbcUrl(DATABASE);
-        flyway(url).target("1").load().migrate();
+        String url = databaseAt(DATABASE, "1");
         List<String> v1;
         try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
              Statement st = c.createStatement()) {
