@@ -25,7 +25,7 @@ import java.util.TreeSet;
  * discount teammates' overdue holds. Then each payment is decided in arrival order against the
  * running state, so two payments of one agent in a batch see each other exactly as if they had
  * committed one after the other. The writes are set-based, the entries (feed position lock) last,
- * then the idempotency rows, in the same transaction.
+ * with the idempotency rows (the stored responses) in the same statement.
  *
  * <p>Two payments with the same caller and request_id in one batch: the first is decided, the
  * second is answered as its replay (or ALREADY_EXISTS if the request differs).
@@ -87,12 +87,13 @@ final class PaymentBatch {
                 .invoke(() -> {
                     for (Job j : leaders.values()) {
                         if (!done.containsKey(j.key())) {
-                            decided.put(j.key(), LedgerStore.decidePayment(tx, j.policy(), j.req(), keysByJob.get(j.key())));
+                            Entry.Builder e = LedgerStore.decidePayment(tx, j.policy(), j.req(), keysByJob.get(j.key()));
+                            tx.storePayResponse(e, j.caller(), j.req().getRequestId(), j.fingerprint());
+                            decided.put(j.key(), e);
                         }
                     }
                 })
-                .call(tx::flush)
-                .call(() -> recordResponses(tx));
+                .call(tx::flush);
     }
 
     /** The request_ids of this batch already committed (by an earlier batch or another replica). */
@@ -112,41 +113,6 @@ final class PaymentBatch {
                     }
                 })
                 .replaceWithVoid();
-    }
-
-    /** The responses, stored for replays in the transaction that made them. */
-    private Uni<Void> recordResponses(Tx tx) {
-        if (decided.isEmpty()) {
-            return Uni.createFrom().voidItem();
-        }
-        int n = decided.size();
-        String[] callers = new String[n];
-        String[] requestIds = new String[n];
-        // bytea[] in binary: no base64 to encode here and decode in PostgreSQL
-        io.vertx.core.buffer.Buffer[] fingerprints = new io.vertx.core.buffer.Buffer[n];
-        io.vertx.core.buffer.Buffer[] responses = new io.vertx.core.buffer.Buffer[n];
-        int i = 0;
-        for (Map.Entry<String, Entry.Builder> e : decided.entrySet()) {
-            Job j = leaders.get(e.getKey());
-            callers[i] = j.caller();
-            requestIds[i] = j.req().getRequestId();
-            fingerprints[i] = io.vertx.core.buffer.Buffer.buffer(j.fingerprint());
-            responses[i] = io.vertx.core.buffer.Buffer.buffer(PayResponse.newBuilder().setEntry(e.getValue()).build().toByteArray());
-            i++;
-        }
-        return tx.conn.preparedQuery("""
-                        INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
-                        SELECT c, r, $5, f, p
-                        FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[]) AS u(c, r, f, p)""")
-                .execute(responseArgs(callers, requestIds, fingerprints, responses))
-                .replaceWithVoid();
-    }
-
-    private static Tuple responseArgs(String[] callers, String[] requestIds, io.vertx.core.buffer.Buffer[] fingerprints,
-                                      io.vertx.core.buffer.Buffer[] responses) {
-        Tuple t = Tuple.tuple().addArrayOfString(callers).addArrayOfString(requestIds);
-        t.getDelegate().addArrayOfBuffer(fingerprints).addArrayOfBuffer(responses);
-        return t.addString(METHOD);
     }
 
     /** After commit: every caller gets its payment's outcome. */

@@ -43,6 +43,7 @@ final class Tx {
     private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
     private final Map<String, Transfer> transfers = new HashMap<>();
+    private final Map<String, PayReplay> payReplays = new HashMap<>();
     private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
 
     String caller;
@@ -218,6 +219,20 @@ final class Tx {
         }
     }
 
+    /** Who may replay a Pay: the key its stored response is found by, and the request's fingerprint. */
+    record PayReplay(String caller, String requestId, byte[] fingerprint) {
+    }
+
+    /**
+     * Stores entry {@code e}'s PayResponse for replays of {@code caller}'s {@code requestId}, written
+     * with the entry (its position is known only there). The entry must be queued here.
+     */
+    void storePayResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint) {
+        if (payReplays.putIfAbsent(e.getEntryId(), new PayReplay(caller, requestId, fingerprint)) != null) {
+            throw new IllegalStateException("entry " + e.getEntryId() + " already has a stored response");
+        }
+    }
+
     /** Queues an entry; its id is assigned now, its position at flush. */
     Entry.Builder entry(EventType type, String agentId, String teamId) {
         Entry.Builder e = Entry.newBuilder()
@@ -304,6 +319,11 @@ final class Tx {
         String[] toAccounts = new String[n];
         Long[] transferAmounts = new Long[n];
         int transfersWritten = 0;
+        int replays = 0;
+        String[] replayEntries = new String[payReplays.size()];
+        String[] replayCallers = new String[payReplays.size()];
+        String[] replayRequestIds = new String[payReplays.size()];
+        io.vertx.core.buffer.Buffer[] replayFingerprints = new io.vertx.core.buffer.Buffer[payReplays.size()];
         for (int i = 0; i < n; i++) {
             Entry.Builder e = entries.get(i);
             ids[i] = e.getEntryId();
@@ -326,33 +346,57 @@ final class Tx {
                 transferAmounts[i] = t.amountMicros();
                 transfersWritten++;
             }
+            PayReplay replay = payReplays.get(ids[i]);
+            if (replay != null) {
+                replayEntries[replays] = ids[i];
+                replayCallers[replays] = replay.caller();
+                replayRequestIds[replays] = replay.requestId();
+                replayFingerprints[replays] = io.vertx.core.buffer.Buffer.buffer(replay.fingerprint());
+                replays++;
+            }
         }
         if (transfersWritten != transfers.size()) {
             throw new IllegalStateException((transfers.size() - transfersWritten) + " transfers for entries not queued");
         }
+        if (replays != payReplays.size()) {
+            throw new IllegalStateException((payReplays.size() - replays) + " Pay responses for entries not queued");
+        }
         OffsetDateTime recorded = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
         // The UPDATE of the single feed_position row is the serialization point: its lock is held
-        // until commit, so positions are handed out in commit order (no outbox gap).
+        // until commit, so positions are handed out in commit order (no outbox gap). The Pay
+        // responses are built from the inserted rows in the same statement: no round trip to this
+        // service and back while the lock is held.
+        Tuple args = entryArgs(n, ids, types, agentIds, teams, tools, tasks, decisions, amounts, spends, currencies,
+                holds, reversed, payloads, recorded).addArrayOfString(fromAccounts).addArrayOfString(toAccounts)
+                .addArrayOfLong(transferAmounts).addArrayOfString(replayEntries).addArrayOfString(replayCallers)
+                .addArrayOfString(replayRequestIds);
+        args.getDelegate().addArrayOfBuffer(replayFingerprints);
         return conn.preparedQuery("""
                         WITH p AS (
                           UPDATE ledger.feed_position SET last_position = last_position + $1 WHERE id = 1
-                          RETURNING last_position - $1 AS base)
-                        INSERT INTO ledger.entries (position, entry_id, event_type, agent_id, team_id, tool, task_id,
-                            decision, amount_micros, spend_micros, currency_code, hold_id, reversed_entry_id,
-                            recorded_time, payload, from_account_id, to_account_id, transfer_micros)
-                        SELECT p.base + u.ord, u.entry_id, u.event_type, u.agent_id, u.team_id, u.tool, u.task_id,
-                               u.decision, u.amount, u.spend, u.currency, u.hold_id, u.reversed, $15,
-                               u.payload, u.from_account, u.to_account, u.transfer
-                        FROM p, unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
-                                       $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::bytea[],
-                                       $16::text[], $17::text[], $18::bigint[])
-                             WITH ORDINALITY AS u(entry_id, event_type, agent_id, team_id, tool, task_id, decision,
-                                                  amount, spend, currency, hold_id, reversed, payload,
-                                                  from_account, to_account, transfer, ord)
-                        RETURNING position, entry_id""")
-                .execute(entryArgs(n, ids, types, agentIds, teams, tools, tasks, decisions, amounts, spends, currencies,
-                        holds, reversed, payloads, recorded).addArrayOfString(fromAccounts).addArrayOfString(toAccounts)
-                        .addArrayOfLong(transferAmounts))
+                          RETURNING last_position - $1 AS base),
+                        e AS (
+                          INSERT INTO ledger.entries (position, entry_id, event_type, agent_id, team_id, tool, task_id,
+                              decision, amount_micros, spend_micros, currency_code, hold_id, reversed_entry_id,
+                              recorded_time, payload, from_account_id, to_account_id, transfer_micros)
+                          SELECT p.base + u.ord, u.entry_id, u.event_type, u.agent_id, u.team_id, u.tool, u.task_id,
+                                 u.decision, u.amount, u.spend, u.currency, u.hold_id, u.reversed, $15,
+                                 u.payload, u.from_account, u.to_account, u.transfer
+                          FROM p, unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[],
+                                         $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::text[], $14::bytea[],
+                                         $16::text[], $17::text[], $18::bigint[])
+                               WITH ORDINALITY AS u(entry_id, event_type, agent_id, team_id, tool, task_id, decision,
+                                                    amount, spend, currency, hold_id, reversed, payload,
+                                                    from_account, to_account, transfer, ord)
+                          RETURNING position, entry_id, payload),
+                        r AS (
+                          INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
+                          SELECT k.caller, k.request_id, 'Pay', k.fingerprint, ledger.pay_response(e.payload, e.position)
+                          FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[])
+                               AS k(entry_id, caller, request_id, fingerprint)
+                          JOIN e ON e.entry_id = k.entry_id)
+                        SELECT position, entry_id FROM e""")
+                .execute(args)
                 .invoke(rows -> {
                     Map<String, Long> positions = new HashMap<>();
                     for (Row r : rows) {
