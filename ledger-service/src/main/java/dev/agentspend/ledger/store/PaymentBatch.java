@@ -24,8 +24,12 @@ import java.util.TreeSet;
  * done, release the agents' overdue holds, lock the team rows (id order), read every counter,
  * discount teammates' overdue holds. Then each payment is decided in arrival order against the
  * running state, so two payments of one agent in a batch see each other exactly as if they had
- * committed one after the other. The writes are set-based, the entries (feed position lock) last,
- * with the idempotency rows (the stored responses) in the same statement.
+ * committed one after the other. The writes are set-based: agent rows and counters, then (once
+ * they have answered) the entries with the idempotency rows (the stored responses) in one
+ * statement, sent together with the COMMIT. The batch runs its own transaction (see
+ * {@link Tx#begin}): BEGIN goes out with the reads, and the feed position lock, which every batch
+ * waits for, is held from the entries statement to the commit's flush without a round trip to
+ * this service in between.
  *
  * <p>Two payments with the same caller and request_id in one batch: the first is decided, the
  * second is answered as its replay (or ALREADY_EXISTS if the request differs).
@@ -74,6 +78,7 @@ final class PaymentBatch {
             allKeys.addAll(keys);
         }
         List<Uni<Void>> reads = new ArrayList<>();
+        reads.add(tx.begin());
         reads.add(tx.lockAgents(currencyByAgent));
         reads.add(findDone(tx));
         reads.add(store.expireOverdue(tx, new TreeSet<>(currencyByAgent.keySet())));
@@ -93,7 +98,9 @@ final class PaymentBatch {
                         }
                     }
                 })
-                .call(tx::flush);
+                .call(tx::flushState)
+                .call(tx::writeEntriesAndCommit)
+                .onFailure().call(tx::rollback);
     }
 
     /** The request_ids of this batch already committed (by an earlier batch or another replica). */

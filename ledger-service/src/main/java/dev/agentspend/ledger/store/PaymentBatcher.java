@@ -124,7 +124,8 @@ public class PaymentBatcher {
     private Uni<Void> commit(List<PaymentBatch.Job> jobs) {
         PaymentBatch batch = new PaymentBatch(jobs);
         batchSizes.record(jobs.size());
-        return pool.withTransaction(conn -> batch.run(store, new Tx(conn, clock.instant())))
+        // the batch begins and commits its transaction itself, pipelined with its statements
+        return pool.withConnection(conn -> batch.run(store, new Tx(conn, clock.instant())))
                 .invoke(v -> {
                     notifier.signal();
                     batch.answer();

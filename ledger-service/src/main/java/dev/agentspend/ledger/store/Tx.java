@@ -45,6 +45,9 @@ final class Tx {
     private final Map<String, Transfer> transfers = new HashMap<>();
     private final Map<String, PayReplay> payReplays = new HashMap<>();
     private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
+    private boolean stateFlushed;
+    /** What {@link Ids#newId} makes for entries: safe to put in a query's text. */
+    private static final java.util.regex.Pattern ENTRY_ID = java.util.regex.Pattern.compile("ent_[a-z2-7]{26}");
 
     String caller;
     String requestId;
@@ -256,6 +259,20 @@ final class Tx {
      */
     Uni<Void> flush() {
         // pipelined: sent at once, run by PostgreSQL in this order, the entries (feed lock) last
+        List<Uni<Void>> writes = stateWrites();
+        if (!entries.isEmpty()) {
+            writes.add(insertEntries());
+        }
+        return all(writes);
+    }
+
+    /** The agent rows and counters queued so far (everything but the entries), pipelined. */
+    Uni<Void> flushState() {
+        stateFlushed = true;
+        return all(stateWrites());
+    }
+
+    private List<Uni<Void>> stateWrites() {
         List<Uni<Void>> writes = new ArrayList<>();
         List<AgentRow> dirty = agents.values().stream().filter(a -> a.dirty).toList();
         if (!dirty.isEmpty()) {
@@ -273,13 +290,56 @@ final class Tx {
         if (!counterDeltas.isEmpty()) {
             writes.add(CounterStore.write(conn, counterDeltas, hardLimits, settledWindowRows()));
         }
-        if (!entries.isEmpty()) {
-            writes.add(insertEntries());
-        }
+        return writes;
+    }
+
+    private static Uni<Void> all(List<Uni<Void>> writes) {
         if (writes.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
         return Uni.combine().all().unis(writes).discardItems();
+    }
+
+    // A transaction this class runs itself, for group commit: BEGIN goes out with the first
+    // statements and COMMIT right behind the entries, where Vert.x's Transaction waits for every
+    // statement's answer before sending either. Not for a connection inside withTransaction.
+
+    /** BEGIN, to be sent pipelined ahead of the transaction's first statements. */
+    Uni<Void> begin() {
+        return conn.query("BEGIN").execute().replaceWithVoid();
+    }
+
+    /**
+     * Commits, the entries (feed position lock) sent with the COMMIT: the lock is held for
+     * PostgreSQL's work and the commit's WAL flush, not for a round trip to this service. Call
+     * after {@link #flushState}, whose statements have all answered. Fails if anything did not
+     * commit; then {@link #rollback} ends the transaction.
+     */
+    Uni<Void> writeEntriesAndCommit() {
+        if (entries.isEmpty()) {
+            return conn.query("COMMIT").execute().replaceWithVoid();
+        }
+        if (!stateFlushed && (!counterDeltas.isEmpty() || agents.values().stream().anyMatch(a -> a.dirty))) {
+            throw new IllegalStateException("the agent rows and counters must be written before the entries go out with COMMIT");
+        }
+        String lastEntry = entries.get(entries.size() - 1).getEntryId();
+        if (!ENTRY_ID.matcher(lastEntry).matches()) {
+            throw new IllegalStateException("entry id " + lastEntry + " is not one this service makes");
+        }
+        Uni<Void> insert = insertEntries();
+        // A statement the client refuses before sending it (a parameter that does not fit) fails
+        // here and the connection sends the next one: COMMIT alone would then keep the balances
+        // and counters without their entries. require_entry fails the transaction unless the
+        // entries statement ran, and in one simple query an error skips the COMMIT after it.
+        Uni<Void> commit = conn.query("SELECT ledger.require_entry('" + lastEntry + "'); COMMIT").execute().replaceWithVoid();
+        return Uni.combine().all().unis(insert, commit).collectFailures().discardItems()
+                .onFailure(io.smallrye.mutiny.CompositeException.class)
+                .transform(t -> ((io.smallrye.mutiny.CompositeException) t).getCauses().get(0));
+    }
+
+    /** Ends a failed transaction; a connection already gone has nothing to end. */
+    Uni<Void> rollback() {
+        return conn.query("ROLLBACK").execute().replaceWithVoid().onFailure().recoverWithNull();
     }
 
     /**

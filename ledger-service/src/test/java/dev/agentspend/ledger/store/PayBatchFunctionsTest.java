@@ -15,7 +15,9 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,17 +25,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * ledger.pay_response (V7) builds the bytes the service's PayResponse.toByteArray() gives for the
- * entry with its position: replays, and pods of the previous release, read those rows.
+ * V7's functions for a Pay batch. ledger.pay_response builds the bytes the service's
+ * PayResponse.toByteArray() gives for the entry with its position: replays, and pods of the
+ * previous release, read those rows. ledger.require_entry, sent with COMMIT, keeps a transaction
+ * whose entries statement never ran from committing.
  */
-class PayResponseSqlTest {
+class PayBatchFunctionsTest {
     private static final long[] POSITIONS = {1, 127, 128, 16_383, 16_384, 2_097_152, Integer.MAX_VALUE,
             1L << 35, Long.MAX_VALUE};
     private static Connection connection;
 
     @BeforeAll
     static void migrate() throws SQLException {
-        String url = MigrationTests.databaseAt("ledger_pay_response_sql_test", "7");
+        String url = MigrationTests.databaseAt("ledger_pay_batch_functions_test", "7");
         connection = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
     }
 
@@ -87,6 +91,30 @@ class PayResponseSqlTest {
              ResultSet rs = ps.executeQuery()) {
             assertTrue(rs.next());
             assertArrayEquals(new byte[]{0}, rs.getBytes(1));
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void requireEntryBeforeCommitKeepsATransactionWithoutItsEntryFromCommitting() throws SQLException {
+        String missing = "ent_" + "a".repeat(26);
+        try (Statement st = connection.createStatement()) {
+            st.execute("CREATE TABLE IF NOT EXISTS public.written (note text)");
+            st.execute("BEGIN");
+            st.execute("INSERT INTO public.written VALUES ('a balance without its entry')");
+            SQLException e = assertThrows(SQLException.class,
+                    () -> st.execute("SELECT ledger.require_entry('" + missing + "'); COMMIT"));
+            assertTrue(e.getMessage().contains("entry " + missing + " was not written"), e.getMessage());
+            st.execute("ROLLBACK");
+            assertEquals(List.of(), MigrationTests.rows(st, "SELECT note FROM public.written"));
+
+            st.execute("BEGIN");
+            st.execute("INSERT INTO public.written VALUES ('with its entry')");
+            st.execute("INSERT INTO ledger.entries (position, entry_id, event_type, agent_id, team_id, tool, task_id, "
+                    + "decision, amount_micros, spend_micros, currency_code, hold_id, reversed_entry_id, recorded_time, "
+                    + "payload) VALUES (1, '" + missing + "', 2, 'agt_a', '', '', '', 2, 1, 0, 'USD', '', '', now(), '\\x00')");
+            st.execute("SELECT ledger.require_entry('" + missing + "'); COMMIT");
+            assertEquals(List.of("with its entry"), MigrationTests.rows(st, "SELECT note FROM public.written"));
         }
     }
 

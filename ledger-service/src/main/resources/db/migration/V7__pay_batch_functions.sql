@@ -1,6 +1,9 @@
--- A Pay's stored response (ledger.idempotency.response) built inside the statement that inserts
--- its entry, so a batch writes entries and idempotency rows in one statement instead of waiting
--- for the entries' positions to come back to the service while it holds the feed position lock.
+-- Functions for a Pay batch, which holds the feed position lock from its entries statement to its
+-- commit and so should not wait for the service in between.
+--
+-- pay_response: a Pay's stored response (ledger.idempotency.response), built inside the statement
+-- that inserts its entry, so entries and idempotency rows go in one statement instead of the
+-- second waiting for the entries' positions to come back to the service.
 --
 -- The bytes are those the service wrote before (PayResponse.toByteArray() of the entry with its
 -- position): an entry's payload is the Entry without its position (field 1), and protobuf writes
@@ -37,5 +40,19 @@ BEGIN
     END IF;
     entry := '\x08'::bytea || ledger.protobuf_varint(entry_position) || entry_payload;
     RETURN '\x0a'::bytea || ledger.protobuf_varint(length(entry)) || entry;
+END
+$$;
+
+-- Sent with COMMIT in one simple query by a batch that pipelines its COMMIT behind its entries
+-- statement: fails the transaction (so the COMMIT after it never runs) unless that statement
+-- wrote the batch's last entry. The client skips a statement it refuses before sending (a
+-- parameter of the wrong type) and sends the next one; without this check a COMMIT could then
+-- keep balances and counters without their entries.
+CREATE FUNCTION ledger.require_entry(written_entry_id text) RETURNS void
+    LANGUAGE plpgsql STABLE STRICT AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ledger.entries WHERE entry_id = written_entry_id) THEN
+        RAISE EXCEPTION 'entry % was not written in this transaction: it must not commit', written_entry_id;
+    END IF;
 END
 $$;
