@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -77,9 +78,9 @@ public final class BenchMain {
         Report.Figures f = new Report.Figures();
         f.options = options;
         f.loadBefore = Report.loadAverage();
-        out.printf("AgentSpend benchmark: %d agents, %d clients, %d s per phase after %d s warm-up%s%n", options.agents(),
-                options.clients(), options.duration().toSeconds(), options.warmup().toSeconds(),
-                options.skipPgbench() ? ", no pgbench" : "");
+        out.printf("AgentSpend benchmark: %d agents, %d clients, %s, %d s per phase after %d s warm-up%s%n",
+                options.agents(), options.clients(), options.mode(), options.duration().toSeconds(),
+                options.warmup().toSeconds(), options.skipPgbench() ? ", no pgbench" : "");
         BenchStack stack = new BenchStack(options.stateDir(), options.keepData(), options.statements(), out);
         Thread hook = new Thread(() -> {
             // only on an interruption (Ctrl-C, SIGTERM): the normal path closes and removes the hook
@@ -113,10 +114,11 @@ public final class BenchMain {
                 // phase A: the fleet, with the feed lag sampled during the measured window
                 try (LagProbe probe = new LagProbe(() -> connect(stack), stack.analyticsAdmin(), LAG_INTERVAL)) {
                     probe.start();
-                    out.printf("phase A: %d clients paying from random agents of %d for %d s (+%d s warm-up)...%n",
-                            options.clients(), n, options.duration().toSeconds(), options.warmup().toSeconds());
+                    out.printf("phase A: %d clients paying from random agents of %d%s for %d s (+%d s warm-up)...%n",
+                            options.clients(), n, atRate(options), options.duration().toSeconds(),
+                            options.warmup().toSeconds());
                     f.fleet = new LoadPhase("a", agents, channels, r -> r.nextInt(n), options.clients(), options.warmup(),
-                            options.duration()).run(new LoadPhase.Window() {
+                            options.duration(), options.pacing()).run(new LoadPhase.Window() {
                         @Override
                         public void measureStarted() {
                             probe.recordHeads(true);
@@ -149,8 +151,8 @@ public final class BenchMain {
                             f.backlogAlerts = Math.max(0, probe.lastHead() - probe.lastAlerts());
                         }
                     });
-                    out.printf("phase A done: %.1f payments/s; waiting for analytics and alerts to catch up...%n",
-                            f.fleet.perSecond());
+                    out.printf("phase A done: %s; waiting for analytics and alerts to catch up...%n",
+                            achieved(f.fleet));
                     if (!probe.awaitCaughtUp(CATCH_UP)) {
                         f.lagProblems.add("analytics or alerts had not reached the head " + CATCH_UP.toSeconds()
                                 + " s after phase A");
@@ -167,10 +169,10 @@ public final class BenchMain {
 
                 // phase B: one hot agent
                 int hot = agents.size() - 1;
-                out.printf("phase B: %d clients paying from one agent for %d s (+%d s warm-up)...%n", options.clients(),
-                        options.duration().toSeconds(), options.warmup().toSeconds());
+                out.printf("phase B: %d clients paying from one agent%s for %d s (+%d s warm-up)...%n", options.clients(),
+                        atRate(options), options.duration().toSeconds(), options.warmup().toSeconds());
                 f.hot = new LoadPhase("b", agents, channels, r -> hot, options.clients(), options.warmup(),
-                        options.duration()).run(new LoadPhase.Window() {
+                        options.duration(), options.pacing()).run(new LoadPhase.Window() {
                     @Override
                     public void measureStarted() {
                         monitor.reset();
@@ -185,7 +187,7 @@ public final class BenchMain {
                         f.hotPeaks = monitor.takePeaks();
                     }
                 });
-                out.printf("phase B done: %.1f payments/s%n", f.hot.perSecond());
+                out.printf("phase B done: %s%n", achieved(f.hot));
 
                 // phase C: the same clients and channels, an empty call instead of Pay
                 Duration floorWarmup = options.warmup().compareTo(FLOOR_WARMUP) < 0 ? options.warmup() : FLOOR_WARMUP;
@@ -222,6 +224,16 @@ public final class BenchMain {
         }
         Report.print(out, f);
         return f;
+    }
+
+    private static String atRate(BenchOptions options) {
+        return options.ratePerSecond().isEmpty() ? "" : " at " + options.ratePerSecond().getAsInt() + " payments/s";
+    }
+
+    private static String achieved(PhaseResult p) {
+        return String.format(Locale.ROOT, "%.1f payments/s", p.perSecond())
+                + (p.offeredPerSecond.isEmpty() ? "" : " of " + p.offeredPerSecond.getAsInt() + " offered"
+                + (p.fellBehind() ? " (could not keep up)" : ""));
     }
 
     private static Connection connect(BenchStack stack) {

@@ -2,6 +2,8 @@ package dev.agentspend.bench;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The command line of {@code ./agentspend bench}.
@@ -9,6 +11,10 @@ import java.time.Duration;
  * <pre>
  *   --agents N        agents of the fleet (default 1000)
  *   --clients K       concurrent clients, one outstanding Pay each (default 64)
+ *   --rate N          offer N payments/s in phases A and B (1 to 100000): each client sends one call every
+ *                     K / N s (the clients evenly offset), or on the previous answer if that comes later;
+ *                     latency counts from the scheduled time. Default: closed loop (the next call on the
+ *                     answer). Per-payment CPU depends on the rate, so compare builds at one fixed rate
  *   --duration S      measured seconds of each phase, and of pgbench (default 20)
  *   --warmup S        seconds before each phase's measurement, discarded (default 60: C2 is still compiling
  *                     the services' hot paths for most of the first minute under load)
@@ -18,10 +24,10 @@ import java.time.Duration;
  * </pre>
  */
 public record BenchOptions(int agents, int clients, Duration duration, Duration warmup, boolean skipPgbench,
-                           Path stateDir, boolean keepData, boolean statements) {
+                           Path stateDir, boolean keepData, boolean statements, OptionalInt ratePerSecond) {
 
-    public static final String USAGE = "./agentspend bench [--agents N] [--clients K] [--duration SECONDS]"
-            + " [--warmup SECONDS] [--skip-pgbench] [--state-dir DIR] [--keep-data] [--statements]";
+    public static final String USAGE = "./agentspend bench [--agents N] [--clients K] [--rate PAYMENTS_PER_SECOND]"
+            + " [--duration SECONDS] [--warmup SECONDS] [--skip-pgbench] [--state-dir DIR] [--keep-data] [--statements]";
 
     public BenchOptions {
         require(agents >= 2 && agents <= 100_000, "--agents must be 2 to 100000");
@@ -29,6 +35,20 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
         require(!duration.isNegative() && duration.getSeconds() >= 1 && duration.getSeconds() <= 3600,
                 "--duration must be 1 to 3600 seconds");
         require(!warmup.isNegative() && warmup.getSeconds() <= 600, "--warmup must be 0 to 600 seconds");
+        require(ratePerSecond.isEmpty() || (ratePerSecond.getAsInt() >= Pacing.MIN_RATE_PER_SECOND
+                        && ratePerSecond.getAsInt() <= Pacing.MAX_RATE_PER_SECOND),
+                "--rate must be " + Pacing.MIN_RATE_PER_SECOND + " to " + Pacing.MAX_RATE_PER_SECOND + " payments per second");
+    }
+
+    /** The payment phases' schedule with --rate; empty: the closed loop. */
+    Optional<Pacing> pacing() {
+        return ratePerSecond.isEmpty() ? Optional.empty() : Optional.of(new Pacing(ratePerSecond.getAsInt(), clients));
+    }
+
+    /** How the payment phases send, for the report's header lines. */
+    String mode() {
+        return ratePerSecond.isEmpty() ? "closed loop"
+                : "fixed rate of " + ratePerSecond.getAsInt() + " payments/s offered";
     }
 
     /** Parses the arguments; {@link IllegalArgumentException} with a message a person can act on. */
@@ -42,6 +62,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
         boolean skipPgbench = false;
         boolean keepData = false;
         boolean statements = false;
+        OptionalInt rate = OptionalInt.empty();
         Path stateDir = defaultStateDir;
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
@@ -49,7 +70,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
                 case "--skip-pgbench" -> skipPgbench = true;
                 case "--keep-data" -> keepData = true;
                 case "--statements" -> statements = true;
-                case "--agents", "--clients", "--duration", "--warmup", "--state-dir" -> {
+                case "--agents", "--clients", "--rate", "--duration", "--warmup", "--state-dir" -> {
                     if (i + 1 >= args.length) {
                         throw new IllegalArgumentException(option + " needs a value (" + USAGE + ")");
                     }
@@ -57,6 +78,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
                     switch (option) {
                         case "--agents" -> agents = number(option, value);
                         case "--clients" -> clients = number(option, value);
+                        case "--rate" -> rate = OptionalInt.of(number(option, value));
                         case "--duration" -> duration = number(option, value);
                         case "--warmup" -> warmup = number(option, value);
                         default -> stateDir = Path.of(value);
@@ -66,7 +88,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
             }
         }
         return new BenchOptions(agents, clients, Duration.ofSeconds(duration), Duration.ofSeconds(warmup), skipPgbench,
-                stateDir, keepData, statements);
+                stateDir, keepData, statements, rate);
     }
 
     private static int number(String option, String value) {

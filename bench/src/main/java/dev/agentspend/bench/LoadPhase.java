@@ -16,18 +16,25 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToIntFunction;
 
 /**
- * One closed-loop load phase: {@code clients} concurrent clients, each with one Pay call outstanding
- * at a time (the next is sent when the previous answer arrives), over async gRPC stubs spread over
- * a few channels, for a warm-up (discarded) and then the measured duration. Each call pays from an
- * agent the picker chooses, with the agent's own API key. A small share of calls are deliberate
- * retries: the client's previous request sent again unchanged (same request_id), which the ledger
- * must answer with the first entry and record nothing.
+ * One load phase: {@code clients} concurrent clients, each with one Pay call outstanding at a time,
+ * over async gRPC stubs spread over a few channels, for a warm-up (discarded) and then the measured
+ * duration. In the closed loop the next call is sent when the previous answer arrives; with a
+ * {@link Pacing} each call waits for its scheduled time as well (a scheduler thread sends it, so no
+ * gRPC callback ever waits) and its latency counts from that time. Each call pays from an agent the
+ * picker chooses, with the agent's own API key. A small share of calls are deliberate retries: the
+ * client's previous request sent again unchanged (same request_id), which the ledger must answer
+ * with the first entry and record nothing.
  */
 final class LoadPhase {
     static final double RETRY_SHARE = 0.01;
@@ -48,19 +55,22 @@ final class LoadPhase {
     private final int clients;
     private final Duration warmup;
     private final Duration duration;
+    private final Optional<Pacing> pacing;
 
     /**
      * @param agents   the agents payments may come from (index = position in the list)
      * @param channels the ledger channels; agent i's stub uses channel i mod channels
      * @param picker   which agent (index into {@code agents}) the next call pays from
+     * @param pacing   the fixed-rate schedule over these clients; empty: the closed loop
      */
     LoadPhase(String name, List<BenchAgent> agents, List<ManagedChannel> channels, ToIntFunction<SplittableRandom> picker,
-              int clients, Duration warmup, Duration duration) {
+              int clients, Duration warmup, Duration duration, Optional<Pacing> pacing) {
         this.name = name;
         this.picker = picker;
         this.clients = clients;
         this.warmup = warmup;
         this.duration = duration;
+        this.pacing = pacing;
         this.stubs = new ArrayList<>(agents.size());
         for (int i = 0; i < agents.size(); i++) {
             stubs.add(LedgerServiceGrpc.newStub(channels.get(i % channels.size())).withInterceptors(
@@ -73,25 +83,39 @@ final class LoadPhase {
     }
 
     PhaseResult run(Window window) throws InterruptedException {
+        ScheduledExecutorService scheduler = pacing.isEmpty() ? null : Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "bench-pacing-" + name);
+            t.setDaemon(true);
+            return t;
+        });
         long start = System.nanoTime();
         long measureStart = start + warmup.toNanos();
         long measureEnd = measureStart + duration.toNanos();
         CountDownLatch done = new CountDownLatch(clients);
         List<Client> all = new ArrayList<>();
-        for (int i = 0; i < clients; i++) {
-            all.add(new Client(i, measureStart, measureEnd, done));
+        boolean drained;
+        try {
+            for (int i = 0; i < clients; i++) {
+                all.add(new Client(i, start, measureStart, measureEnd, done, scheduler));
+            }
+            all.forEach(Client::next);
+            sleepUntil(measureStart);
+            window.measureStarted();
+            sleepUntil(measureEnd);
+            window.measureEnded();
+            drained = done.await(DEADLINE_SECONDS + 5, TimeUnit.SECONDS);
+        } finally {
+            if (scheduler != null) {
+                scheduler.shutdownNow();
+            }
         }
-        all.forEach(Client::next);
-        sleepUntil(measureStart);
-        window.measureStarted();
-        sleepUntil(measureEnd);
-        window.measureEnded();
-        boolean drained = done.await(DEADLINE_SECONDS + 5, TimeUnit.SECONDS);
 
         PhaseResult r = new PhaseResult(name, duration.toNanos() / 1e9);
+        r.offeredPerSecond = pacing.isEmpty() ? OptionalInt.empty() : OptionalInt.of(pacing.get().ratePerSecond());
         for (Client c : all) {
             synchronized (c) {
                 r.latencyMicros.add(c.histogram);
+                r.serviceMicros.add(c.serviceHistogram);
                 r.completed += c.completed;
                 r.approved += c.approved;
                 c.declines.forEach((k, v) -> r.declines.merge(k, v, Long::sum));
@@ -110,6 +134,10 @@ final class LoadPhase {
         return r;
     }
 
+    private static void recordMicros(Histogram h, long nanos) {
+        h.recordValue(Math.max(1, Math.min(nanos / 1000, h.getHighestTrackableValue())));
+    }
+
     static void sleepUntil(long nanoTime) throws InterruptedException {
         long left;
         while ((left = nanoTime - System.nanoTime()) > 0) {
@@ -118,17 +146,23 @@ final class LoadPhase {
     }
 
     /**
-     * One client: a chain of calls, each sent from the previous one's completion callback. gRPC calls
-     * a call's callbacks one at a time and the next call is started from them, so the fields are
-     * only touched by one thread at a time; the monitor makes that visible to the final merge.
+     * One client: a chain of calls, each started from the previous one's completion callback, or, when
+     * paced and not yet due, by the scheduler at its due time. gRPC calls a call's callbacks one at a
+     * time and the next call is started from them or after them, so the fields are only touched by
+     * one thread at a time; the monitor makes that visible to the next thread and the final merge.
      */
     private final class Client implements StreamObserver<PayResponse> {
         private final int id;
+        private final long phaseStart;
         private final long measureStart;
         private final long measureEnd;
         private final CountDownLatch done;
+        private final ScheduledExecutorService scheduler;
         private final SplittableRandom random;
+        /** Closed loop: from the send; paced: from the scheduled time (see {@link Pacing}). */
         final Histogram histogram = newHistogram();
+        /** From the send to the answer. */
+        final Histogram serviceHistogram = newHistogram();
         final Map<String, Long> declines = new HashMap<>();
         final Map<String, Long> errors = new HashMap<>();
         long completed;
@@ -138,30 +172,55 @@ final class LoadPhase {
         long retriesWithOtherEntry;
         boolean finished;
         private long sequence;
+        /** This client's calls scheduled so far (paced). */
+        private long calls;
         private PayRequest last;
         private int lastAgent;
         private String lastEntryId;
         private PayRequest current;
         private int currentAgent;
         private boolean currentIsRetry;
+        private long scheduledAt;
         private long sentAt;
         private Entry answer;
 
-        Client(int id, long measureStart, long measureEnd, CountDownLatch done) {
+        Client(int id, long phaseStart, long measureStart, long measureEnd, CountDownLatch done,
+               ScheduledExecutorService scheduler) {
             this.id = id;
+            this.phaseStart = phaseStart;
             this.measureStart = measureStart;
             this.measureEnd = measureEnd;
             this.done = done;
+            this.scheduler = scheduler;
             this.random = new SplittableRandom(0x5eedL * 31 + id * 7919L + name.hashCode());
         }
 
+        /** Sends the next call now, or has the scheduler send it when it is due; or ends the client. */
         synchronized void next() {
             long now = System.nanoTime();
-            if (now >= measureEnd) {
-                finished = true;
-                done.countDown();
+            long due = pacing.isEmpty() ? now : pacing.get().scheduledNanos(phaseStart, id, calls++);
+            if (Pacing.sendNanos(due, now) >= measureEnd) {
+                finish();
                 return;
             }
+            if (due <= now) {
+                send(due);
+                return;
+            }
+            try {
+                scheduler.schedule(() -> send(due), due - now, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) {
+                // the phase gave up waiting for this client's previous answer and stopped its scheduler
+                finish();
+            }
+        }
+
+        private void finish() {
+            finished = true;
+            done.countDown();
+        }
+
+        private synchronized void send(long due) {
             if (last != null && random.nextDouble() < RETRY_SHARE) {
                 current = last;
                 currentAgent = lastAgent;
@@ -177,6 +236,7 @@ final class LoadPhase {
             }
             answer = null;
             sentAt = System.nanoTime();
+            scheduledAt = pacing.isEmpty() ? sentAt : due;
             stubs.get(currentAgent).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).pay(current, this);
         }
 
@@ -239,13 +299,19 @@ final class LoadPhase {
             next();
         }
 
+        /**
+         * Closed loop: sent and answered in the window, as always. Paced: answered in the window, so the
+         * achieved rate is the answers per second, not short by the calls in flight at the window's
+         * edges (a share of latency / window: a few percent of a short window on a slow machine).
+         */
         private boolean measured(long end) {
-            return sentAt >= measureStart && end <= measureEnd;
+            return (pacing.isEmpty() ? sentAt : end) >= measureStart && end <= measureEnd;
         }
 
         private void record(long end) {
             completed++;
-            histogram.recordValue(Math.max(1, Math.min((end - sentAt) / 1000, histogram.getHighestTrackableValue())));
+            recordMicros(histogram, Pacing.latencyNanos(scheduledAt, end));
+            recordMicros(serviceHistogram, end - sentAt);
         }
     }
 }

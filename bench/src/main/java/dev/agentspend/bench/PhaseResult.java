@@ -3,6 +3,7 @@ package dev.agentspend.bench;
 import org.HdrHistogram.Histogram;
 
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 
 /**
@@ -10,9 +11,16 @@ import java.util.TreeMap;
  * their latencies (microseconds, HdrHistogram) and outcomes, and the deliberate retries.
  */
 final class PhaseResult {
+    /** Below this share of the offered rate a fixed-rate phase did not keep up: it ran overloaded. */
+    static final double KEPT_UP_SHARE = 0.97;
     final String name;
     final double seconds;
+    /** Closed loop: send to answer; fixed rate: scheduled time to answer (see {@link Pacing}). */
     final Histogram latencyMicros = LoadPhase.newHistogram();
+    /** Send to answer (the same as latencyMicros in the closed loop). */
+    final Histogram serviceMicros = LoadPhase.newHistogram();
+    /** The calls per second a fixed-rate phase offered; empty: closed loop. */
+    OptionalInt offeredPerSecond = OptionalInt.empty();
     long completed;
     long approved;
     final Map<String, Long> declines = new TreeMap<>();
@@ -34,6 +42,11 @@ final class PhaseResult {
         return completed / seconds;
     }
 
+    /** A fixed-rate phase whose achieved rate fell short of the offered one; never a closed-loop one. */
+    boolean fellBehind() {
+        return offeredPerSecond.isPresent() && perSecond() < KEPT_UP_SHARE * offeredPerSecond.getAsInt();
+    }
+
     double approvedPerSecond() {
         return approved / seconds;
     }
@@ -49,6 +62,11 @@ final class PhaseResult {
     /** Latency at a percentile in milliseconds. */
     double percentileMillis(double percentile) {
         return latencyMicros.getTotalCount() == 0 ? 0 : latencyMicros.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    /** Service time (send to answer) at a percentile in milliseconds. */
+    double servicePercentileMillis(double percentile) {
+        return serviceMicros.getTotalCount() == 0 ? 0 : serviceMicros.getValueAtPercentile(percentile) / 1000.0;
     }
 
     double maxMillis() {

@@ -92,9 +92,9 @@ final class Report {
         out.println();
         out.println("==================== AgentSpend benchmark ====================");
         out.printf(Locale.ROOT, "fleet: %d agents (%d with a tight HARD daily cap, %d with a tight balance) and one hot"
-                        + " agent; payments of 0.001 to 0.01 USD; %d clients; %d s measured after %d s of warm-up per phase;"
+                        + " agent; payments of 0.001 to 0.01 USD; %d clients, %s; %d s measured after %d s of warm-up per phase;"
                         + " %.0f%% of calls are deliberate retries%n",
-                f.fleetAgents, f.tightCapAgents, f.tightBalanceAgents, f.options.clients(),
+                f.fleetAgents, f.tightCapAgents, f.tightBalanceAgents, f.options.clients(), f.options.mode(),
                 f.options.duration().toSeconds(), f.options.warmup().toSeconds(), LoadPhase.RETRY_SHARE * 100);
         out.printf("machine: %d cores; load average %s before the run, %s after phase B (other work on the machine"
                 + " shares the cores with the services, PostgreSQL and the clients)%n", Runtime.getRuntime().availableProcessors(),
@@ -220,6 +220,10 @@ final class Report {
             f.pgbenchOutput.lines().limit(30).forEach(l -> out.println("    " + l));
         }
         out.println();
+        if (f.options.ratePerSecond().isPresent()) {
+            out.println("(fixed rate: payments_per_s and hot_agent_per_s are the rates achieved at "
+                    + f.options.ratePerSecond().getAsInt() + " payments/s offered, not capacity figures)");
+        }
         out.println(lastLine(f));
     }
 
@@ -241,18 +245,33 @@ final class Report {
                 pays == 0 ? 0 : total / pays);
     }
 
-    private static void phase(PrintStream out, String title, PhaseResult p) {
+    static void phase(PrintStream out, String title, PhaseResult p) {
         out.println();
         out.println(title + ":");
         if (p == null) {
             out.println("  not run");
             return;
         }
+        if (p.offeredPerSecond.isPresent()) {
+            int offered = p.offeredPerSecond.getAsInt();
+            out.printf(Locale.ROOT, "  offered %d payments/s, achieved %.1f (%.1f%%)%n", offered, p.perSecond(),
+                    100 * p.perSecond() / offered);
+            if (p.fellBehind()) {
+                out.printf(Locale.ROOT, "  could not keep up (achieved below %.0f%% of offered): the figures are a"
+                        + " closed-loop-like overload, not the fixed-rate comparison%n", PhaseResult.KEPT_UP_SHARE * 100);
+            }
+        }
         out.printf(Locale.ROOT, "  payments/s %.1f (approved/s %.1f), %d calls in %.1f s%n", p.perSecond(),
                 p.approvedPerSecond(), p.completed, p.seconds);
-        out.printf(Locale.ROOT, "  latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n",
+        out.printf(Locale.ROOT, "  latency ms%s: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n",
+                p.offeredPerSecond.isPresent() ? " from each call's scheduled time (a stall delays the calls behind it"
+                        + " and counts in full: no coordinated omission)" : "",
                 p.percentileMillis(50), p.percentileMillis(90), p.percentileMillis(99), p.percentileMillis(99.9),
                 p.maxMillis());
+        if (p.offeredPerSecond.isPresent()) {
+            out.printf(Locale.ROOT, "  service time ms (sent to answer): p50 %.2f  p99 %.2f%n",
+                    p.servicePercentileMillis(50), p.servicePercentileMillis(99));
+        }
         out.printf("  approved %d, declined %d%s, errors %d%s%n", p.approved, p.declined(),
                 p.declines.isEmpty() ? "" : " " + p.declines, p.errorCount(), p.errors.isEmpty() ? "" : " " + p.errors);
         out.printf("  deliberate retries (same request_id again) %d: answered with another entry %d%n", p.retries,
@@ -281,9 +300,10 @@ final class Report {
         }
         out.println("  CPU ms per call: " + String.join(", ", perCall));
         if (c.perSecond() > 0) {
-            out.printf(Locale.ROOT, "  Pay reached %.0f%% of this floor in phase A and %.0f%% in phase B%n",
+            out.printf(Locale.ROOT, "  Pay reached %.0f%% of this floor in phase A and %.0f%% in phase B%s%n",
                     f.fleet == null ? 0 : 100 * f.fleet.perSecond() / c.perSecond(),
-                    f.hot == null ? 0 : 100 * f.hot.perSecond() / c.perSecond());
+                    f.hot == null ? 0 : 100 * f.hot.perSecond() / c.perSecond(),
+                    f.options.ratePerSecond().isPresent() ? " (at the offered rate: not Pay's capacity)" : "");
         }
     }
 

@@ -22,6 +22,36 @@ class BenchOptionsTest {
         assertEquals(Duration.ofSeconds(180), o.warmup());
         assertFalse(o.skipPgbench());
         assertEquals(STATE, o.stateDir());
+        assertTrue(o.ratePerSecond().isEmpty(), "closed loop unless --rate is given");
+        assertTrue(o.pacing().isEmpty());
+        assertEquals("closed loop", o.mode());
+    }
+
+    @Test
+    void rateSetsAFixedRateOverTheClients() {
+        BenchOptions o = BenchOptions.parse(new String[]{"--rate", "200", "--clients", "4"}, STATE);
+        assertEquals(200, o.ratePerSecond().getAsInt());
+        assertEquals(200, o.pacing().orElseThrow().ratePerSecond());
+        assertEquals(20_000_000, o.pacing().orElseThrow().periodNanos(), "4 clients at 200/s: one call each 20 ms");
+        assertEquals("fixed rate of 200 payments/s offered", o.mode());
+        assertEquals(1, BenchOptions.parse(new String[]{"--rate", "1"}, STATE).ratePerSecond().getAsInt());
+        assertEquals(100_000, BenchOptions.parse(new String[]{"--rate", "100000"}, STATE).ratePerSecond().getAsInt());
+    }
+
+    @Test
+    void rateRefusalsSayWhatIsWrong() {
+        assertEquals("--rate must be 1 to 100000 payments per second", assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--rate", "0"}, STATE)).getMessage());
+        assertEquals("--rate must be 1 to 100000 payments per second", assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--rate", "-5"}, STATE)).getMessage());
+        assertEquals("--rate must be 1 to 100000 payments per second", assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--rate", "100001"}, STATE)).getMessage());
+        assertEquals("--rate needs a whole number, not 'fast'", assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--rate", "fast"}, STATE)).getMessage());
+        assertEquals("--rate needs a whole number, not '2.5'", assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--rate", "2.5"}, STATE)).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse(new String[]{"--rate"}, STATE))
+                .getMessage().startsWith("--rate needs a value ("));
     }
 
     @Test

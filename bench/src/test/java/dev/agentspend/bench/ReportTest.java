@@ -2,10 +2,16 @@ package dev.agentspend.bench;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ReportTest {
@@ -28,5 +34,46 @@ class ReportTest {
         assertEquals("payments_per_s=100.0 p99_ms=5.00 hot_agent_per_s=50.0 pgbench_tps=n/a ratio=n/a"
                 + " overspend=n/a duplicates=2", line);
         assertTrue(LAST_LINE.matcher(line).matches(), line);
+    }
+
+    private static List<String> phaseLines(PhaseResult p) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Report.phase(new PrintStream(bytes, true, StandardCharsets.UTF_8), "Phase A", p);
+        return bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    }
+
+    private static PhaseResult phase(OptionalInt offered, long completed) {
+        PhaseResult p = new PhaseResult("a", 10);
+        p.offeredPerSecond = offered;
+        p.completed = completed;
+        p.latencyMicros.recordValue(300_000);
+        p.serviceMicros.recordValue(2_000);
+        return p;
+    }
+
+    @Test
+    void aClosedLoopPhaseHasNoOfferedRateAndNoServiceTimeLine() {
+        List<String> lines = phaseLines(phase(OptionalInt.empty(), 1000));
+        assertTrue(lines.contains("  payments/s 100.0 (approved/s 0.0), 1000 calls in 10.0 s"), lines.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("  latency ms: p50 ")), lines.toString());
+        assertFalse(lines.stream().anyMatch(l -> l.contains("offered") || l.contains("service time")), lines.toString());
+    }
+
+    @Test
+    void aFixedRatePhaseSaysOfferedAndAchievedAndTheServiceTime() {
+        List<String> lines = phaseLines(phase(OptionalInt.of(100), 990));
+        assertEquals("  offered 100 payments/s, achieved 99.0 (99.0%)", lines.get(2));
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("  latency ms from each call's scheduled time")
+                && l.contains("no coordinated omission): p50 300.03")), lines.toString());
+        assertTrue(lines.contains("  service time ms (sent to answer): p50 2.00  p99 2.00"), lines.toString());
+        assertFalse(lines.stream().anyMatch(l -> l.contains("could not keep up")), lines.toString());
+    }
+
+    @Test
+    void aFixedRatePhaseThatFellBehindIsFlagged() {
+        List<String> lines = phaseLines(phase(OptionalInt.of(100), 960));
+        assertEquals("  offered 100 payments/s, achieved 96.0 (96.0%)", lines.get(2));
+        assertEquals("  could not keep up (achieved below 97% of offered): the figures are a closed-loop-like overload,"
+                + " not the fixed-rate comparison", lines.get(3));
     }
 }
