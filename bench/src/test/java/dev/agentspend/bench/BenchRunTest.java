@@ -18,9 +18,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The benchmark end to end, small: the four services from their built jars on the benchmark's own
- * durable PostgreSQL, 20 agents, 4 clients, 3 measured seconds per phase. It checks what must hold
- * whatever the machine's speed (no overspend, no duplicate, a clean VerifyLedger, every process
- * stopped, the last line's format), never a speed.
+ * durable PostgreSQL, 20 agents, 4 clients at a fixed rate of 50 payments/s (the closed loop's
+ * client is LoadPhaseTest's), 3 measured seconds per phase. It checks what must hold whatever the
+ * machine's speed (no overspend, no duplicate, a clean VerifyLedger, every process stopped, the
+ * last line's format), never a speed; only that 50 payments/s, a small share of what this stack
+ * does, are about reached.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class BenchRunTest {
@@ -29,8 +31,9 @@ class BenchRunTest {
     void aShortRunReportsNoOverspendNoDuplicateAndTheLastLine() throws Exception {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(new Tee(System.out, captured), true, StandardCharsets.UTF_8);
-        BenchOptions options = BenchOptions.parse(new String[]{"--agents", "20", "--clients", "4", "--duration", "3",
-                "--warmup", "1", "--statements", "--state-dir", Path.of("target", "bench-run-test").toString()}, Path.of("unused"));
+        BenchOptions options = BenchOptions.parse(new String[]{"--agents", "20", "--clients", "4", "--rate", "20",
+                "--duration", "3", "--warmup", "2", "--statements", "--state-dir", Path.of("target", "bench-run-test").toString()},
+                Path.of("unused"));
 
         Report.Figures f = BenchMain.run(options, out);
 
@@ -42,6 +45,19 @@ class BenchRunTest {
         assertEquals("0", m.group(7), "duplicates");
         assertFalse(m.group(1).equals("n/a") || m.group(3).equals("n/a"), "both phases measured: " + last);
         assertTrue(f.fleet.completed > 0 && f.hot.completed > 0, "payments were made in both phases");
+        // both payment phases paced at the offered rate, and the report says so
+        assertTrue(lines.get(0).contains("4 clients, fixed rate of 20 payments/s offered"), lines.get(0));
+        for (PhaseResult p : List.of(f.fleet, f.hot)) {
+            assertEquals(20, p.offeredPerSecond.getAsInt(), p.name);
+            // 60 answers due in 3 s; loose, for a test machine whose cores are shared
+            assertTrue(p.perSecond() >= 16 && p.perSecond() <= 25, "phase " + p.name + " achieved " + p.perSecond());
+        }
+        assertEquals(2, lines.stream().filter(l -> l.matches("  offered 20 payments/s, achieved \\d+\\.\\d \\(\\d+\\.\\d%\\)"))
+                .count(), "offered and achieved in both phases");
+        assertEquals(2, lines.stream().filter(l -> l.startsWith("  latency ms from each call's scheduled time")).count());
+        assertEquals(2, lines.stream().filter(l -> l.matches("  service time ms \\(sent to answer\\): p50 \\d+\\.\\d{2}  p99 \\d+\\.\\d{2}"))
+                .count(), "service time in both phases");
+        assertTrue(lines.get(lines.size() - 2).contains("not capacity figures"), "the last line's figures are explained");
         assertTrue(f.floor.completed > 0 && f.floor.errors.isEmpty(),
                 "the transport floor's empty calls were answered: " + f.floor.errors);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("  Pay reached ")), "the floor is compared with Pay");
