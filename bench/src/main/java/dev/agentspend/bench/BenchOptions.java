@@ -16,8 +16,8 @@ import java.util.OptionalInt;
  *                     latency counts from the scheduled time. Default: closed loop (the next call on the
  *                     answer). Per-payment CPU depends on the rate, so compare builds at one fixed rate
  *   --duration S      measured seconds of each phase, and of pgbench (default 20)
- *   --warmup S        seconds before each phase's measurement, discarded (default 60: C2 is still compiling
- *                     the services' hot paths for most of the first minute under load)
+ *   --warmup S        seconds before each phase's measurement, discarded (default 180: C2 is still compiling
+ *                     the services' hot paths a minute into the load)
  *   --skip-pgbench    do not run pgbench (pgbench_tps=n/a)
  *   --state-dir DIR   where runs keep their data and logs (default .agentspend/bench)
  *   --keep-data       keep the run's PostgreSQL data directory (deleted by default)
