@@ -233,7 +233,7 @@ public final class BenchMain {
     private static String achieved(PhaseResult p) {
         return String.format(Locale.ROOT, "%.1f payments/s", p.perSecond())
                 + (p.offeredPerSecond.isEmpty() ? "" : " of " + p.offeredPerSecond.getAsInt() + " offered"
-                + (p.fellBehind() ? " (could not keep up)" : ""));
+                + (p.fellBehind() ? " (could not keep up)" : p.caughtUpBacklog() ? " (catching up late calls)" : ""));
     }
 
     private static Connection connect(BenchStack stack) {

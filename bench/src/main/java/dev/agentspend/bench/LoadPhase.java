@@ -112,6 +112,7 @@ final class LoadPhase {
 
         PhaseResult r = new PhaseResult(name, duration.toNanos() / 1e9);
         r.offeredPerSecond = pacing.isEmpty() ? OptionalInt.empty() : OptionalInt.of(pacing.get().ratePerSecond());
+        r.clients = clients;
         for (Client c : all) {
             synchronized (c) {
                 r.latencyMicros.add(c.histogram);

@@ -21,6 +21,8 @@ final class PhaseResult {
     final Histogram serviceMicros = LoadPhase.newHistogram();
     /** The calls per second a fixed-rate phase offered; empty: closed loop. */
     OptionalInt offeredPerSecond = OptionalInt.empty();
+    /** The phase's clients: at most this many calls were in flight when the window opened. */
+    int clients;
     long completed;
     long approved;
     final Map<String, Long> declines = new TreeMap<>();
@@ -45,6 +47,15 @@ final class PhaseResult {
     /** A fixed-rate phase whose achieved rate fell short of the offered one; never a closed-loop one. */
     boolean fellBehind() {
         return offeredPerSecond.isPresent() && perSecond() < KEPT_UP_SHARE * offeredPerSecond.getAsInt();
+    }
+
+    /**
+     * A fixed-rate phase that answered more calls than could be due in its window (N x seconds, +1
+     * for where the window cuts the evenly spaced schedule) plus those in flight when it opened (at
+     * most one per client): its clients were still sending calls that fell behind before the window.
+     */
+    boolean caughtUpBacklog() {
+        return offeredPerSecond.isPresent() && completed > offeredPerSecond.getAsInt() * seconds + 1 + clients;
     }
 
     double approvedPerSecond() {

@@ -260,6 +260,11 @@ final class Report {
                 out.printf(Locale.ROOT, "  could not keep up (achieved below %.0f%% of offered): the figures are a"
                         + " closed-loop-like overload, not the fixed-rate comparison%n", PhaseResult.KEPT_UP_SHARE * 100);
             }
+            if (p.caughtUpBacklog()) {
+                out.println("  more than offered: the clients were still catching up calls that fell behind before the"
+                        + " window (a warm-up too short for this rate, or an overload); see the latency beside the service"
+                        + " time: the figures are not the fixed-rate comparison");
+            }
         }
         out.printf(Locale.ROOT, "  payments/s %.1f (approved/s %.1f), %d calls in %.1f s%n", p.perSecond(),
                 p.approvedPerSecond(), p.completed, p.seconds);

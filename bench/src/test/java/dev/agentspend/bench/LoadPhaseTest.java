@@ -143,9 +143,24 @@ class LoadPhaseTest {
     void anOverloadIsFlagged() {
         PhaseResult r = new PhaseResult("a", 10);
         r.offeredPerSecond = java.util.OptionalInt.of(100);
+        r.clients = 4;
         r.completed = 970;
         assertFalse(r.fellBehind(), "97% of the offer is keeping up");
         r.completed = 969;
         assertTrue(r.fellBehind());
+        assertFalse(r.caughtUpBacklog());
+    }
+
+    @Test
+    void catchingUpABacklogIsFlagged() {
+        PhaseResult r = new PhaseResult("a", 10);
+        r.offeredPerSecond = java.util.OptionalInt.of(100);
+        r.clients = 4;
+        // 1000 due in the window, one more where it cuts the schedule, 4 in flight when it opened
+        r.completed = 1005;
+        assertFalse(r.caughtUpBacklog());
+        r.completed = 1006;
+        assertTrue(r.caughtUpBacklog());
+        assertFalse(r.fellBehind());
     }
 }

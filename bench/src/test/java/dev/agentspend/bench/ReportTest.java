@@ -76,4 +76,13 @@ class ReportTest {
         assertEquals("  could not keep up (achieved below 97% of offered): the figures are a closed-loop-like overload,"
                 + " not the fixed-rate comparison", lines.get(3));
     }
+
+    @Test
+    void aFixedRatePhaseThatCaughtUpABacklogIsFlagged() {
+        PhaseResult p = phase(OptionalInt.of(100), 1111);
+        p.clients = 64;
+        List<String> lines = phaseLines(p);
+        assertEquals("  offered 100 payments/s, achieved 111.1 (111.1%)", lines.get(2));
+        assertTrue(lines.get(3).startsWith("  more than offered: the clients were still catching up calls"), lines.get(3));
+    }
 }
