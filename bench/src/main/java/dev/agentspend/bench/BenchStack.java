@@ -84,7 +84,7 @@ final class BenchStack implements AutoCloseable {
         long t0 = System.nanoTime();
         db = EmbeddedDatabase.durable(dataDir.toFile(), ServiceProcess.freePort());
         if (statements) {
-            db.withServerConfig("shared_preload_libraries", "pg_stat_statements");
+            StatementStats.SERVER_CONFIG.forEach(db::withServerConfig);
         }
         db.start();
         db.createDatabase(DATABASE);

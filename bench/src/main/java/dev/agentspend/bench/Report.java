@@ -230,19 +230,23 @@ final class Report {
     /** The top statements of phase A (--statements), with their share and time per completed Pay. */
     static void printStatements(PrintStream out, Figures f) {
         out.println("PostgreSQL statements during phase A's measured window (pg_stat_statements, execution time"
-                + " inside PostgreSQL's executor, lock and I/O waits included; every service's statements):");
+                + " inside PostgreSQL's executor, lock and I/O waits included; plans: times planned, a custom plan"
+                + " each time where close to calls; every service's statements):");
         if (f.statementsError != null) {
             out.println("  not available: " + f.statementsError);
             return;
         }
         double total = f.statements.stream().mapToDouble(StatementStats.Row::totalMs).sum();
         long pays = f.fleet == null ? 0 : f.fleet.completed;
-        out.printf(Locale.ROOT, "  %9s %6s %9s %9s %8s  %s%n", "total ms", "share", "calls", "rows", "ms/pay", "statement");
+        out.printf(Locale.ROOT, "  %9s %6s %9s %9s %8s %8s %9s  %s%n", "total ms", "share", "calls", "rows", "ms/pay",
+                "plans", "plan ms", "statement");
         f.statements.stream().limit(StatementStats.TOP).forEach(r -> out.printf(Locale.ROOT,
-                "  %9.1f %5.1f%% %9d %9d %8.4f  %s%n", r.totalMs(), total == 0 ? 0 : 100 * r.totalMs() / total,
-                r.calls(), r.rows(), pays == 0 ? 0 : r.totalMs() / pays, r.query()));
-        out.printf(Locale.ROOT, "  all %d statements: %.1f ms, %.4f ms per completed Pay%n", f.statements.size(), total,
-                pays == 0 ? 0 : total / pays);
+                "  %9.1f %5.1f%% %9d %9d %8.4f %8d %9.1f  %s%n", r.totalMs(), total == 0 ? 0 : 100 * r.totalMs() / total,
+                r.calls(), r.rows(), pays == 0 ? 0 : r.totalMs() / pays, r.plans(), r.planMs(), r.query()));
+        double planned = f.statements.stream().mapToDouble(StatementStats.Row::planMs).sum();
+        out.printf(Locale.ROOT, "  all %d statements: %.1f ms, %.4f ms per completed Pay; planning %.1f ms more, %.4f ms"
+                + " per completed Pay%n", f.statements.size(), total, pays == 0 ? 0 : total / pays, planned,
+                pays == 0 ? 0 : planned / pays);
     }
 
     static void phase(PrintStream out, String title, PhaseResult p) {

@@ -9,14 +9,22 @@ import java.util.List;
 
 /**
  * What PostgreSQL spent its time on during a measured window ({@code --statements}): the server
- * runs with pg_stat_statements, which is reset when the window starts and read when it ends. The
- * execution time is wall time inside the executor (lock and I/O waits included, parsing and
- * planning not), so it ranks statements; the process CPU in the report is the total.
+ * runs with pg_stat_statements (planning tracked too), which is reset when the window starts and
+ * read when it ends. The execution time is wall time inside the executor (lock and I/O waits
+ * included, parsing not), so it ranks statements; the process CPU in the report is the total.
+ * Planning is counted on its own: a prepared statement that PostgreSQL keeps planning for each
+ * execution (a custom plan each time instead of the cached generic one) shows as plans close to
+ * calls, and its planning time is CPU spent before the executor starts.
  */
 final class StatementStats {
-    /** One statement: its normalized text, calls, rows and total execution time over the window. */
-    record Row(String query, long calls, long rows, double totalMs) {
+    /** One statement: its normalized text, calls, rows, total execution time, plans and planning time. */
+    record Row(String query, long calls, long rows, double totalMs, long plans, double planMs) {
     }
+
+    /** Server settings for the window: the library preloaded, planning counted. */
+    static final java.util.Map<String, String> SERVER_CONFIG = java.util.Map.of(
+            "shared_preload_libraries", "pg_stat_statements",
+            "pg_stat_statements.track_planning", "on");
 
     static final int TOP = 15;
     private static final int QUERY_CHARS = 110;
@@ -41,10 +49,11 @@ final class StatementStats {
     static List<Row> read(Connection c) throws SQLException {
         List<Row> out = new ArrayList<>();
         try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT query, calls, rows, total_exec_time FROM pg_stat_statements"
-                     + " WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC")) {
+             ResultSet rs = s.executeQuery("SELECT query, calls, rows, total_exec_time, plans, total_plan_time"
+                     + " FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC")) {
             while (rs.next()) {
-                out.add(new Row(oneLine(rs.getString(1)), rs.getLong(2), rs.getLong(3), rs.getDouble(4)));
+                out.add(new Row(oneLine(rs.getString(1)), rs.getLong(2), rs.getLong(3), rs.getDouble(4), rs.getLong(5),
+                        rs.getDouble(6)));
             }
         }
         return out;
