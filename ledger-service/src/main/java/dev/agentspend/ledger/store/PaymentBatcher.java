@@ -5,6 +5,7 @@ import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.ledger.config.LedgerConfig;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -56,12 +57,16 @@ public class PaymentBatcher {
     private final ArrayDeque<PaymentBatch.Job> queue = new ArrayDeque<>();
     private int batchesInFlight;
     private DistributionSummary batchSizes;
+    private Counter batchesRetried;
 
     @PostConstruct
     void metrics() {
         batchSizes = DistributionSummary.builder("agentspend.ledger.pay.batch.size")
                 .description("Payments committed per transaction (group commit)")
                 .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        batchesRetried = Counter.builder("agentspend.ledger.pay.batches.retried")
+                .description("Batches of several payments that failed as a whole and were committed one payment per transaction")
                 .register(registry);
         Gauge.builder("agentspend.ledger.pay.queue.size", this, PaymentBatcher::waiting)
                 .description("Payments waiting for a batch")
@@ -125,7 +130,9 @@ public class PaymentBatcher {
         PaymentBatch batch = new PaymentBatch(jobs);
         batchSizes.record(jobs.size());
         // the batch begins and commits its transaction itself, pipelined with its statements
-        return pool.withConnection(conn -> batch.run(store, new Tx(conn, clock.instant())))
+        // deferred: a throw while the batch builds its statements fails the Uni, so withConnection
+        // still hands the connection back
+        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> batch.run(store, new Tx(conn, clock.instant()))))
                 .invoke(v -> {
                     notifier.signal();
                     batch.answer();
@@ -135,6 +142,7 @@ public class PaymentBatcher {
                         jobs.get(0).fail(t);
                         return Uni.createFrom().voidItem();
                     }
+                    batchesRetried.increment();
                     LOG.warnf("a batch of %d payments failed (%s); committing them one by one", jobs.size(), t.toString());
                     return oneByOne(jobs, 0);
                 });

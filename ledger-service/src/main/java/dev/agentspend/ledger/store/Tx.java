@@ -32,6 +32,7 @@ import java.util.TreeMap;
  * here and flushed set-based by {@link #flush}.
  */
 final class Tx {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(Tx.class);
     final SqlConnection conn;
     final Instant now;
     private final Map<String, AgentRow> agents = new TreeMap<>();
@@ -337,9 +338,15 @@ final class Tx {
                 .transform(t -> ((io.smallrye.mutiny.CompositeException) t).getCauses().get(0));
     }
 
-    /** Ends a failed transaction; a connection already gone has nothing to end. */
+    /**
+     * Ends a failed transaction. A connection already gone has nothing to end (the pool drops it);
+     * after a COMMIT that ran, PostgreSQL only warns that no transaction is in progress.
+     */
     Uni<Void> rollback() {
-        return conn.query("ROLLBACK").execute().replaceWithVoid().onFailure().recoverWithNull();
+        return conn.query("ROLLBACK").execute().replaceWithVoid().onFailure().recoverWithUni(t -> {
+            LOG.warnf("ROLLBACK of a failed batch failed (%s)", t.toString());
+            return Uni.createFrom().voidItem();
+        });
     }
 
     /**

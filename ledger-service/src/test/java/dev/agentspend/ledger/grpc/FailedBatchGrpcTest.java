@@ -8,16 +8,20 @@ import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
 import io.grpc.StatusRuntimeException;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -31,13 +35,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A Pay batch sends its entries statement and its COMMIT together, after the balances and
  * counters were written: when the entries statement fails in PostgreSQL, nothing of the batch
- * may commit, and its other payments still get their own outcome. A trigger that refuses one
- * tool's entries stands in for any failure of that statement.
+ * may commit, and its other payments still get their own outcome (the batch is retried one payment
+ * per transaction). A trigger that refuses one tool's entries stands in for any failure of that
+ * statement in PostgreSQL.
  */
 @QuarkusTest
 @QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
 class FailedBatchGrpcTest {
     private static final String REFUSED_TOOL = "test/refused-by-trigger";
+
+    @Inject
+    MeterRegistry registry;
 
     @BeforeEach
     void refuseOneToolsEntries() throws Exception {
@@ -85,40 +93,55 @@ class FailedBatchGrpcTest {
 
     @Test
     void theOtherPaymentsOfAFailedBatchAreRecordedOnce() throws Exception {
-        int agents = 24;
+        TestAgent blocker = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000);
+        int others = 23;
         List<TestAgent> fleet = new ArrayList<>();
-        for (int i = 0; i < agents; i++) {
+        for (int i = 0; i < others + 1; i++) {
             fleet.add(Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000));
         }
-        ExecutorService clients = Executors.newFixedThreadPool(agents);
-        try {
-            for (int round = 0; round < 5; round++) {
-                List<Future<PayResponse>> answers = new ArrayList<>();
-                for (int i = 0; i < agents; i++) {
-                    TestAgent a = fleet.get(i);
-                    PayRequest r = pay(1_000).setTool(i == 0 ? REFUSED_TOOL : "openai/chat.completions").build();
-                    answers.add(clients.submit(() -> a.ledger().pay(r)));
-                }
-                for (int i = 0; i < agents; i++) {
-                    if (i == 0) {
-                        Future<PayResponse> f = answers.get(i);
-                        java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
-                                () -> f.get(30, TimeUnit.SECONDS));
-                        assertTrue(e.getCause() instanceof StatusRuntimeException, e.toString());
-                    } else {
-                        assertEquals(Decision.DECISION_APPROVED, answers.get(i).get(30, TimeUnit.SECONDS).getEntry().getDecision());
-                    }
-                }
+        double retriedBefore = registry.counter("agentspend.ledger.pay.batches.retried").count();
+        ExecutorService clients = Executors.newFixedThreadPool(others + 2);
+        List<Future<PayResponse>> answers = new ArrayList<>();
+        Future<PayResponse> blocked;
+        try (Connection lock = Fixture.sql(); Statement st = lock.createStatement()) {
+            // a first batch waits for this agent's row, so the next payments queue up behind it and
+            // go together in a second batch: the refused one first, then the others
+            lock.setAutoCommit(false);
+            st.executeQuery("SELECT 1 FROM ledger.agent_state WHERE agent_id = '" + blocker.id() + "' FOR UPDATE").close();
+            blocked = clients.submit(() -> blocker.ledger().pay(pay(1_000).build()));
+            Fixture.await(Duration.ofSeconds(10), "a batch waiting for the locked agent row", () -> Fixture.queryLong(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'ledger-service' AND wait_event_type = 'Lock'") > 0);
+            TestAgent refused = fleet.get(0);
+            answers.add(clients.submit(() -> refused.ledger().pay(pay(1_000).setTool(REFUSED_TOOL).build())));
+            Fixture.await(Duration.ofSeconds(10), "the refused payment queued", () -> queued() == 1);
+            for (int i = 1; i <= others; i++) {
+                TestAgent a = fleet.get(i);
+                answers.add(clients.submit(() -> a.ledger().pay(pay(1_000).build())));
             }
+            Fixture.await(Duration.ofSeconds(20), "the second batch to fail and be retried one by one",
+                    () -> registry.counter("agentspend.ledger.pay.batches.retried").count() > retriedBefore);
+            lock.rollback();
+        }
+        try {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> answers.get(0).get(30, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof StatusRuntimeException, e.toString());
+            for (int i = 1; i <= others; i++) {
+                assertEquals(Decision.DECISION_APPROVED, answers.get(i).get(30, TimeUnit.SECONDS).getEntry().getDecision());
+            }
+            assertEquals(Decision.DECISION_APPROVED, blocked.get(30, TimeUnit.SECONDS).getEntry().getDecision());
         } finally {
             clients.shutdownNow();
         }
         assertEquals(1_000_000, Fixture.balance(fleet.get(0)).getBalanceMicros());
-        for (int i = 1; i < agents; i++) {
-            assertEquals(995_000, Fixture.balance(fleet.get(i)).getBalanceMicros(), "agent " + i);
-            assertEquals(5, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE agent_id = ? AND event_type = 1",
+        for (int i = 1; i <= others; i++) {
+            assertEquals(999_000, Fixture.balance(fleet.get(i)).getBalanceMicros(), "agent " + i);
+            assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE agent_id = ? AND event_type = 1",
                     fleet.get(i).id()), "agent " + i);
         }
+    }
+
+    private double queued() {
+        return registry.get("agentspend.ledger.pay.queue.size").gauge().value();
     }
 
     /** The agent's window and bucket counters, as one comparable string. */
