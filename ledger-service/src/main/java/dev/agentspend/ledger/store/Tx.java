@@ -84,8 +84,12 @@ final class Tx {
 
     /**
      * Locks the agents' rows in id order, creating rows and accounts on first use. One statement
-     * for any number of agents: INSERT .. SELECT .. ORDER BY proposes (and so locks) the rows in
-     * id order, the same order every other transaction uses.
+     * for any number of agents, the same order every other transaction uses: the rows that exist
+     * are locked first (FOR UPDATE, in id order), then the missing ones are inserted in id order.
+     * An agent whose row another transaction is inserting right now is missing from this
+     * statement's snapshot: its insert waits for that transaction and locks the row it committed.
+     * Existing rows are only locked, not updated: an upsert (ON CONFLICT DO UPDATE) would write a
+     * new version of every agent's row, and the transaction updates the row once anyway.
      */
     Uni<Void> lockAgents(Map<String, String> currencyByAgent) {
         TreeMap<String, String> wanted = new TreeMap<>(currencyByAgent);
@@ -96,10 +100,18 @@ final class Tx {
         String[] ids = wanted.keySet().toArray(String[]::new);
         String[] currencies = wanted.values().toArray(String[]::new);
         return conn.preparedQuery("""
-                        INSERT INTO ledger.agent_state (agent_id, currency_code)
-                        SELECT a, c FROM unnest($1::text[], $2::text[]) AS u(a, c) ORDER BY a
-                        ON CONFLICT (agent_id) DO UPDATE SET agent_id = EXCLUDED.agent_id
-                        RETURNING agent_id, currency_code, balance_micros, held_micros, open_holds, (xmax = 0) AS inserted""")
+                        WITH locked AS (
+                          SELECT agent_id, currency_code, balance_micros, held_micros, open_holds FROM ledger.agent_state
+                          WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE),
+                        added AS (
+                          INSERT INTO ledger.agent_state (agent_id, currency_code)
+                          SELECT a, c FROM unnest($1::text[], $2::text[]) AS u(a, c)
+                          WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.agent_id = u.a) ORDER BY a
+                          ON CONFLICT (agent_id) DO UPDATE SET agent_id = EXCLUDED.agent_id
+                          RETURNING agent_id, currency_code, balance_micros, held_micros, open_holds, (xmax = 0) AS inserted)
+                        SELECT *, false AS inserted FROM locked
+                        UNION ALL
+                        SELECT * FROM added""")
                 .execute(Tuple.tuple().addArrayOfString(ids).addArrayOfString(currencies))
                 .chain(rows -> {
                     List<Tuple> accounts = new ArrayList<>();
