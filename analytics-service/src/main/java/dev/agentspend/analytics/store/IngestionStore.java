@@ -114,12 +114,19 @@ public class IngestionStore {
     /**
      * Agents seen in the feed: a new agent gets its team and currency from its entries; a known one
      * gets its currency if it had none and its team until identity's policy has told it. A row that
-     * would not change is not written (most agents of most batches: a new row version each would
-     * be WAL and vacuum for nothing). AgentUpsertTest runs this statement.
+     * would not change is neither written nor locked (most agents of most batches): ON CONFLICT DO
+     * UPDATE locks the row it finds before its WHERE can skip it, so those rows are left out
+     * before the insert. (A row skipped on this statement's snapshot stays right: the policy
+     * consumer only ever sets the policy, after which the feed changes nothing.) AgentUpsertTest
+     * runs this statement.
      */
     static final String UPSERT_AGENTS = """
             INSERT INTO analytics.agent AS a (agent_id, team_id, currency_code)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS u(agent_id, team_id, currency_code)
+            WHERE NOT EXISTS (
+              SELECT 1 FROM analytics.agent k WHERE k.agent_id = u.agent_id
+                AND NOT (k.currency_code = '' AND u.currency_code <> '')
+                AND NOT (k.policy IS NULL AND u.team_id <> '' AND k.team_id <> u.team_id))
             ON CONFLICT (agent_id) DO UPDATE SET
               currency_code = CASE WHEN a.currency_code = '' THEN excluded.currency_code ELSE a.currency_code END,
               team_id = CASE WHEN a.policy IS NULL AND excluded.team_id <> '' THEN excluded.team_id ELSE a.team_id END

@@ -58,6 +58,21 @@ class AgentUpsertTest {
     }
 
     @Test
+    void aKnownAgentWithNothingNewIsNotLocked() throws Exception {
+        db.commit();
+        try {
+            upsert("agt_upsert_unlocked", "team_a", "USD");
+            db.commit();
+            upsert("agt_upsert_unlocked", "team_a", "USD");
+            assertEquals("0", xmax("agt_upsert_unlocked"), "no lock (a lock would leave this transaction's id)");
+        } finally {
+            db.rollback();
+            st.execute("DELETE FROM analytics.agent WHERE agent_id = 'agt_upsert_unlocked'");
+            db.commit();
+        }
+    }
+
+    @Test
     void aMissingCurrencyIsFilledIn() throws Exception {
         st.execute("INSERT INTO analytics.agent (agent_id, team_id, currency_code) VALUES ('agt_upsert_cur', 'team_a', '')");
         String before = ctid("agt_upsert_cur");
@@ -85,6 +100,13 @@ class AgentUpsertTest {
 
     private String teamAndCurrency(String agentId) throws Exception {
         try (ResultSet r = st.executeQuery("SELECT team_id || ' ' || currency_code FROM analytics.agent WHERE agent_id = '" + agentId + "'")) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+
+    private String xmax(String agentId) throws Exception {
+        try (ResultSet r = st.executeQuery("SELECT xmax::text FROM analytics.agent WHERE agent_id = '" + agentId + "'")) {
             r.next();
             return r.getString(1);
         }
