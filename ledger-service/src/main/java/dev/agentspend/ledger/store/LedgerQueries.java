@@ -282,6 +282,21 @@ public class LedgerQueries {
         return activeStreams.get();
     }
 
+    /**
+     * Entries whose transfer names an account that does not exist: no foreign key refuses them
+     * (see migration V8), the ledger only writes accounts it created.
+     */
+    static final String UNKNOWN_ACCOUNTS = """
+            SELECT e.entry_id AS subject, 'moves ' || e.transfer_micros || ' from ' || e.from_account_id || ' to '
+                   || e.to_account_id || ': ' || string_agg(k.account_id, ' and ' ORDER BY k.leg)
+                   || CASE WHEN count(*) > 1 THEN ' do not exist' ELSE ' does not exist' END AS description
+            FROM ledger.entries e
+            CROSS JOIN LATERAL (VALUES (1, e.from_account_id), (2, e.to_account_id)) AS k(leg, account_id)
+            WHERE e.transfer_micros IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM ledger.accounts a WHERE a.account_id = k.account_id)
+            GROUP BY e.position, e.entry_id, e.transfer_micros, e.from_account_id, e.to_account_id
+            ORDER BY e.position""";
+
     /** Checks every invariant and reports each violation (at most 1,000). */
     public Uni<VerifyLedgerResponse> verify() {
         List<LedgerViolation> found = new ArrayList<>();
@@ -296,6 +311,7 @@ public class LedgerQueries {
                         SELECT e.entry_id AS subject, 'an approved money movement without postings' AS description
                         FROM ledger.entries e WHERE e.event_type IN (1, 5, 9, 11, 12)
                           AND NOT EXISTS (SELECT 1 FROM ledger.every_posting p WHERE p.entry_id = e.entry_id)"""))
+                .chain(() -> check(conn, found, "unknown_account", UNKNOWN_ACCOUNTS))
                 .chain(() -> check(conn, found, "account_balance", """
                         SELECT s.agent_id AS subject, 'balance ' || s.balance_micros || ' but postings sum to '
                                || COALESCE(p.total, 0) AS description
