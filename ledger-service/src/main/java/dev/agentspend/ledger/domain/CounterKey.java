@@ -11,8 +11,16 @@ import java.util.List;
  * transactions lock them in one order.
  */
 public record CounterKey(String scopeId, String bucket, String tool) {
-    public static final Comparator<CounterKey> ORDER = Comparator.comparing(CounterKey::scopeId)
-            .thenComparing(CounterKey::bucket).thenComparing(CounterKey::tool);
+    // written out: Comparator.comparing(..).thenComparing(..) chains showed in the ledger's profile
+    // (a payment's dozen keys go through sorted maps several times per batch)
+    public static final Comparator<CounterKey> ORDER = (a, b) -> {
+        int c = a.scopeId.compareTo(b.scopeId);
+        if (c != 0) {
+            return c;
+        }
+        c = a.bucket.compareTo(b.bucket);
+        return c != 0 ? c : a.tool.compareTo(b.tool);
+    };
 
     private static final Window[] COUNTED = {Window.HOUR, Window.DAY, Window.WEEK, Window.MONTH, Window.LIFETIME};
 

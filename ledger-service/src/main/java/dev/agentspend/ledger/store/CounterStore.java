@@ -39,7 +39,10 @@ final class CounterStore {
 
     /** One row of ledger.window_counters: a scope and a tool ('' for every tool). */
     record Group(String scopeId, String tool) {
-        static final Comparator<Group> ORDER = Comparator.comparing(Group::scopeId).thenComparing(Group::tool);
+        static final Comparator<Group> ORDER = (a, b) -> {
+            int c = a.scopeId.compareTo(b.scopeId);
+            return c != 0 ? c : a.tool.compareTo(b.tool);
+        };
 
         static Group of(CounterKey k) {
             return new Group(k.scopeId(), k.tool());
