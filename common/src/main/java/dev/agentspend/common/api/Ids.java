@@ -7,6 +7,7 @@ public final class Ids {
     private static final char[] ALPHABET = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
     private static final int BITS_PER_CHAR = 5;
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final int NEW_ID_CHARACTERS = 26;
 
     private Ids() {
     }
@@ -36,6 +37,24 @@ public final class Ids {
 
     /** A new id with a type prefix, for example {@code agt_} followed by 26 characters (130 bits). */
     public static String newId(String prefix) {
-        return prefix + "_" + randomBase32(26);
+        return prefix + "_" + randomBase32(NEW_ID_CHARACTERS);
+    }
+
+    /**
+     * True when {@code id} has the shape {@link #newId} gives with this prefix: the prefix, '_' and
+     * 26 characters of the alphabet, nothing else (so it is safe inside a query's text).
+     */
+    public static boolean isWellFormed(String id, String prefix) {
+        if (id == null || id.length() != prefix.length() + 1 + NEW_ID_CHARACTERS || !id.startsWith(prefix)
+                || id.charAt(prefix.length()) != '_') {
+            return false;
+        }
+        for (int i = prefix.length() + 1; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (!(c >= 'a' && c <= 'z') && !(c >= '2' && c <= '7')) {
+                return false;
+            }
+        }
+        return true;
     }
 }

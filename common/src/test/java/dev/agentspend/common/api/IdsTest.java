@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,9 +54,21 @@ class IdsTest {
         for (int n = 0; n < 10_000; n++) {
             String id = Ids.newId("ent");
             assertTrue(id.matches("ent_[a-z2-7]{26}"), id);
+            assertTrue(Ids.isWellFormed(id, "ent"), id);
             ids.add(id);
         }
         assertEquals(10_000, ids.size());
+    }
+
+    @Test
+    void onlyTheShapeNewIdGivesIsWellFormed() {
+        String tail = "abcdefghijklmnopqrstuvwxy7";
+        assertTrue(Ids.isWellFormed("ent_" + tail, "ent"));
+        for (String bad : new String[]{null, "", "ent_", "ent_" + tail + "a", "ent_" + tail.substring(1),
+                "agt_" + tail, "entx" + tail, "ent_" + tail.replace('7', '8'), "ent_" + tail.replace('a', 'A'),
+                "ent_" + tail.replace('b', '\''), "ent_" + tail.replace('c', ' ')}) {
+            assertFalse(Ids.isWellFormed(bad, "ent"), String.valueOf(bad));
+        }
     }
 
     @Test

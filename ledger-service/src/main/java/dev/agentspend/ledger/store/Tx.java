@@ -47,8 +47,6 @@ final class Tx {
     private final Map<String, PayReplay> payReplays = new HashMap<>();
     private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
     private boolean stateFlushed;
-    /** What {@link Ids#newId} makes for entries: safe to put in a query's text. */
-    private static final java.util.regex.Pattern ENTRY_ID = java.util.regex.Pattern.compile("ent_[a-z2-7]{26}");
 
     String caller;
     String requestId;
@@ -336,7 +334,8 @@ final class Tx {
             throw new IllegalStateException("the agent rows and counters must be written before the entries go out with COMMIT");
         }
         String lastEntry = entries.get(entries.size() - 1).getEntryId();
-        if (!ENTRY_ID.matcher(lastEntry).matches()) {
+        // it goes into the COMMIT query's text
+        if (!Ids.isWellFormed(lastEntry, "ent")) {
             throw new IllegalStateException("entry id " + lastEntry + " is not one this service makes");
         }
         Uni<Void> insert = insertEntries();
