@@ -47,6 +47,7 @@ class ObservabilityTest {
         Pattern counter = Pattern.compile("(?:Counter\\.builder|\\.counter)\\(\\s*\"([a-z0-9.]+)\"");
         Pattern gauge = Pattern.compile("(?:MultiGauge\\.builder|Gauge\\.builder|\\.gauge)\\(\\s*\"([a-z0-9.]+)\"");
         Pattern timer = Pattern.compile("(?:Timer\\.builder|\\.timer)\\(\\s*\"([a-z0-9.]+)\"");
+        Pattern summary = Pattern.compile("(?:DistributionSummary\\.builder|\\.summary)\\(\\s*\"([a-z0-9.]+)\"");
         for (String module : ServiceConfigurationTest.MODULES.values()) {
             Path src = ROOT.resolve(module).resolve("src/main/java");
             if (!Files.isDirectory(src)) {
@@ -66,6 +67,11 @@ class ObservabilityTest {
                     m = timer.matcher(code);
                     while (m.find()) {
                         String base = m.group(1).replace('.', '_') + "_seconds";
+                        names.addAll(List.of(base, base + "_count", base + "_sum", base + "_max"));
+                    }
+                    m = summary.matcher(code);
+                    while (m.find()) {
+                        String base = m.group(1).replace('.', '_');
                         names.addAll(List.of(base, base + "_count", base + "_sum", base + "_max"));
                     }
                 }
@@ -159,7 +165,8 @@ class ObservabilityTest {
         }
         assertTrue(unknown.isEmpty(), "metrics no service exposes: " + unknown + "; exposed: " + exposed);
         assertTrue(used.containsAll(List.of("agentspend_ledger_authorized_amount_micros_total",
-                "agentspend_agent_cap_utilization_7d", "agentspend_alerts_fired_total")), "used: " + used);
+                "agentspend_agent_cap_utilization_7d", "agentspend_alerts_fired_total",
+                "agentspend_ledger_pay_batch_size_sum", "agentspend_ledger_pay_batches_retried_total")), "used: " + used);
     }
 
     @Test
