@@ -131,6 +131,11 @@ public final class BenchMain {
                                 } catch (java.sql.SQLException e) {
                                     f.statementsError = e.getMessage();
                                 }
+                                try (java.sql.Connection c = stack.jdbc()) {
+                                    f.walStart = WalStats.mark(c);
+                                } catch (java.sql.SQLException e) {
+                                    f.walError = e.getMessage();
+                                }
                             }
                         }
 
@@ -143,6 +148,13 @@ public final class BenchMain {
                                     f.statements = StatementStats.read(c);
                                 } catch (java.sql.SQLException e) {
                                     f.statementsError = e.getMessage();
+                                }
+                            }
+                            if (options.statements() && f.walError == null) {
+                                try (java.sql.Connection c = stack.jdbc()) {
+                                    f.wal = WalStats.read(c, f.walStart, WalStats.mark(c));
+                                } catch (java.sql.SQLException e) {
+                                    f.walError = e.getMessage();
                                 }
                             }
                             f.fleetPeaks = monitor.takePeaks();

@@ -91,6 +91,7 @@ final class BenchStack implements AutoCloseable {
         if (statements) {
             try (Connection c = jdbc()) {
                 StatementStats.install(c);
+                WalStats.install(c);
             }
         }
         try (Connection c = jdbc(); Statement s = c.createStatement()) {

@@ -56,6 +56,10 @@ final class Report {
         /** pg_stat_statements over phase A's window (--statements), most execution time first. */
         List<StatementStats.Row> statements = List.of();
         String statementsError;
+        /** The WAL written in phase A's window (--statements), per entry. */
+        WalStats.Mark walStart;
+        WalStats.Window wal;
+        String walError;
         int ledgerSessionSnapshots;
         DatabaseAudit.Result audit;
         String auditError;
@@ -165,6 +169,10 @@ final class Report {
             out.println();
             printStatements(out, f);
         }
+        if (f.wal != null || f.walError != null) {
+            out.println();
+            printWal(out, f);
+        }
 
         out.println();
         out.println("Database audit (JDBC, after the run):");
@@ -247,6 +255,23 @@ final class Report {
         out.printf(Locale.ROOT, "  all %d statements: %.1f ms, %.4f ms per completed Pay; planning %.1f ms more, %.4f ms"
                 + " per completed Pay%n", f.statements.size(), total, pays == 0 ? 0 : total / pays, planned,
                 pays == 0 ? 0 : planned / pays);
+    }
+
+    /** The WAL of phase A's window (--statements) per entry written, and the relations that wrote the most. */
+    static void printWal(PrintStream out, Figures f) {
+        out.println("WAL during phase A's measured window (pg_walinspect; per ledger entry written in the window;"
+                + " block refs: pages changed, one per row version, index entry or row lock; record bytes: of the"
+                + " records that reference the relation's blocks; fpi: full-page images after a checkpoint):");
+        if (f.walError != null) {
+            out.println("  not available: " + f.walError);
+            return;
+        }
+        WalStats.Window w = f.wal;
+        out.printf(Locale.ROOT, "  %d entries: %.0f bytes and %.1f records per entry%n", w.entries(),
+                w.perEntry(w.walBytes()), w.perEntry(w.records()));
+        out.printf(Locale.ROOT, "  %10s %12s %10s  %s%n", "block refs", "record bytes", "fpi bytes", "relation");
+        w.relations().stream().limit(WalStats.TOP).forEach(r -> out.printf(Locale.ROOT, "  %10.3f %12.1f %10.1f  %s%n",
+                w.perEntry(r.blockRefs()), w.perEntry(r.recordBytes()), w.perEntry(r.fullPageBytes()), r.name()));
     }
 
     static void phase(PrintStream out, String title, PhaseResult p) {

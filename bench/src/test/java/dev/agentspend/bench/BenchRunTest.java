@@ -76,6 +76,12 @@ class BenchRunTest {
         assertEquals(null, f.statementsError, "pg_stat_statements");
         assertTrue(f.statements.stream().anyMatch(r -> r.query().contains("ledger.window_counters") && r.calls() > 0),
                 "--statements lists the payment path's statements: " + f.statements);
+        assertEquals(null, f.walError, "pg_walinspect");
+        assertTrue(f.wal.entries() > 0 && f.wal.walBytes() > 0 && f.wal.records() > 0, "WAL of phase A: " + f.wal);
+        assertTrue(f.wal.relations().stream().anyMatch(r -> r.name().equals("ledger.entries") && r.blockRefs() > 0),
+                "the entries written show on ledger.entries, by name: " + f.wal);
+        assertTrue(lines.stream().anyMatch(l -> l.matches("  \\d+ entries: \\d+ bytes and \\d+\\.\\d records per entry")),
+                "the WAL line of the report");
 
         // nothing is left running: no service JVM, no PostgreSQL of this run (a running process has
         // resident memory; a stopped one is gone, or a zombie with none until its reaper collects it)
