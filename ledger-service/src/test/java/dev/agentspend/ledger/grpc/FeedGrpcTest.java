@@ -263,13 +263,16 @@ class FeedGrpcTest {
 
     @Test
     void aSubscriptionEndsOnTheServerWhenTheClientCancels() {
+        // streams earlier tests cancelled end on the server a moment later: counted from a stream
+        // still ending, this one would never show as one more (a clean-clone CI run failed so)
+        Fixture.await(Duration.ofSeconds(10), "the streams of earlier tests to end", () -> queries.activeStreams() == 0);
         int before = queries.activeStreams();
         Subscription s = new Subscription(LedgerTestResource.SERVICE_TOKEN, head());
         TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000);
-        Fixture.await(Duration.ofSeconds(5), "the subscription to be served", () -> queries.activeStreams() == before + 1);
+        Fixture.await(Duration.ofSeconds(15), "the subscription to be served", () -> queries.activeStreams() == before + 1);
         assertTrue(s.next().getPosition() > 0);
         s.close();
-        Fixture.await(Duration.ofSeconds(5), "the server to stop the cancelled stream", () -> queries.activeStreams() == before);
+        Fixture.await(Duration.ofSeconds(15), "the server to stop the cancelled stream", () -> queries.activeStreams() == before);
         a.ledger().pay(pay(1).build());
     }
 
