@@ -74,7 +74,9 @@ class AgentLockTest {
                         .map(v -> tx2.agent(created).balance)
                         .call(() -> conn.query("COMMIT").execute());
             }).subscribe().asCompletionStage().toCompletableFuture();
-            Thread.sleep(500);
+            // the second session shows as waiting on a lock (the first holds the new row, uncommitted)
+            Fixture.await(WAIT, "the second transaction to wait for the first's row", () -> Fixture.queryLong(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") > 0);
             assertFalse(second.isDone(), "the second transaction waits for the first's row");
 
             first.query("COMMIT").execute().await().atMost(WAIT);
