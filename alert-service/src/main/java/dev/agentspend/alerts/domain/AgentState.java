@@ -8,7 +8,8 @@ import java.util.TreeMap;
 /**
  * The rule state of one agent: sparse time buckets of its recent activity (by recorded time),
  * day buckets for the trend rules (by trend time), spend per cap window, and open tasks. Plain
- * fields so that it is stored as JSON next to the feed position, in the same transaction.
+ * fields so that it is stored as JSON next to the feed position, in the same transaction; the running
+ * window sums ({@link BucketSums}) are rebuilt from the buckets, not stored.
  */
 public final class AgentState {
     /** Activity of one bucket of {@code bucketSeconds} (by recorded time). */
@@ -26,6 +27,48 @@ public final class AgentState {
         public long retrySpend;
         public long offHoursSpend;
         public long offHoursPayments;
+
+        /**
+         * Adds {@code sign} times another bucket. A tool or reason whose total comes to zero is
+         * dropped, so that a sum that lost buckets names what a sum of the remaining ones would.
+         */
+        void add(Bucket other, int sign) {
+            assert sign == 1 || sign == -1 : "sign " + sign;
+            spend += sign * other.spend;
+            payments += sign * other.payments;
+            addAll(toolSpend, other.toolSpend, sign);
+            addAll(toolPayments, other.toolPayments, sign);
+            declines += sign * other.declines;
+            addAll(declineReasons, other.declineReasons, sign);
+            tracked += sign * other.tracked;
+            retries += sign * other.retries;
+            retrySpend += sign * other.retrySpend;
+            offHoursSpend += sign * other.offHoursSpend;
+            offHoursPayments += sign * other.offHoursPayments;
+        }
+
+        void clear() {
+            spend = 0;
+            payments = 0;
+            toolSpend.clear();
+            toolPayments.clear();
+            declines = 0;
+            declineReasons.clear();
+            tracked = 0;
+            retries = 0;
+            retrySpend = 0;
+            offHoursSpend = 0;
+            offHoursPayments = 0;
+        }
+
+        private static void addAll(Map<String, Long> into, Map<String, Long> from, int sign) {
+            for (Map.Entry<String, Long> e : from.entrySet()) {
+                if (e.getValue() == 0) {
+                    continue; // merge would store an absent key's zero as is
+                }
+                into.merge(e.getKey(), sign * e.getValue(), (a, b) -> a + b == 0 ? null : a + b);
+            }
+        }
     }
 
     /** One UTC day (by trend time). */
@@ -55,6 +98,8 @@ public final class AgentState {
     public Map<String, OpenTask> openTasks = new HashMap<>();
     public long lastRecordedEpochMilli;
     public long lastPosition;
+    /** Derived from {@link #buckets}, never stored (transient: the JSON form leaves it out). */
+    final transient BucketSums sums = new BucketSums();
 
     public AgentState() {
     }

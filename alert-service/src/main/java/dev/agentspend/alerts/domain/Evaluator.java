@@ -220,30 +220,32 @@ public final class Evaluator {
         }
     }
 
-    private AgentState.Bucket touch(AgentState s, long bucketIndex) {
+    /** Adds an entry's activity to its bucket and to every window sum over that bucket. */
+    private void addToBucket(AgentState s, long bucketIndex, AgentState.Bucket delta) {
         touchedBuckets.computeIfAbsent(s.agentId, k -> new HashSet<>()).add(bucketIndex);
-        return s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket());
+        s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket()).add(delta, 1);
+        s.sums.added(bucketIndex, delta);
     }
 
     private void apply(AgentState s, AgentPolicy p, LedgerEvent e) {
         long bucketIndex = Math.floorDiv(e.recordedTime().getEpochSecond(), bucketSeconds);
         switch (e.kind()) {
             case SPEND, REVERSAL -> {
-                AgentState.Bucket b = touch(s, bucketIndex);
+                AgentState.Bucket b = new AgentState.Bucket();
                 long spend = e.spendMicros();
                 String tool = e.tool() == null ? "" : e.tool();
-                b.spend += spend;
-                b.toolSpend.merge(tool, spend, Long::sum);
+                b.spend = spend;
+                b.toolSpend.put(tool, spend);
                 if (e.kind() == LedgerEvent.Kind.SPEND) {
-                    b.payments++;
-                    b.toolPayments.merge(tool, 1L, Long::sum);
+                    b.payments = 1;
+                    b.toolPayments.put(tool, 1L);
                     countAttempt(b, e);
                     if (e.attempt() > 1) {
-                        b.retrySpend += spend;
+                        b.retrySpend = spend;
                     }
                     if (p != null && p.workingHours().isOffHours(e.recordedTime())) {
-                        b.offHoursSpend += spend;
-                        b.offHoursPayments++;
+                        b.offHoursSpend = spend;
+                        b.offHoursPayments = 1;
                     }
                     if (e.isAgentPayment()) {
                         graph.add(new PaymentGraph.Payment(e.agentId(), e.counterpartyAgentId(), e.amountMicros(),
@@ -251,6 +253,7 @@ public final class Evaluator {
                         graphDirty = true;
                     }
                 }
+                addToBucket(s, bucketIndex, b);
                 long day = LocalDate.ofInstant(e.trendTime(MAX_BACKDATE), ZoneOffset.UTC).toEpochDay();
                 s.days.computeIfAbsent(day, k -> new AgentState.Day()).spend += spend;
                 s.lifetimeSpend += spend;
@@ -271,13 +274,14 @@ public final class Evaluator {
                 }
             }
             case DECLINE -> {
-                AgentState.Bucket b = touch(s, bucketIndex);
+                AgentState.Bucket b = new AgentState.Bucket();
                 countAttempt(b, e);
                 // A ledger that fails closed on stale policy is not the agent's doing.
                 if (!"POLICY_UNAVAILABLE".equals(e.declineReason())) {
-                    b.declines++;
-                    b.declineReasons.merge(e.declineReason() == null ? "UNKNOWN" : e.declineReason(), 1L, Long::sum);
+                    b.declines = 1;
+                    b.declineReasons.put(e.declineReason() == null ? "UNKNOWN" : e.declineReason(), 1L);
                 }
+                addToBucket(s, bucketIndex, b);
             }
             case TASK_COMPLETED -> {
                 AgentState.OpenTask t = e.taskId() == null ? null : s.openTasks.remove(e.taskId());
@@ -317,6 +321,7 @@ public final class Evaluator {
         SortedMap<Long, AgentState.Bucket> expired = s.buckets.headMap(oldest, false);
         if (!expired.isEmpty()) {
             prunedBuckets.computeIfAbsent(s.agentId, k -> new HashSet<>()).addAll(expired.keySet());
+            expired.forEach(s.sums::removed);
             expired.clear();
         }
         long today = LocalDate.ofInstant(now, ZoneOffset.UTC).toEpochDay();

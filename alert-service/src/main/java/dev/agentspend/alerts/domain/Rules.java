@@ -11,7 +11,6 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.time.temporal.TemporalAdjusters;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,13 +29,17 @@ public final class Rules {
     private Rules() {
     }
 
-    /** The window of the last {@code seconds} ending at now, in buckets. */
-    record Window(long firstBucket, long lastBucket, Instant start, Instant end) {
+    /**
+     * The window of the last {@code seconds} ending at now, in buckets; {@code lagBuckets} is how far
+     * its last bucket lies before now's (0, or the length of the window it precedes), which with its
+     * length names its shape for {@link BucketSums}.
+     */
+    record Window(long firstBucket, long lastBucket, long lagBuckets, Instant start, Instant end) {
         static Window ending(Instant now, long seconds, int bucketSeconds) {
             long last = Math.floorDiv(now.getEpochSecond(), bucketSeconds);
             long n = Math.max(1, seconds / bucketSeconds);
             long first = last - n + 1;
-            return new Window(first, last, Instant.ofEpochSecond(first * bucketSeconds), now);
+            return new Window(first, last, 0, Instant.ofEpochSecond(first * bucketSeconds), now);
         }
 
         /** The window of the same kind just before this one, {@code seconds} long. */
@@ -44,11 +47,13 @@ public final class Rules {
             long n = Math.max(1, seconds / bucketSeconds);
             long last = firstBucket - 1;
             long first = last - n + 1;
-            return new Window(first, last, Instant.ofEpochSecond(first * bucketSeconds), start);
+            return new Window(first, last, lagBuckets + lastBucket - firstBucket + 1,
+                    Instant.ofEpochSecond(first * bucketSeconds), start);
         }
 
-        Iterable<AgentState.Bucket> of(AgentState s) {
-            return s.buckets.subMap(firstBucket, true, lastBucket, true).values();
+        /** The agent's activity in this window, summed; read it before the agent's next entry. */
+        AgentState.Bucket sum(AgentState s) {
+            return s.sums.over(s.buckets, firstBucket, lastBucket, lagBuckets);
         }
     }
 
@@ -108,10 +113,7 @@ public final class Rules {
     static List<Finding> velocity(AgentState s, AgentPolicy p, RuleSettings st, Instant now, int bs) {
         long w = st.param("window_seconds");
         Window win = Window.ending(now, w, bs);
-        long spend = 0;
-        for (AgentState.Bucket b : win.of(s)) {
-            spend += b.spend;
-        }
+        long spend = win.sum(s).spend;
         long minSpend = st.param("min_spend_micros");
         if (spend < Math.max(1, minSpend)) {
             return List.of();
@@ -132,10 +134,7 @@ public final class Rules {
             m.add(new Measure("working_minutes", minutes, 0));
         } else {
             long bw = st.param("baseline_window_seconds");
-            long baseline = 0;
-            for (AgentState.Bucket b : win.before(bw, bs).of(s)) {
-                baseline += b.spend;
-            }
+            long baseline = win.before(bw, bs).sum(s).spend;
             long mult = st.param("baseline_multiplier_permille");
             budget = mulDiv(baseline, w * mult, bw * 1000);
             basis = mult + " permille of the baseline of " + baseline + " micros over " + bw + " s";
@@ -155,25 +154,18 @@ public final class Rules {
 
     static List<Finding> toolConcentration(AgentState s, RuleSettings st, Instant now, int bs) {
         Window win = Window.ending(now, st.param("window_seconds"), bs);
-        long total = 0, payments = 0;
-        for (AgentState.Bucket b : win.of(s)) {
-            total += b.spend;
-            payments += b.payments;
-        }
+        AgentState.Bucket sum = win.sum(s);
+        long total = sum.spend;
+        long payments = sum.payments;
         long minSpend = st.param("min_spend_micros");
         long minPayments = st.param("min_payments");
         long share = st.param("share_permille");
         if (total < Math.max(1, minSpend) || payments < minPayments) {
             return List.of();
         }
-        // summed per tool only past the thresholds: a day of buckets' tool maps, for every dirty agent of every batch
-        Map<String, Long> perTool = new HashMap<>();
-        for (AgentState.Bucket b : win.of(s)) {
-            b.toolSpend.forEach((t, v) -> perTool.merge(t, v, Long::sum));
-        }
         String top = null;
         long topSpend = 0;
-        for (var e : perTool.entrySet()) {
+        for (var e : sum.toolSpend.entrySet()) {
             if (e.getValue() > topSpend || (e.getValue() == topSpend && top != null && e.getKey().compareTo(top) < 0)) {
                 top = e.getKey();
                 topSpend = e.getValue();
@@ -251,12 +243,10 @@ public final class Rules {
 
     static List<Finding> retryRate(AgentState s, RuleSettings st, Instant now, int bs) {
         Window win = Window.ending(now, st.param("window_seconds"), bs);
-        long tracked = 0, retries = 0, retrySpend = 0;
-        for (AgentState.Bucket b : win.of(s)) {
-            tracked += b.tracked;
-            retries += b.retries;
-            retrySpend += b.retrySpend;
-        }
+        AgentState.Bucket sum = win.sum(s);
+        long tracked = sum.tracked;
+        long retries = sum.retries;
+        long retrySpend = sum.retrySpend;
         long minPayments = st.param("min_payments");
         long rate = st.param("rate_permille");
         if (tracked < Math.max(1, minPayments)
@@ -280,11 +270,9 @@ public final class Rules {
             return List.of();
         }
         Window win = Window.ending(now, st.param("window_seconds"), bs);
-        long spend = 0, payments = 0;
-        for (AgentState.Bucket b : win.of(s)) {
-            spend += b.offHoursSpend;
-            payments += b.offHoursPayments;
-        }
+        AgentState.Bucket sum = win.sum(s);
+        long spend = sum.offHoursSpend;
+        long payments = sum.offHoursPayments;
         long minSpend = st.param("min_spend_micros");
         long minPayments = st.param("min_payments");
         if (spend < Math.max(1, minSpend) || payments < Math.max(1, minPayments)) {
@@ -304,61 +292,55 @@ public final class Rules {
         long bw = st.param("baseline_window_seconds");
         Window win = Window.ending(now, w, bs);
         Window base = win.before(bw, bs);
-        Map<String, long[]> cur = new HashMap<>();
-        for (AgentState.Bucket b : win.of(s)) {
-            b.toolSpend.forEach((t, v) -> cur.computeIfAbsent(t, k -> new long[2])[0] += v);
-            b.toolPayments.forEach((t, v) -> cur.computeIfAbsent(t, k -> new long[2])[1] += v);
-        }
-        Map<String, long[]> prev = new HashMap<>();
-        for (AgentState.Bucket b : base.of(s)) {
-            b.toolSpend.forEach((t, v) -> prev.computeIfAbsent(t, k -> new long[2])[0] += v);
-            b.toolPayments.forEach((t, v) -> prev.computeIfAbsent(t, k -> new long[2])[1] += v);
-        }
+        AgentState.Bucket cur = win.sum(s);
+        AgentState.Bucket prev = base.sum(s);
         long minSpend = st.param("min_spend_micros");
         long minPayments = st.param("min_payments");
         long minBase = st.param("min_baseline_payments");
         long mult = st.param("multiplier_permille");
         List<Finding> out = new ArrayList<>();
-        for (var e : new java.util.TreeMap<>(cur).entrySet()) {
-            long spend = e.getValue()[0];
-            long count = e.getValue()[1];
-            long[] b = prev.getOrDefault(e.getKey(), new long[2]);
-            if (spend < Math.max(1, minSpend) || count < minPayments || b[1] < Math.max(1, minBase)) {
+        // a tool must have spent at least 1 micro in the window, so the window's spend map names every candidate
+        for (var e : cur.toolSpend.entrySet()) {
+            String tool = e.getKey();
+            long spend = e.getValue();
+            long count = cur.toolPayments.getOrDefault(tool, 0L);
+            long baseSpend = prev.toolSpend.getOrDefault(tool, 0L);
+            long basePayments = prev.toolPayments.getOrDefault(tool, 0L);
+            if (spend < Math.max(1, minSpend) || count < minPayments || basePayments < Math.max(1, minBase)) {
                 continue;
             }
-            long expected = mulDiv(b[0], w, bw);
+            long expected = mulDiv(baseSpend, w, bw);
             if (big(spend).multiply(big(1000)).compareTo(big(expected).multiply(big(mult))) <= 0) {
                 continue;
             }
             long ratio = expected <= 0 ? 0 : mulDiv(spend, 1000, expected);
-            out.add(finding(RuleType.TOOL_SPEND_SPIKE, s, e.getKey(),
+            out.add(finding(RuleType.TOOL_SPEND_SPIKE, s, tool,
                     String.format("tool %s: %d micros in %d payments over %d s, %d permille of its baseline rate (%d micros per %d s; threshold %d permille)",
-                            e.getKey(), spend, count, w, ratio, expected, w, mult),
+                            tool, spend, count, w, ratio, expected, w, mult),
                     List.of(new Measure("window_spend_micros", spend, mulDiv(expected, mult, 1000)),
                             new Measure("ratio_to_baseline_permille", ratio, mult),
                             new Measure("expected_spend_micros", expected, 0),
                             new Measure("window_payments", count, minPayments),
-                            new Measure("baseline_spend_micros", b[0], 0),
-                            new Measure("baseline_payments", b[1], minBase),
+                            new Measure("baseline_spend_micros", baseSpend, 0),
+                            new Measure("baseline_payments", basePayments, minBase),
                             new Measure("window_seconds", w, 0),
                             new Measure("baseline_window_seconds", bw, 0)),
-                    win.start(), now, e.getKey()));
+                    win.start(), now, tool));
         }
+        // in tool name order, as the alerts fire
+        out.sort(java.util.Comparator.comparing(Finding::subject));
         return out;
     }
 
     static List<Finding> declineBurst(AgentState s, RuleSettings st, Instant now, int bs) {
         Window win = Window.ending(now, st.param("window_seconds"), bs);
-        long declines = 0;
-        Map<String, Long> reasons = new java.util.TreeMap<>();
-        for (AgentState.Bucket b : win.of(s)) {
-            declines += b.declines;
-            b.declineReasons.forEach((r, v) -> reasons.merge(r, v, Long::sum));
-        }
+        AgentState.Bucket sum = win.sum(s);
+        long declines = sum.declines;
         long min = st.param("min_declines");
         if (declines < Math.max(1, min)) {
             return List.of();
         }
+        Map<String, Long> reasons = new java.util.TreeMap<>(sum.declineReasons);
         List<Measure> m = new ArrayList<>();
         m.add(new Measure("declines", declines, min));
         m.add(new Measure("window_seconds", st.param("window_seconds"), 0));
