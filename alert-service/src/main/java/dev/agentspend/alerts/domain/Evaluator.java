@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,6 +37,11 @@ public final class Evaluator {
     private final Map<String, AgentState> agents = new HashMap<>();
     private PaymentGraph graph = new PaymentGraph();
     private final Map<String, OpenAlert> open = new LinkedHashMap<>();
+    /**
+     * The dedupe keys of each agent's own open alerts (one agent, not a loop), in the order they
+     * opened: reconciling an agent's findings looks at its alerts, not at the whole fleet's.
+     */
+    private final Map<String, Set<String>> openByAgent = new HashMap<>();
     private final Set<String> dirtyAgents = new HashSet<>();
     /** Per dirty agent, the buckets its entries touched and those pruned: the store writes only these. */
     private final Map<String, Set<Long>> touchedBuckets = new HashMap<>();
@@ -53,12 +59,13 @@ public final class Evaluator {
     public void restore(Collection<AgentState> states, PaymentGraph g, Collection<OpenAlert> alerts) {
         agents.clear();
         open.clear();
+        openByAgent.clear();
         for (AgentState s : states) {
             agents.put(s.agentId, s);
         }
         graph = g == null ? new PaymentGraph() : g;
         for (OpenAlert a : alerts) {
-            open.put(a.dedupeKey(), a);
+            putOpen(a);
         }
         dirtyAgents.clear();
         touchedBuckets.clear();
@@ -118,7 +125,7 @@ public final class Evaluator {
                 long window = a.evidence().measure("window_seconds");
                 long minEdge = a.evidence().measure("min_edge_micros");
                 if (!graph.stillCycles(a.agentIds(), wallNow.minusSeconds(window), minEdge)) {
-                    open.remove(a.dedupeKey());
+                    removeOpen(a.dedupeKey());
                     changes.add(new AlertChange.Resolved(a, wallNow));
                 }
             } else {
@@ -161,21 +168,48 @@ public final class Evaluator {
                 changes.add(fire(f, configs.effective(s.agentId, s.teamId, f.rule()), trigger, wallNow));
             }
         }
-        String prefix = "|" + s.agentId;
-        for (OpenAlert a : List.copyOf(open.values())) {
-            if (a.rule() != RuleType.PAYMENT_LOOP && a.agentIds().size() == 1 && a.agentIds().get(0).equals(s.agentId)
-                    && !holding.contains(a.dedupeKey()) && a.dedupeKey().contains(prefix)) {
-                open.remove(a.dedupeKey());
-                changes.add(new AlertChange.Resolved(a, wallNow));
+        Set<String> own = openByAgent.get(s.agentId);
+        if (own == null) {
+            return;
+        }
+        for (String key : List.copyOf(own)) {
+            if (!holding.contains(key)) {
+                changes.add(new AlertChange.Resolved(removeOpen(key), wallNow));
             }
         }
+    }
+
+    private void putOpen(OpenAlert a) {
+        open.put(a.dedupeKey(), a);
+        if (isAgentsOwn(a)) {
+            openByAgent.computeIfAbsent(a.agentIds().get(0), k -> new LinkedHashSet<>()).add(a.dedupeKey());
+        }
+    }
+
+    private OpenAlert removeOpen(String key) {
+        OpenAlert a = open.remove(key);
+        assert a != null : "no open alert " + key;
+        if (isAgentsOwn(a)) {
+            Set<String> own = openByAgent.get(a.agentIds().get(0));
+            own.remove(key);
+            if (own.isEmpty()) {
+                openByAgent.remove(a.agentIds().get(0));
+            }
+        }
+        return a;
+    }
+
+    /** An alert on one agent's own activity, which that agent's findings keep open or resolve. */
+    private static boolean isAgentsOwn(OpenAlert a) {
+        return a.rule() != RuleType.PAYMENT_LOOP && a.agentIds().size() == 1
+                && a.dedupeKey().contains("|" + a.agentIds().get(0));
     }
 
     private AlertChange fire(Finding f, RuleSettings st, LedgerEvent trigger, Instant wallNow) {
         Evidence ev = trigger == null ? f.evidence() : f.evidence().withTrigger(trigger.position(), trigger.recordedTime());
         OpenAlert a = new OpenAlert(Ids.newId("alt"), f.rule(), f.dedupeKey(), f.agentIds(), f.teamId(),
                 st.severity(), st.action(), ev, wallNow, wallNow);
-        open.put(a.dedupeKey(), a);
+        putOpen(a);
         return new AlertChange.Fired(a);
     }
 

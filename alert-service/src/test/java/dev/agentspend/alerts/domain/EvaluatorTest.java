@@ -133,4 +133,40 @@ class EvaluatorTest {
         LedgerEvent week = spend("a", 1, "t", "", 0, T0.minusSeconds(7 * 86_400), T0);
         assertEquals(T0.minusSeconds(7 * 86_400), week.trendTime(Evaluator.MAX_BACKDATE));
     }
+
+    @Test
+    void anAgentsEntryResolvesItsOwnAlertsAndNoOtherAgentsAlsoAfterARestore() {
+        Map<String, AgentPolicy> two = Map.of("a", policy("a", List.of(), WorkingSchedule.none()),
+                "b", policy("b", List.of(), WorkingSchedule.none()));
+        Evaluator ev = new Evaluator(1);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        for (int i = 0; i < 5; i++) {
+            run(ev, two, configs, decline("a", "CAP_EXCEEDED", T0.plusSeconds(i)),
+                    decline("b", "CAP_EXCEEDED", T0.plusSeconds(i)));
+        }
+        assertEquals(2, ev.openAlerts().size(), "a burst each");
+
+        // a's next entry comes after its burst left the 300 s window: a's alert resolves, b's stays open
+        List<AlertChange> changes = run(ev, two, configs, spend("a", 1, "t", T0.plusSeconds(400)));
+        assertEquals(1, changes.size());
+        AlertChange.Resolved resolved = assertInstanceOf(AlertChange.Resolved.class, changes.get(0));
+        assertEquals(List.of("a"), resolved.alert().agentIds());
+        assertEquals(List.of("b"), ev.openAlerts().stream().map(a -> a.agentIds().get(0)).toList());
+
+        // restored (as after a failed batch), b's entry still finds and resolves b's alert
+        Evaluator restored = new Evaluator(1);
+        restored.restore(List.of(ev.agent("a"), ev.agent("b")), ev.graph(), List.copyOf(ev.openAlerts()));
+        List<AlertChange> later = run(restored, two, configs, spend("b", 1, "t", T0.plusSeconds(500)));
+        assertEquals(1, later.size());
+        assertEquals(List.of("b"), assertInstanceOf(AlertChange.Resolved.class, later.get(0)).alert().agentIds());
+        assertTrue(restored.openAlerts().isEmpty());
+        // and firing again after the restore is indexed too: a new burst of a's resolves on a's own entry
+        for (int i = 0; i < 5; i++) {
+            run(restored, two, configs, decline("a", "CAP_EXCEEDED", T0.plusSeconds(600 + i)));
+        }
+        assertEquals(1, restored.openAlerts().size());
+        assertInstanceOf(AlertChange.Resolved.class,
+                run(restored, two, configs, spend("a", 1, "t", T0.plusSeconds(1_000))).get(0));
+        assertTrue(restored.openAlerts().isEmpty());
+    }
 }
