@@ -368,10 +368,8 @@ public final class Evaluator {
         });
         long taskCutoff = now.getEpochSecond() - DAYS_KEPT * 86_400L;
         s.openTasks.values().removeIf(t -> t.lastEpochSecond < taskCutoff);
-        if (graphDirty || !graph.payments.isEmpty()) {
-            int before = graph.payments.size();
-            graph.prune(now.minusSeconds(configs.maxParam(RuleType.PAYMENT_LOOP, "window_seconds")));
-            graphDirty |= before != graph.payments.size();
+        if (!graph.isEmpty()) {
+            graphDirty |= graph.prune(now.minusSeconds(configs.maxParam(RuleType.PAYMENT_LOOP, "window_seconds"))) > 0;
         }
     }
 

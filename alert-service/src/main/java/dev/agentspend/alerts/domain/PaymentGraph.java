@@ -6,16 +6,23 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * The graph of recent agent-to-agent payments. When a payment u -> v arrives, a path v -> ... -> u
  * over payments inside the window closes a cycle of any length: found by breadth-first search, so
- * the shortest such cycle is reported, and bounded by a maximum length.
+ * the shortest such cycle is reported, and bounded by a maximum length. Neighbours are searched in
+ * agent id order, so that of two shortest cycles the same one is found whatever order the payments
+ * came in.
+ *
+ * <p>Every entry of the feed prunes the graph and every agent payment searches it, so neither may
+ * cost the whole window: payments are held by recorded time (pruning takes the oldest off, at any
+ * degree of disorder in the feed), and each edge's sum and count over every payment held is kept as
+ * payments come and go. A search whose window starts after the oldest payment held (an agent's own
+ * shorter window, or a window ending before a later entry) sums that window's payments instead.
  */
 public final class PaymentGraph {
     /** One payment on an edge. */
@@ -36,17 +43,47 @@ public final class PaymentGraph {
         }
     }
 
-    /** Payments in recorded order; older ones are pruned. */
-    public List<Payment> payments = new ArrayList<>();
+    /** Payments by recorded time (epoch milli), in arrival order within a millisecond. */
+    private final TreeMap<Long, List<Payment>> byTime = new TreeMap<>();
+    private int size;
+    /** Per payer, per payee in id order: {sum of amounts, number of payments} over every payment held. */
+    private final Map<String, TreeMap<String, long[]>> edges = new HashMap<>();
 
     public void add(Payment p) {
-        payments.add(p);
+        byTime.computeIfAbsent(p.recordedEpochMilli, k -> new ArrayList<>(1)).add(p);
+        size++;
+        addToEdge(edges, p, 1);
     }
 
-    /** Drops payments recorded before the cutoff. */
-    public void prune(Instant cutoff) {
-        long c = cutoff.toEpochMilli();
-        payments.removeIf(p -> p.recordedEpochMilli < c);
+    /** Drops payments recorded before the cutoff; returns how many it dropped. */
+    public int prune(Instant cutoff) {
+        SortedMap<Long, List<Payment>> old = byTime.headMap(cutoff.toEpochMilli());
+        int dropped = 0;
+        for (List<Payment> sameTime : old.values()) {
+            for (Payment p : sameTime) {
+                addToEdge(edges, p, -1);
+                dropped++;
+            }
+        }
+        old.clear();
+        size -= dropped;
+        assert size >= 0 : "size " + size;
+        return dropped;
+    }
+
+    public boolean isEmpty() {
+        return size == 0;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Every payment held, by recorded time: the stored form of the graph. */
+    public List<Payment> payments() {
+        List<Payment> all = new ArrayList<>(size);
+        byTime.values().forEach(all::addAll);
+        return all;
     }
 
     /**
@@ -55,8 +92,8 @@ public final class PaymentGraph {
      * starting with {@code from}; empty if there is none within maxLength agents.
      */
     public List<String> cycleThrough(String from, String to, Instant windowStart, long minEdgeMicros, int maxLength) {
-        Map<String, Map<String, Long>> edges = edgeSums(windowStart);
-        if (edges.getOrDefault(from, Map.of()).getOrDefault(to, 0L) < minEdgeMicros) {
+        Map<String, TreeMap<String, long[]>> edges = edgesSince(windowStart);
+        if (edgeOf(edges, from, to)[0] < minEdgeMicros) {
             return List.of();
         }
         // BFS from `to` looking for `from`.
@@ -83,8 +120,8 @@ public final class PaymentGraph {
             if (d >= maxLength) {
                 continue;
             }
-            for (Map.Entry<String, Long> e : edges.getOrDefault(node, Map.of()).entrySet()) {
-                if (e.getValue() >= minEdgeMicros && !depth.containsKey(e.getKey())) {
+            for (Map.Entry<String, long[]> e : edges.getOrDefault(node, EMPTY).entrySet()) {
+                if (e.getValue()[0] >= minEdgeMicros && !depth.containsKey(e.getKey())) {
                     depth.put(e.getKey(), d + 1);
                     parent.put(e.getKey(), node);
                     queue.add(e.getKey());
@@ -96,20 +133,13 @@ public final class PaymentGraph {
 
     /** Sum and count of the payments on each edge of the cycle within the window. */
     public List<Evidence.LoopHop> hops(List<String> cycle, Instant windowStart) {
-        long c = windowStart.toEpochMilli();
+        Map<String, TreeMap<String, long[]>> edges = edgesSince(windowStart);
         List<Evidence.LoopHop> hops = new ArrayList<>();
         for (int i = 0; i < cycle.size(); i++) {
             String a = cycle.get(i);
             String b = cycle.get((i + 1) % cycle.size());
-            long sum = 0;
-            int count = 0;
-            for (Payment p : payments) {
-                if (p.recordedEpochMilli >= c && p.from.equals(a) && p.to.equals(b)) {
-                    sum += p.amountMicros;
-                    count++;
-                }
-            }
-            hops.add(new Evidence.LoopHop(a, b, sum, count));
+            long[] edge = edgeOf(edges, a, b);
+            hops.add(new Evidence.LoopHop(a, b, edge[0], Math.toIntExact(edge[1])));
         }
         return hops;
     }
@@ -139,23 +169,39 @@ public final class PaymentGraph {
         return out;
     }
 
-    private Map<String, Map<String, Long>> edgeSums(Instant windowStart) {
+    private static final TreeMap<String, long[]> EMPTY = new TreeMap<>();
+
+    /** The edges over the payments recorded at or after windowStart: the kept sums when that is all of them. */
+    private Map<String, TreeMap<String, long[]>> edgesSince(Instant windowStart) {
         long c = windowStart.toEpochMilli();
-        Map<String, Map<String, Long>> edges = new LinkedHashMap<>();
-        for (Payment p : payments) {
-            if (p.recordedEpochMilli >= c) {
-                edges.computeIfAbsent(p.from, k -> new LinkedHashMap<>()).merge(p.to, p.amountMicros, Long::sum);
+        if (byTime.isEmpty() || byTime.firstKey() >= c) {
+            return edges;
+        }
+        Map<String, TreeMap<String, long[]>> inWindow = new HashMap<>();
+        for (List<Payment> sameTime : byTime.tailMap(c, true).values()) {
+            for (Payment p : sameTime) {
+                addToEdge(inWindow, p, 1);
             }
         }
-        return edges;
+        return inWindow;
     }
 
-    public Set<String> agents() {
-        Set<String> s = new HashSet<>();
-        for (Payment p : payments) {
-            s.add(p.from);
-            s.add(p.to);
+    private static long[] edgeOf(Map<String, TreeMap<String, long[]>> edges, String from, String to) {
+        long[] edge = edges.getOrDefault(from, EMPTY).get(to);
+        return edge == null ? new long[2] : edge;
+    }
+
+    private static void addToEdge(Map<String, TreeMap<String, long[]>> edges, Payment p, int sign) {
+        TreeMap<String, long[]> out = edges.computeIfAbsent(p.from, k -> new TreeMap<>());
+        long[] edge = out.computeIfAbsent(p.to, k -> new long[2]);
+        edge[0] += sign * p.amountMicros;
+        edge[1] += sign;
+        assert edge[1] >= 0 : "edge " + p.from + " -> " + p.to + " dropped more payments than it had";
+        if (edge[1] == 0) {
+            out.remove(p.to);
+            if (out.isEmpty()) {
+                edges.remove(p.from);
+            }
         }
-        return s;
     }
 }

@@ -31,6 +31,8 @@ public final class EvaluatorCostMain {
     private final SplittableRandom random = new SplittableRandom(8);
     private final RuleConfigSet configs = RuleConfigSet.defaults();
     private long position;
+    private int agentPaymentsPerMille;
+    private int agentCount;
 
     private EvaluatorCostMain() {
     }
@@ -38,14 +40,20 @@ public final class EvaluatorCostMain {
     public static void main(String[] args) {
         EvaluatorCostMain m = new EvaluatorCostMain();
         // The benchmark's fleet phase: about 1,900 payments a second over 1,000 agents, ten minutes of it first.
-        m.measure("fleet, 1000 agents, 10 min of history", 1_000, 1_900, 10 * 60, 1);
+        m.measure("fleet, 1000 agents, 10 min of history", 1_000, 1_900, 10 * 60, 1, 0);
         // Agents that pay around the clock: 100 agents, 2 payments a second between them, 25 hours of history.
-        m.measure("steady, 100 agents, 25 h of history", 100, 2, 25 * 3_600, 1);
+        m.measure("steady, 100 agents, 25 h of history", 100, 2, 25 * 3_600, 1, 0);
         // As the fleet, but most payments go to one tool of four: TOOL_CONCENTRATION holds for most agents.
-        m.measure("fleet, one tool takes most spend", 1_000, 1_900, 10 * 60, 8);
+        m.measure("fleet, one tool takes most spend", 1_000, 1_900, 10 * 60, 8, 0);
+        // As the fleet, with 1 entry in 40 an agent paying another (about 48 a second): the payment graph
+        // holds ten minutes of them (the loop window is an hour).
+        m.measure("fleet, 1 in 40 entries an agent payment", 1_000, 1_900, 10 * 60, 1, 25);
     }
 
-    private void measure(String what, int agentCount, double paymentsPerSecond, long historySeconds, int toolBias) {
+    private void measure(String what, int agentCount, double paymentsPerSecond, long historySeconds, int toolBias,
+                         int agentPaymentsPerMille) {
+        this.agentPaymentsPerMille = agentPaymentsPerMille;
+        this.agentCount = agentCount;
         Evaluator ev = new Evaluator(60);
         List<String> agents = new ArrayList<>();
         for (int i = 0; i < agentCount; i++) {
@@ -67,8 +75,8 @@ public final class EvaluatorCostMain {
             AgentState s = ev.agent(a);
             buckets += s == null ? 0 : s.buckets.size();
         }
-        System.out.printf(Locale.ROOT, "%s: %d history events, %.0f buckets per agent, %d open alerts%n", what,
-                historyEvents, (double) buckets / agentCount, ev.openAlerts().size());
+        System.out.printf(Locale.ROOT, "%s: %d history events, %.0f buckets per agent, %d open alerts, %d graph payments%n",
+                what, historyEvents, (double) buckets / agentCount, ev.openAlerts().size(), graphSize(ev));
         for (int round = 0; round < ROUNDS; round++) {
             long t0 = System.nanoTime();
             for (int i = 0; i < EVENTS_PER_ROUND; i++) {
@@ -80,8 +88,8 @@ public final class EvaluatorCostMain {
                 }
             }
             long nanos = System.nanoTime() - t0;
-            System.out.printf(Locale.ROOT, "  round %d: %.2f us per entry (%d open alerts)%n", round + 1,
-                    nanos / 1e3 / EVENTS_PER_ROUND, ev.openAlerts().size());
+            System.out.printf(Locale.ROOT, "  round %d: %.2f us per entry (%d open alerts, %d graph payments)%n",
+                    round + 1, nanos / 1e3 / EVENTS_PER_ROUND, ev.openAlerts().size(), graphSize(ev));
         }
     }
 
@@ -90,8 +98,15 @@ public final class EvaluatorCostMain {
         position++;
         int t = random.nextInt(TOOLS.length + toolBias - 1);
         String tool = TOOLS[Math.max(0, t - toolBias + 1)];
+        String payee = random.nextInt(1_000) < agentPaymentsPerMille
+                ? String.format("agt_bench_%04d", random.nextInt(agentCount)) : "";
         return new LedgerEvent(position, "ent_" + position, LedgerEvent.Kind.SPEND, agent, "team_bench", micros, micros,
-                "USD", tool, "", 1 + (random.nextInt(10) == 0 ? 1 : 0), "", "", null, at);
+                "USD", payee.isEmpty() ? tool : "agent/" + payee, "", 1 + (random.nextInt(10) == 0 ? 1 : 0), payee, "",
+                null, at);
+    }
+
+    private static int graphSize(Evaluator ev) {
+        return ev.graph().size();
     }
 
     private static AgentPolicy policy(String agentId) {

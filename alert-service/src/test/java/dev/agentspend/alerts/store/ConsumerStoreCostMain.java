@@ -169,7 +169,7 @@ public final class ConsumerStoreCostMain {
                     2_000, "USD", "agent/translate", "", 0, to, "", null, at), ConsumerStoreCostMain::policy, configs, at);
         }
         System.out.printf(Locale.ROOT, "payment graph, 1 agent payment/s for 1 h: %d payments, %d bytes as JSON%n",
-                ev.graph().payments.size(), Json.write(ev.graph()).length());
+                ev.graph().size(), StateCodec.graph(ev.graph()).length);
     }
 
     private AgentState single(Instant start, long everyMs, long forMs) {
