@@ -46,7 +46,10 @@ public final class Evaluator {
     /** Per dirty agent, the buckets its entries touched and those pruned: the store writes only these. */
     private final Map<String, Set<Long>> touchedBuckets = new HashMap<>();
     private final Map<String, Set<Long>> prunedBuckets = new HashMap<>();
-    private boolean graphDirty;
+    /** Payments added to the graph since the last {@link #takeGraphChanges} and still held. */
+    private final List<PaymentGraph.Payment> graphAdded = new ArrayList<>();
+    /** The latest cutoff of a prune that dropped payments since then; Long.MIN_VALUE: none did. */
+    private long graphPrunedBefore = Long.MIN_VALUE;
 
     public Evaluator(int bucketSeconds) {
         if (bucketSeconds < 1) {
@@ -70,7 +73,8 @@ public final class Evaluator {
         dirtyAgents.clear();
         touchedBuckets.clear();
         prunedBuckets.clear();
-        graphDirty = false;
+        graphAdded.clear();
+        graphPrunedBefore = Long.MIN_VALUE;
     }
 
     public List<AlertChange> onEvent(LedgerEvent e, Function<String, AgentPolicy> policies, RuleConfigSet configs,
@@ -282,9 +286,10 @@ public final class Evaluator {
                         b.offHoursPayments = 1;
                     }
                     if (e.isAgentPayment()) {
-                        graph.add(new PaymentGraph.Payment(e.agentId(), e.counterpartyAgentId(), e.amountMicros(),
-                                e.recordedTime()));
-                        graphDirty = true;
+                        PaymentGraph.Payment payment = new PaymentGraph.Payment(e.agentId(), e.counterpartyAgentId(),
+                                e.amountMicros(), e.recordedTime());
+                        graph.add(payment);
+                        graphAdded.add(payment);
                     }
                 }
                 addToBucket(s, bucketIndex, b);
@@ -369,7 +374,13 @@ public final class Evaluator {
         long taskCutoff = now.getEpochSecond() - DAYS_KEPT * 86_400L;
         s.openTasks.values().removeIf(t -> t.lastEpochSecond < taskCutoff);
         if (!graph.isEmpty()) {
-            graphDirty |= graph.prune(now.minusSeconds(configs.maxParam(RuleType.PAYMENT_LOOP, "window_seconds"))) > 0;
+            Instant cutoff = now.minusSeconds(configs.maxParam(RuleType.PAYMENT_LOOP, "window_seconds"));
+            if (graph.prune(cutoff) > 0) {
+                long c = cutoff.toEpochMilli();
+                // recorded times are not in feed order: a cutoff can be earlier than one before it
+                graphPrunedBefore = Math.max(graphPrunedBefore, c);
+                graphAdded.removeIf(p -> p.recordedEpochMilli < c);
+            }
         }
     }
 
@@ -395,10 +406,16 @@ public final class Evaluator {
         return d;
     }
 
-    public boolean takeGraphDirty() {
-        boolean d = graphDirty;
-        graphDirty = false;
-        return d;
+    /**
+     * The graph's changes since the last call: written in the batch's transaction, they keep the
+     * stored payments equal to the held ones (delete what was recorded before the cutoff, then
+     * insert what was added and is still held).
+     */
+    public GraphChanges takeGraphChanges() {
+        GraphChanges c = new GraphChanges(graphPrunedBefore, graphAdded);
+        graphAdded.clear();
+        graphPrunedBefore = Long.MIN_VALUE;
+        return c;
     }
 
     public AgentState agent(String agentId) {

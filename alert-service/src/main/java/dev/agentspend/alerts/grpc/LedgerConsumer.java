@@ -5,6 +5,7 @@ import dev.agentspend.alerts.config.AuthConfig;
 import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AlertChange;
 import dev.agentspend.alerts.domain.Evaluator;
+import dev.agentspend.alerts.domain.GraphChanges;
 import dev.agentspend.alerts.domain.LedgerEvent;
 import dev.agentspend.alerts.domain.RuleConfigSet;
 import dev.agentspend.alerts.store.ConsumerStore;
@@ -327,14 +328,13 @@ public class LedgerConsumer {
                         changes.addAll(evaluator.sweep(now, policies::policy, configs));
                     }
                     List<AgentChanges> dirty = evaluator.takeDirtyAgents();
-                    boolean graphChanged = evaluator.takeGraphDirty();
-                    if (position == expected && changes.isEmpty() && dirty.isEmpty() && !graphChanged) {
+                    GraphChanges graph = evaluator.takeGraphChanges();
+                    if (position == expected && changes.isEmpty() && dirty.isEmpty() && graph.isEmpty()) {
                         return Uni.createFrom().item(position);
                     }
                     long newPosition = position;
                     appendedEvents.set(ConsumerStore.appendsEvents(changes));
-                    return ConsumerStore.commitBatch(db, expected, newPosition, dirty,
-                                    graphChanged ? evaluator.graph() : null, changes, now)
+                    return ConsumerStore.commitBatch(db, expected, newPosition, dirty, graph, changes, now)
                             .replaceWith(newPosition)
                             .invoke(() -> record(changes));
                 })

@@ -4,6 +4,7 @@ import dev.agentspend.alerts.domain.ActionType;
 import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AgentState;
 import dev.agentspend.alerts.domain.AlertChange;
+import dev.agentspend.alerts.domain.GraphChanges;
 import dev.agentspend.alerts.domain.OpenAlert;
 import dev.agentspend.alerts.domain.PaymentGraph;
 import dev.agentspend.alerts.domain.RuleConfigSet;
@@ -74,20 +75,34 @@ public final class ConsumerStore {
     }
 
     public static Uni<Loaded> load(SqlConnection db) {
-        return db.query("select position, graph_state from consumer_state where id = 1").execute()
+        return db.query("select position from consumer_state where id = 1").execute()
                 .chain(head -> {
-                    Row h = head.iterator().next();
-                    long position = h.getLong("position");
-                    PaymentGraph graph = StateCodec.readGraph(h.getBuffer("graph_state").getBytes());
-                    return loadAgents(db).chain(states -> db.query("select " + AlertRecords.COLUMNS
-                                    + " from alerts where state <> 'RESOLVED'").execute()
+                    long position = head.iterator().next().getLong("position");
+                    return loadGraph(db).chain(graph -> loadAgents(db).chain(states -> db.query("select "
+                                    + AlertRecords.COLUMNS + " from alerts where state <> 'RESOLVED'").execute()
                             .map(alertRows -> {
                                 List<OpenAlert> open = new ArrayList<>();
                                 for (Row r : alertRows) {
                                     open.add(AlertRecords.openFromRow(r));
                                 }
                                 return new Loaded(position, graph, states, open);
-                            }));
+                            })));
+                });
+    }
+
+    private static Uni<PaymentGraph> loadGraph(SqlConnection db) {
+        return db.query("select from_agent, to_agent, amount_micros, recorded_epoch_milli from graph_payments "
+                + "order by recorded_epoch_milli, id").execute().map(rows -> {
+                    PaymentGraph graph = new PaymentGraph();
+                    for (Row r : rows) {
+                        PaymentGraph.Payment p = new PaymentGraph.Payment();
+                        p.from = r.getString("from_agent");
+                        p.to = r.getString("to_agent");
+                        p.amountMicros = r.getLong("amount_micros");
+                        p.recordedEpochMilli = r.getLong("recorded_epoch_milli");
+                        graph.add(p);
+                    }
+                    return graph;
                 });
     }
 
@@ -138,17 +153,15 @@ public final class ConsumerStore {
     /**
      * Writes one batch inside the caller's transaction.
      *
-     * @param graph the payment graph when it changed, else null
+     * @param graph what changed in the payment graph
      */
     public static Uni<Void> commitBatch(SqlConnection db, long expectedPosition, long newPosition,
-                                        Collection<AgentChanges> dirty, PaymentGraph graph, List<AlertChange> changes,
+                                        Collection<AgentChanges> dirty, GraphChanges graph, List<AlertChange> changes,
                                         Instant now) {
         List<Supplier<Uni<?>>> steps = new ArrayList<>();
         steps.add(() -> db.preparedQuery("update consumer_state set position = $2, update_time = $3"
-                        + (graph != null ? ", graph_state = $4" : "") + " where id = 1 and position = $1")
-                .execute(graph != null
-                        ? Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now), Buffer.buffer(StateCodec.graph(graph)))
-                        : Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now)))
+                        + " where id = 1 and position = $1")
+                .execute(Tuple.of(expectedPosition, newPosition, AlertRecords.odt(now)))
                 .invoke(rows -> {
                     if (rows.rowCount() != 1) {
                         throw new LostLease("feed position moved from " + expectedPosition + " under this consumer");
@@ -157,6 +170,7 @@ public final class ConsumerStore {
         if (!dirty.isEmpty()) {
             addStateWrites(db, newPosition, dirty, steps);
         }
+        addGraphWrites(db, graph, steps);
         // Only the last refresh of an alert in the batch matters, unless a resolve follows it.
         Map<String, Integer> lastChange = new HashMap<>();
         for (int i = 0; i < changes.size(); i++) {
@@ -242,6 +256,33 @@ public final class ConsumerStore {
                             + "on conflict (agent_id, bucket) do update set data = excluded.data")
                     .execute(Tuple.of(writtenAgents.toArray(new String[0]), written.toArray(new Long[0]),
                             writtenData.toArray(new Buffer[0]))));
+        }
+    }
+
+    /** Deletes what the graph pruned, then inserts what it added and still holds (in that order). */
+    private static void addGraphWrites(SqlConnection db, GraphChanges graph, List<Supplier<Uni<?>>> steps) {
+        if (graph.pruned()) {
+            steps.add(() -> db.preparedQuery("delete from graph_payments where recorded_epoch_milli < $1")
+                    .execute(Tuple.of(graph.prunedBeforeEpochMilli())));
+        }
+        if (!graph.added().isEmpty()) {
+            int n = graph.added().size();
+            String[] from = new String[n];
+            String[] to = new String[n];
+            Long[] amounts = new Long[n];
+            Long[] recorded = new Long[n];
+            for (int i = 0; i < n; i++) {
+                PaymentGraph.Payment p = graph.added().get(i);
+                from[i] = p.from;
+                to[i] = p.to;
+                amounts[i] = p.amountMicros;
+                recorded[i] = p.recordedEpochMilli;
+            }
+            // ordinality: ids follow the batch's order, which loading keeps among equal recorded times
+            steps.add(() -> db.preparedQuery("insert into graph_payments (from_agent, to_agent, amount_micros, "
+                            + "recorded_epoch_milli) select f, t, a, r from unnest($1::text[], $2::text[], $3::bigint[], "
+                            + "$4::bigint[]) with ordinality as u (f, t, a, r, n) order by n")
+                    .execute(Tuple.of(from, to, amounts, recorded)));
         }
     }
 

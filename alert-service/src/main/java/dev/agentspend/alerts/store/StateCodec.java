@@ -3,11 +3,8 @@ package dev.agentspend.alerts.store;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.agentspend.alerts.domain.AgentState;
-import dev.agentspend.alerts.domain.PaymentGraph;
 
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.TreeMap;
 
 /**
@@ -42,25 +39,6 @@ final class StateCodec {
 
     static AgentState.Bucket readBucket(byte[] stored) {
         return read(stored, AgentState.Bucket.class);
-    }
-
-    /** The graph's stored form: its payments by recorded time; the edge sums are rebuilt when read. */
-    private static final class StoredGraph {
-        List<PaymentGraph.Payment> payments = new ArrayList<>();
-    }
-
-    static byte[] graph(PaymentGraph g) {
-        StoredGraph stored = new StoredGraph();
-        stored.payments = g.payments();
-        return write(stored);
-    }
-
-    static PaymentGraph readGraph(byte[] stored) {
-        PaymentGraph g = new PaymentGraph();
-        for (PaymentGraph.Payment p : read(stored, StoredGraph.class).payments) {
-            g.add(p);
-        }
-        return g;
     }
 
     private static byte[] write(Object value) {

@@ -169,4 +169,24 @@ class EvaluatorTest {
                 run(restored, two, configs, spend("a", 1, "t", T0.plusSeconds(1_000))).get(0));
         assertTrue(restored.openAlerts().isEmpty());
     }
+
+    @Test
+    void graphChangesNameWhatTheGraphPrunedAndWhatItStillHolds() {
+        Map<String, AgentPolicy> two = Map.of("a", policy("a", List.of(), WorkingSchedule.none()),
+                "b", policy("b", List.of(), WorkingSchedule.none()));
+        Evaluator ev = new Evaluator(60);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        run(ev, two, configs, agentPayment("a", "b", 5, T0));
+        GraphChanges first = ev.takeGraphChanges();
+        assertFalse(first.pruned());
+        assertEquals(1, first.added().size());
+
+        // one batch: b pays a, then an entry past the hour's loop window prunes both payments
+        run(ev, two, configs, agentPayment("b", "a", 5, T0.plusSeconds(10)), spend("a", 1, "t", T0.plusSeconds(3_700)));
+        GraphChanges second = ev.takeGraphChanges();
+        assertEquals(T0.plusSeconds(100).toEpochMilli(), second.prunedBeforeEpochMilli());
+        assertEquals(List.of(), second.added(), "added and pruned in the same batch: nothing to insert");
+        assertTrue(ev.graph().isEmpty());
+        assertTrue(ev.takeGraphChanges().isEmpty());
+    }
 }

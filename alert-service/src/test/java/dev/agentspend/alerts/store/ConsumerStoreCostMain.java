@@ -5,7 +5,7 @@ import dev.agentspend.alerts.domain.AgentPolicy;
 import dev.agentspend.alerts.domain.AgentState;
 import dev.agentspend.alerts.domain.Evaluator;
 import dev.agentspend.alerts.domain.LedgerEvent;
-import dev.agentspend.alerts.domain.PaymentGraph;
+import dev.agentspend.alerts.domain.GraphChanges;
 import dev.agentspend.alerts.domain.RuleConfigSet;
 import dev.agentspend.common.api.WorkingSchedule;
 import dev.agentspend.platform.EmbeddedDatabase;
@@ -77,7 +77,6 @@ public final class ConsumerStoreCostMain {
             now = start.plusNanos((long) (i * 1e9 / FLEET_PAYMENTS_PER_SECOND));
             fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), ConsumerStoreCostMain::policy, configs, now);
         }
-        fleet.takeGraphDirty();
         List<AgentChanges> all = fleet.takeDirtyAgents();
         long heads = 0, buckets = 0, bucketBytes = 0;
         for (AgentChanges c : all) {
@@ -144,7 +143,7 @@ public final class ConsumerStoreCostMain {
     private long commit(SqlConnection db, Evaluator ev, long expected, long newPosition, List<AgentChanges> dirty,
                         Instant now) {
         Transaction tx = db.begin().await().indefinitely();
-        PaymentGraph graph = ev.takeGraphDirty() ? ev.graph() : null;
+        GraphChanges graph = ev.takeGraphChanges();
         ConsumerStore.commitBatch(db, expected, newPosition, dirty, graph, List.of(), now).await().indefinitely();
         tx.commit().await().indefinitely();
         return newPosition;
@@ -169,7 +168,7 @@ public final class ConsumerStoreCostMain {
                     2_000, "USD", "agent/translate", "", 0, to, "", null, at), ConsumerStoreCostMain::policy, configs, at);
         }
         System.out.printf(Locale.ROOT, "payment graph, 1 agent payment/s for 1 h: %d payments, %d bytes as JSON%n",
-                ev.graph().size(), StateCodec.graph(ev.graph()).length);
+                ev.graph().size(), Json.write(ev.graph().payments()).length());
     }
 
     private AgentState single(Instant start, long everyMs, long forMs) {
