@@ -8,6 +8,10 @@ public final class Ids {
     private static final int BITS_PER_CHAR = 5;
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int NEW_ID_CHARACTERS = 26;
+    /** The same 32 characters in byte order: '2' < '7' < 'a' < 'z'. */
+    private static final char[] SORTED_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz".toCharArray();
+    /** 50 bits of epoch milliseconds, enough until the year 37648. */
+    private static final int TIME_CHARACTERS = 10;
 
     private Ids() {
     }
@@ -38,6 +42,25 @@ public final class Ids {
     /** A new id with a type prefix, for example {@code agt_} followed by 26 characters (130 bits). */
     public static String newId(String prefix) {
         return prefix + "_" + randomBase32(NEW_ID_CHARACTERS);
+    }
+
+    /**
+     * A new id of {@link #newId}'s shape whose first 10 characters are {@code epochMilli} in an
+     * alphabet that sorts as the number does byte by byte (and in PostgreSQL's "C" collation),
+     * followed by 80 random bits. Ids made close in time are close in an index: a table that gets
+     * one per row inserts at the end of its unique index instead of on random pages, so after a
+     * checkpoint it writes full-page images of a few pages instead of one per row.
+     */
+    public static String newTimeOrderedId(String prefix, long epochMilli) {
+        if (epochMilli < 0 || epochMilli >= 1L << (TIME_CHARACTERS * BITS_PER_CHAR)) {
+            throw new IllegalArgumentException("epochMilli out of range: " + epochMilli);
+        }
+        char[] time = new char[TIME_CHARACTERS];
+        for (int i = 0; i < TIME_CHARACTERS; i++) {
+            int shift = BITS_PER_CHAR * (TIME_CHARACTERS - 1 - i);
+            time[i] = SORTED_ALPHABET[(int) (epochMilli >>> shift) & (SORTED_ALPHABET.length - 1)];
+        }
+        return prefix + "_" + new String(time) + randomBase32(NEW_ID_CHARACTERS - TIME_CHARACTERS);
     }
 
     /**

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.BitSet;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -75,5 +76,36 @@ class IdsTest {
     void lengthsOutsideOneTo64AreRefused() {
         assertThrows(IllegalArgumentException.class, () -> Ids.randomBase32(0));
         assertThrows(IllegalArgumentException.class, () -> Ids.randomBase32(65));
+    }
+
+    @Test
+    void timeOrderedIdsSortAsTheirTimesDoAndHaveNewIdsShape() {
+        SplittableRandom random = new SplittableRandom(3);
+        long[] times = new long[2_000];
+        for (int i = 0; i < times.length; i++) {
+            // near now, across character boundaries, and the extremes
+            times[i] = switch (i % 4) {
+                case 0 -> 1_796_000_000_000L + random.nextLong(1_000_000);
+                case 1 -> random.nextLong(1L << 50);
+                case 2 -> (1L << (5 * random.nextInt(1, 10))) - random.nextInt(0, 2);
+                default -> i % 8 == 3 ? 0 : (1L << 50) - 1;
+            };
+        }
+        for (int i = 1; i < times.length; i++) {
+            String a = Ids.newTimeOrderedId("ent", times[i - 1]);
+            String b = Ids.newTimeOrderedId("ent", times[i]);
+            assertTrue(Ids.isWellFormed(a, "ent"), a);
+            if (times[i - 1] != times[i]) {
+                assertEquals(Long.signum(Long.compare(times[i - 1], times[i])), Integer.signum(a.compareTo(b)),
+                        times[i - 1] + " vs " + times[i] + ": " + a + " vs " + b);
+            }
+        }
+        Set<String> sameMilli = new HashSet<>();
+        for (int i = 0; i < 1_000; i++) {
+            sameMilli.add(Ids.newTimeOrderedId("ent", 1_796_000_000_000L));
+        }
+        assertEquals(1_000, sameMilli.size(), "80 random bits after the time");
+        assertThrows(IllegalArgumentException.class, () -> Ids.newTimeOrderedId("ent", -1));
+        assertThrows(IllegalArgumentException.class, () -> Ids.newTimeOrderedId("ent", 1L << 50));
     }
 }

@@ -250,7 +250,8 @@ final class Tx {
     /** Queues an entry; its id is assigned now, its position at flush. */
     Entry.Builder entry(EventType type, String agentId, String teamId) {
         Entry.Builder e = Entry.newBuilder()
-                .setEntryId(Ids.newId("ent"))
+                // time-ordered: the unique index on entry ids grows at its end (see Ids)
+                .setEntryId(Ids.newTimeOrderedId("ent", now.toEpochMilli()))
                 .setEventType(type)
                 .setAgentId(agentId)
                 .setTeamId(teamId == null ? "" : teamId)

@@ -159,6 +159,42 @@ class FeedGrpcTest {
         }
     }
 
+    @Test
+    void entryIdsSortAsTheirRecordedTimes() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        long start = head();
+        for (int i = 0; i < 20; i++) {
+            a.ledger().pay(pay(1_000 + i).build());
+        }
+        long end = head();
+        List<Entry> ours = new ArrayList<>();
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start, 64)) {
+            for (Entry e = feed.next(); ; e = feed.next()) {
+                if (e.getAgentId().equals(a.id())) {
+                    ours.add(e);
+                }
+                if (e.getPosition() >= end) {
+                    break;
+                }
+            }
+        }
+        assertEquals(20, ours.size());
+        int comparedPairs = 0;
+        for (Entry x : ours) {
+            assertTrue(dev.agentspend.common.api.Ids.isWellFormed(x.getEntryId(), "ent"), x.getEntryId());
+            for (Entry y : ours) {
+                long tx = com.google.protobuf.util.Timestamps.toMillis(x.getRecordedTime());
+                long ty = com.google.protobuf.util.Timestamps.toMillis(y.getRecordedTime());
+                if (tx != ty) {
+                    comparedPairs++;
+                    assertEquals(Long.signum(Long.compare(tx, ty)), Integer.signum(x.getEntryId().compareTo(y.getEntryId())),
+                            x.getEntryId() + " at " + tx + " vs " + y.getEntryId() + " at " + ty);
+                }
+            }
+        }
+        assertTrue(comparedPairs > 0, "twenty payments one after another were recorded in more than one millisecond");
+    }
+
     private void neverSkips(int perResponse) throws Exception {
         List<TestAgent> agents = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
