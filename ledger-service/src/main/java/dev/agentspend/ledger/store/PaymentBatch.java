@@ -37,11 +37,17 @@ import java.util.TreeSet;
 final class PaymentBatch {
     private static final String METHOD = "Pay";
 
-    /** One waiting Pay call. */
+    /**
+     * One waiting Pay call.
+     *
+     * @param key caller and request id, built once: the batch looks a job up by it several times, and a
+     *            key built per lookup was a new string hashed each time (JFR: the batch's map lookups)
+     */
     record Job(String caller, LedgerStore.Policy policy, PayRequest req, byte[] fingerprint,
-               UniEmitter<? super LedgerStore.Result<PayResponse>> out) {
-        String key() {
-            return caller + '\u0000' + req.getRequestId();
+               UniEmitter<? super LedgerStore.Result<PayResponse>> out, String key) {
+        Job(String caller, LedgerStore.Policy policy, PayRequest req, byte[] fingerprint,
+            UniEmitter<? super LedgerStore.Result<PayResponse>> out) {
+            this(caller, policy, req, fingerprint, out, caller + '\u0000' + req.getRequestId());
         }
 
         void fail(Throwable t) {
