@@ -10,8 +10,6 @@ import java.util.List;
  * @param added                  payments added and still held, in the order they came
  */
 public record GraphChanges(long prunedBeforeEpochMilli, List<PaymentGraph.Payment> added) {
-    public static final GraphChanges NONE = new GraphChanges(Long.MIN_VALUE, List.of());
-
     public GraphChanges {
         added = List.copyOf(added);
     }

@@ -14,6 +14,9 @@ import static org.junit.jupiter.api.Assertions.*;
 /** Alert life cycle: one condition gives one alert; it resolves when the condition clears. */
 class EvaluatorTest {
     private final Map<String, AgentPolicy> policies = Map.of("a", policy("a", List.of(), WorkingSchedule.none()));
+    /** Agents a and b, for the tests where one agent's entries must leave the other's state alone. */
+    private final Map<String, AgentPolicy> two = Map.of("a", policy("a", List.of(), WorkingSchedule.none()),
+            "b", policy("b", List.of(), WorkingSchedule.none()));
 
     @Test
     void oneConditionGivesOneAlertThenResolvesWhenTheWindowPasses() {
@@ -136,8 +139,6 @@ class EvaluatorTest {
 
     @Test
     void anAgentsEntryResolvesItsOwnAlertsAndNoOtherAgentsAlsoAfterARestore() {
-        Map<String, AgentPolicy> two = Map.of("a", policy("a", List.of(), WorkingSchedule.none()),
-                "b", policy("b", List.of(), WorkingSchedule.none()));
         Evaluator ev = new Evaluator(1);
         RuleConfigSet configs = RuleConfigSet.defaults();
         for (int i = 0; i < 5; i++) {
@@ -172,8 +173,6 @@ class EvaluatorTest {
 
     @Test
     void graphChangesNameWhatTheGraphPrunedAndWhatItStillHolds() {
-        Map<String, AgentPolicy> two = Map.of("a", policy("a", List.of(), WorkingSchedule.none()),
-                "b", policy("b", List.of(), WorkingSchedule.none()));
         Evaluator ev = new Evaluator(60);
         RuleConfigSet configs = RuleConfigSet.defaults();
         run(ev, two, configs, agentPayment("a", "b", 5, T0));
