@@ -12,9 +12,20 @@ public interface AlertsConfig {
     @WithDefault("60")
     int bucketSeconds();
 
-    /** Most entries evaluated and committed in one transaction. */
-    @WithDefault("500")
+    /**
+     * Most entries evaluated and committed in one transaction; this many waiting start a batch
+     * without waiting for {@code batch-linger}. Room for the linger at 10,000 entries per second.
+     */
+    @WithDefault("5000")
     int batchSize();
+
+    /**
+     * Least time between the starts of two batches while entries keep arriving: each agent's state
+     * is then written once per linger instead of once per ledger commit. The price is up to this much
+     * more detection latency under load; 0 starts a batch as soon as the previous one has committed.
+     */
+    @WithDefault("250ms")
+    Duration batchLinger();
 
     /** How often open alerts are re-evaluated so that cleared conditions resolve without new entries. */
     @WithDefault("5s")

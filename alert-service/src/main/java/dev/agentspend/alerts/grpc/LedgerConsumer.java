@@ -4,6 +4,7 @@ import dev.agentspend.alerts.config.AlertsConfig;
 import dev.agentspend.alerts.config.AuthConfig;
 import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AlertChange;
+import dev.agentspend.alerts.domain.BatchLinger;
 import dev.agentspend.alerts.domain.Evaluator;
 import dev.agentspend.alerts.domain.GraphChanges;
 import dev.agentspend.alerts.domain.LedgerEvent;
@@ -40,10 +41,15 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Evaluates the rules over the ledger's entry feed as it is written.
+ *
+ * <p>Under load a batch starts at most every {@code batch-linger} (see {@link BatchLinger}), so that
+ * each agent's state is written once for all its entries of that time rather than once per ledger
+ * commit; after a quiet spell the first entry is evaluated at once.
  *
  * <p>Exactly once: the consumer holds a PostgreSQL session advisory lock on one dedicated
  * connection and runs every batch transaction on that same connection. A batch (up to
@@ -86,6 +92,12 @@ public class LedgerConsumer {
 
     private Evaluator evaluator;
     private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+    /** The queue's length: ConcurrentLinkedQueue.size() walks the queue. */
+    private final AtomicInteger waiting = new AtomicInteger();
+    private final AtomicBoolean lingerTimerSet = new AtomicBoolean();
+    private static final long NO_BATCH_YET = Long.MIN_VALUE;
+    private volatile long lastBatchStartNanos = NO_BATCH_YET;
+    private BatchLinger linger;
     private final AtomicBoolean busy = new AtomicBoolean();
     private final AtomicBoolean starting = new AtomicBoolean();
     private final AtomicLong committedPosition = new AtomicLong();
@@ -104,6 +116,7 @@ public class LedgerConsumer {
 
     void onStart(@Observes StartupEvent event) {
         evaluator = new Evaluator(config.bucketSeconds());
+        linger = new BatchLinger(config.batchLinger().toMillis(), config.batchSize());
         detectionLatency = Timer.builder("agentspend.alerts.detection.latency")
                 .description("From an entry's recorded time to the alert it fired being evaluated")
                 .publishPercentiles(0.5, 0.99).register(meters);
@@ -182,7 +195,7 @@ public class LedgerConsumer {
         lockConnection = db;
         evaluator.restore(loaded.states(), loaded.graph(), loaded.openAlerts());
         committedPosition.set(loaded.position());
-        queue.clear();
+        clearQueue();
         leader = true;
         LOG.infof("evaluating the ledger feed after position %d (%d agents, %d open alerts)", loaded.position(),
                 loaded.states().size(), loaded.openAlerts().size());
@@ -208,6 +221,7 @@ public class LedgerConsumer {
                     public void onItem(Entry item) {
                         if (gen == generation) {
                             queue.add(item);
+                            waiting.incrementAndGet();
                             drain();
                         }
                     }
@@ -239,7 +253,7 @@ public class LedgerConsumer {
         if (s != null) {
             s.cancel();
         }
-        queue.clear();
+        clearQueue();
         SqlConnection db = lockConnection;
         lockConnection = null;
         if (db != null) {
@@ -274,10 +288,23 @@ public class LedgerConsumer {
         }
         int gen = generation;
         SqlConnection db = lockConnection;
+        long now = System.nanoTime();
+        int queued = waiting.get();
+        long waitMs = queued == 0 ? 0 : linger.waitMs(sinceLastBatchMs(now), queued);
+        if (waitMs > 0) {
+            release();
+            // after release: a timer that fired while this call held the consumer found it busy
+            drainIn(waitMs);
+            return;
+        }
         List<Entry> batch = new ArrayList<>();
         Entry e;
         while (batch.size() < config.batchSize() && (e = queue.poll()) != null) {
+            waiting.decrementAndGet();
             batch.add(e);
+        }
+        if (!batch.isEmpty()) {
+            lastBatchStartNanos = now;
         }
         boolean sweep = batch.isEmpty() && sweepDue;
         if ((batch.isEmpty() && !sweep) || db == null) {
@@ -303,6 +330,25 @@ public class LedgerConsumer {
                 stepDown("batch failed", failure);
             }
         });
+    }
+
+    private long sinceLastBatchMs(long nowNanos) {
+        long last = lastBatchStartNanos;
+        return last == NO_BATCH_YET ? Long.MAX_VALUE : (nowNanos - last) / 1_000_000;
+    }
+
+    private void drainIn(long delayMs) {
+        if (lingerTimerSet.compareAndSet(false, true)) {
+            vertx.setTimer(delayMs, id -> {
+                lingerTimerSet.set(false);
+                drain();
+            });
+        }
+    }
+
+    private void clearQueue() {
+        queue.clear();
+        waiting.set(0);
     }
 
     private Uni<Void> transaction(SqlConnection db, int gen, List<Entry> batch) {
