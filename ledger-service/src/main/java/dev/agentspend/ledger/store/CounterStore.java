@@ -79,11 +79,14 @@ final class CounterStore {
     }
 
     /**
-     * What a read found: the usage of every key, and the current bucket of each window (hour, day,
-     * week, month; null where none) of every window row it read, all null for a row that does not
-     * exist.
+     * A window row as a read found it: the current bucket of each window (hour, day, week, month;
+     * null where none), all null for a row that does not exist ({@code stored} false).
      */
-    record Read(Map<CounterKey, Usage> usage, Map<Group, String[]> rows) {
+    record RowRead(String[] buckets, boolean stored) {
+    }
+
+    /** What a read found: the usage of every key, and every window row it read. */
+    record Read(Map<CounterKey, Usage> usage, Map<Group, RowRead> rows) {
     }
 
     /**
@@ -106,10 +109,10 @@ final class CounterStore {
         Uni<Map<Group, WindowRow>> rows = readRows(db, groups.keySet());
         Uni<Map<CounterKey, Usage>> buckets = readBuckets(db, bucketKeys);
         return Uni.combine().all().unis(rows, buckets).asTuple().chain(t -> {
-            Map<Group, String[]> rowsRead = new HashMap<>();
+            Map<Group, RowRead> rowsRead = new HashMap<>();
             for (Group g : groups.keySet()) {
                 WindowRow row = t.getItem1().get(g);
-                rowsRead.put(g, row == null ? new String[KINDS.length] : row.buckets());
+                rowsRead.put(g, row == null ? new RowRead(new String[KINDS.length], false) : new RowRead(row.buckets(), true));
             }
             Map<CounterKey, Usage> out = new HashMap<>(t.getItem2());
             List<CounterKey> closed = new ArrayList<>();
@@ -204,10 +207,12 @@ final class CounterStore {
      * them holds (an agent's own rows, under its agent row lock), with their current buckets as
      * read. Such a row cannot change before commit, so when nothing of it has to move (no window
      * rolled, no delta to an older bucket: every payment but the first of each hour) it skips the
-     * move statement, its row lock and the lock's WAL record; the grow statement locks it anyway.
+     * move statement, its row lock and the lock's WAL record. A settled row that exists is grown by
+     * a plain UPDATE rather than the upsert, whose conflict path locks the row (another WAL record)
+     * before it updates it; new rows and team rows go through the upsert.
      */
     static Uni<Void> write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits,
-                           Map<Group, String[]> settledRows) {
+                           Map<Group, RowRead> settledRows) {
         TreeMap<CounterKey, long[]> buckets = new TreeMap<>(CounterKey.ORDER);
         TreeMap<Group, GroupWrite> groups = new TreeMap<>(Group.ORDER);
         Map<Group, List<CounterKey>> calendarByGroup = new HashMap<>();
@@ -233,9 +238,9 @@ final class CounterStore {
         TreeMap<Group, GroupWrite> moving = new TreeMap<>(Group.ORDER);
         List<CounterKey> calendar = new ArrayList<>();
         calendarByGroup.forEach((g, keys) -> {
-            String[] settled = settledRows.get(g);
-            if (settled != null && nothingMoves(groups.get(g).target, settled, keys)) {
-                before.put(g, settled);
+            RowRead settled = settledRows.get(g);
+            if (settled != null && nothingMoves(groups.get(g).target, settled.buckets(), keys)) {
+                before.put(g, settled.buckets());
             } else {
                 moving.put(g, groups.get(g));
                 calendar.addAll(keys);
@@ -248,9 +253,18 @@ final class CounterStore {
         if (!calendar.isEmpty()) {
             statements.add(moveClosed(conn, moving, calendar, deltas, limits).invoke(before::putAll));
         }
+        TreeMap<Group, GroupWrite> updated = new TreeMap<>(Group.ORDER);
+        TreeMap<Group, GroupWrite> upserted = new TreeMap<>(Group.ORDER);
+        groups.forEach((g, w) -> {
+            RowRead settled = settledRows.get(g);
+            (settled != null && settled.stored() ? updated : upserted).put(g, w);
+        });
         Map<Group, String[]> after = new HashMap<>();
-        if (!groups.isEmpty()) {
-            statements.add(growRows(conn, groups, deltas, limits).invoke(after::putAll));
+        if (!updated.isEmpty()) {
+            statements.add(growRows(conn, UPDATE_ROWS, updated, deltas, limits).invoke(after::putAll));
+        }
+        if (!upserted.isEmpty()) {
+            statements.add(growRows(conn, UPSERT_ROWS, upserted, deltas, limits).invoke(after::putAll));
         }
         if (statements.isEmpty()) {
             return Uni.createFrom().voidItem();
@@ -427,14 +441,18 @@ final class CounterStore {
         return conn.preparedQuery(MOVE_CLOSED).execute(args).map(CounterStore::bucketsByGroup);
     }
 
-    private static final String GROW_ROWS = growRowsSql();
+    private static final String UPSERT_ROWS = growRowsSql(true);
+    /** The same for rows known to exist under this transaction's agent lock: no conflict path. */
+    private static final String UPDATE_ROWS = growRowsSql(false);
 
     /**
      * Per window: the transaction's newest bucket replaces an older one (already moved by
      * {@link #moveClosedSql}), adds to an equal one, and leaves a newer one alone (its delta was
-     * moved). Returns the buckets after.
+     * moved). Returns the buckets after. {@code upsert}: inserts rows that do not exist; otherwise
+     * a plain UPDATE of rows that do.
      */
-    private static String growRowsSql() {
+    private static String growRowsSql(boolean upsert) {
+        String in = upsert ? "EXCLUDED." : "u.";
         StringBuilder columns = new StringBuilder("scope_id, tool");
         StringBuilder types = new StringBuilder("$1::text[], $2::text[]");
         StringBuilder set = new StringBuilder();
@@ -444,36 +462,43 @@ final class CounterStore {
                     .append(c).append("_limit");
             types.append(", $").append(p++).append("::text[], $").append(p++).append("::bigint[], $").append(p++)
                     .append("::bigint[], $").append(p++).append("::bigint[]");
-            String ex = "EXCLUDED." + c + "_bucket";
+            String ex = in + c + "_bucket";
             String old = "c." + c + "_bucket";
             String keep = ex + " IS NULL OR " + ex + " COLLATE \"C\" < " + old;
             String same = ex + " = " + old;
+            String spent = in + c + "_spent";
+            String held = in + c + "_held";
+            String limit = in + c + "_limit";
             set.append(c).append("_spent = CASE WHEN ").append(keep).append(" THEN c.").append(c).append("_spent WHEN ")
-                    .append(same).append(" THEN c.").append(c).append("_spent + EXCLUDED.").append(c).append("_spent ELSE EXCLUDED.")
-                    .append(c).append("_spent END,\n  ");
+                    .append(same).append(" THEN c.").append(c).append("_spent + ").append(spent).append(" ELSE ")
+                    .append(spent).append(" END,\n  ");
             set.append(c).append("_held = CASE WHEN ").append(keep).append(" THEN c.").append(c).append("_held WHEN ")
-                    .append(same).append(" THEN c.").append(c).append("_held + EXCLUDED.").append(c).append("_held ELSE EXCLUDED.")
-                    .append(c).append("_held END,\n  ");
+                    .append(same).append(" THEN c.").append(c).append("_held + ").append(held).append(" ELSE ")
+                    .append(held).append(" END,\n  ");
             set.append(c).append("_limit = CASE WHEN ").append(keep).append(" THEN c.").append(c).append("_limit WHEN ")
-                    .append(same).append(" THEN (CASE WHEN EXCLUDED.").append(c).append("_spent + EXCLUDED.").append(c)
-                    .append("_held > 0 THEN EXCLUDED.").append(c).append("_limit ELSE c.").append(c).append("_limit END) ELSE EXCLUDED.")
-                    .append(c).append("_limit END,\n  ");
+                    .append(same).append(" THEN (CASE WHEN ").append(spent).append(" + ").append(held)
+                    .append(" > 0 THEN ").append(limit).append(" ELSE c.").append(c).append("_limit END) ELSE ")
+                    .append(limit).append(" END,\n  ");
             set.append(c).append("_bucket = CASE WHEN ").append(keep).append(" THEN ").append(old).append(" ELSE ").append(ex)
                     .append(" END,\n  ");
         }
         columns.append(", lifetime_spent, lifetime_held, lifetime_limit");
         types.append(", $").append(p++).append("::bigint[], $").append(p++).append("::bigint[], $").append(p).append("::bigint[]");
         set.append("""
-                lifetime_spent = c.lifetime_spent + EXCLUDED.lifetime_spent,
-                  lifetime_held = c.lifetime_held + EXCLUDED.lifetime_held,
-                  lifetime_limit = CASE WHEN EXCLUDED.lifetime_spent + EXCLUDED.lifetime_held > 0
-                                        THEN EXCLUDED.lifetime_limit ELSE c.lifetime_limit END""");
-        return "INSERT INTO ledger.window_counters AS c (" + columns + ")\nSELECT * FROM unnest(" + types + ")\n"
-                + "ON CONFLICT (scope_id, tool) DO UPDATE SET\n  " + set
-                + "\nRETURNING scope_id, tool, hour_bucket, day_bucket, week_bucket, month_bucket";
+                lifetime_spent = c.lifetime_spent + %1$slifetime_spent,
+                  lifetime_held = c.lifetime_held + %1$slifetime_held,
+                  lifetime_limit = CASE WHEN %1$slifetime_spent + %1$slifetime_held > 0
+                                        THEN %1$slifetime_limit ELSE c.lifetime_limit END""".formatted(in));
+        String returning = "\nRETURNING c.scope_id, c.tool, c.hour_bucket, c.day_bucket, c.week_bucket, c.month_bucket";
+        if (upsert) {
+            return "INSERT INTO ledger.window_counters AS c (" + columns + ")\nSELECT * FROM unnest(" + types + ")\n"
+                    + "ON CONFLICT (scope_id, tool) DO UPDATE SET\n  " + set + returning;
+        }
+        return "UPDATE ledger.window_counters AS c SET\n  " + set + "\nFROM unnest(" + types + ") AS u(" + columns + ")\n"
+                + "WHERE c.scope_id = u.scope_id AND c.tool = u.tool" + returning;
     }
 
-    private static Uni<Map<Group, String[]>> growRows(SqlConnection conn, TreeMap<Group, GroupWrite> groups,
+    private static Uni<Map<Group, String[]>> growRows(SqlConnection conn, String sql, TreeMap<Group, GroupWrite> groups,
                                                       Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
         int n = groups.size();
         List<Group> order = new ArrayList<>(groups.keySet());
@@ -497,7 +522,7 @@ final class CounterStore {
         args.addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeSpent).toArray(Long[]::new))
                 .addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeHeld).toArray(Long[]::new))
                 .addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeLimit).toArray(Long[]::new));
-        return conn.preparedQuery(GROW_ROWS).execute(args).map(CounterStore::bucketsByGroup);
+        return conn.preparedQuery(sql).execute(args).map(CounterStore::bucketsByGroup);
     }
 
     private static Map<Group, String[]> bucketsByGroup(RowSet<Row> rs) {

@@ -39,7 +39,7 @@ final class Tx {
     private final Map<CounterKey, long[]> counterDeltas = new TreeMap<>(CounterKey.ORDER);
     private final Map<CounterKey, Long> hardLimits = new HashMap<>();
     private final Map<CounterKey, Usage> loaded = new HashMap<>();
-    private final Map<CounterStore.Group, String[]> windowRowsRead = new HashMap<>();
+    private final Map<CounterStore.Group, CounterStore.RowRead> windowRowsRead = new HashMap<>();
     private final java.util.Set<CounterKey> requested = new java.util.HashSet<>();
     private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
@@ -367,11 +367,11 @@ final class Tx {
      * transaction holds. Team rows are not: another agent's expiring hold releases a team's counters
      * without the team's lock. Used once: the rows as read are stale after this transaction writes.
      */
-    private Map<CounterStore.Group, String[]> settledWindowRows() {
-        Map<CounterStore.Group, String[]> settled = new HashMap<>();
-        windowRowsRead.forEach((g, buckets) -> {
+    private Map<CounterStore.Group, CounterStore.RowRead> settledWindowRows() {
+        Map<CounterStore.Group, CounterStore.RowRead> settled = new HashMap<>();
+        windowRowsRead.forEach((g, row) -> {
             if (agents.containsKey(g.scopeId())) {
-                settled.put(g, buckets);
+                settled.put(g, row);
             }
         });
         windowRowsRead.clear();

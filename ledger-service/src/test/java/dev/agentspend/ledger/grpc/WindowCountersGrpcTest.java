@@ -20,8 +20,14 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static dev.agentspend.ledger.grpc.HoldsGrpcTest.capture;
 import static dev.agentspend.ledger.grpc.HoldsGrpcTest.hold;
@@ -116,6 +122,63 @@ class WindowCountersGrpcTest {
         assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(4_000_000).build()).getEntry().getDecision());
         assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, a.ledger().pay(pay(1).build()).getEntry().getDeclineReason());
         assertNoViolationOf(a);
+    }
+
+    /**
+     * A payment to an agent whose window rows exist and whose windows have not rolled updates each
+     * row once: no row lock first (the upsert's conflict path locked it, one more WAL record per row
+     * per payment). Read from the WAL between the two payments' LSNs, for the rows' own tuples.
+     */
+    @Test
+    void aPaymentUpdatesAnAgentsExistingWindowRowsWithoutLockingThemFirst() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_HOUR, 50_000_000, true)).build(), 100_000_000);
+        clock.set(Instant.parse("2031-08-01T10:00:00Z"));
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).build()).getEntry().getDecision());
+        clock.set(Instant.parse("2031-08-01T10:00:05Z"));
+        try (Connection c = Fixture.sql(); Statement st = c.createStatement()) {
+            st.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+            Map<String, String> tuples = new HashMap<>(); // "block/offset" of each row -> its tool
+            try (ResultSet rs = st.executeQuery("SELECT tool, (ctid::text::point)[0]::bigint AS block, "
+                    + "(ctid::text::point)[1]::int AS off FROM ledger.window_counters WHERE scope_id = '" + a.id() + "'")) {
+                while (rs.next()) {
+                    tuples.put(rs.getLong("block") + "/" + rs.getInt("off"), rs.getString("tool"));
+                }
+            }
+            assertEquals(2, tuples.size(), "every tool's row and the payment tool's row");
+            String from = walInsertPosition(st);
+
+            assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).build()).getEntry().getDecision());
+
+            String to = walInsertPosition(st);
+            List<String> locks = new ArrayList<>();
+            List<String> updates = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("SELECT record_type, relblocknumber, description FROM pg_get_wal_block_info('"
+                    + from + "', '" + to + "') "
+                    + "WHERE relfilenode = pg_relation_filenode('ledger.window_counters') AND resource_manager = 'Heap'")) {
+                while (rs.next()) {
+                    String type = rs.getString("record_type");
+                    String description = rs.getString("description");
+                    java.util.regex.Matcher off = java.util.regex.Pattern.compile("(?:^|[ ,])(?:old_)?off: (\\d+)").matcher(description);
+                    if (!off.find() || !tuples.containsKey(rs.getLong("relblocknumber") + "/" + off.group(1))) {
+                        continue; // another row's record
+                    }
+                    (type.equals("LOCK") ? locks : updates).add(type + " " + description);
+                }
+            }
+            assertEquals(List.of(), locks, "row locks on the agent's window rows");
+            assertEquals(2, updates.size(), "one update of each of the agent's window rows: " + updates);
+        }
+        assertEquals(2_000_000, counter(a.id(), "H:2031-08-01:10", "", "spent_micros"));
+        assertEquals(2_000_000, counter(a.id(), "H:2031-08-01:10", PAY_TOOL, "spent_micros"));
+        assertNoViolationOf(a);
+    }
+
+    private static String walInsertPosition(Statement st) throws java.sql.SQLException {
+        try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 
     private static long counter(String scopeId, String bucket, String tool, String column) {
