@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @ApplicationScoped
 public class FeedNotifier {
     private final List<Runnable> waiting = new ArrayList<>();
+    /** Signals so far (guarded by {@code waiting}): a reader notes it before it reads. */
+    private long signals;
 
     @Inject
     Vertx vertx;
@@ -25,6 +27,7 @@ public class FeedNotifier {
     public void signal() {
         List<Runnable> wake;
         synchronized (waiting) {
+            signals++;
             if (waiting.isEmpty()) {
                 return;
             }
@@ -34,8 +37,18 @@ public class FeedNotifier {
         wake.forEach(Runnable::run);
     }
 
-    /** Completes on the next signal or after {@code timeout}, whichever comes first. */
-    public Uni<Void> await(Duration timeout) {
+    /** The signals so far: note it before a read, and pass it to {@link #awaitAfter} once caught up. */
+    public long signals() {
+        synchronized (waiting) {
+            return signals;
+        }
+    }
+
+    /**
+     * Completes at once if a signal came after {@code seen} (a commit the reader's read may have
+     * missed), else on the next signal or after {@code timeout}, whichever comes first.
+     */
+    public Uni<Void> awaitAfter(long seen, Duration timeout) {
         return Uni.createFrom().emitter(emitter -> {
             AtomicBoolean done = new AtomicBoolean();
             long[] timer = new long[1];
@@ -46,6 +59,10 @@ public class FeedNotifier {
                 }
             };
             synchronized (waiting) {
+                if (signals != seen) {
+                    emitter.complete(null);
+                    return;
+                }
                 waiting.add(wake);
             }
             timer[0] = vertx.setTimer(Math.max(1, timeout.toMillis()), id -> {

@@ -27,6 +27,7 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
@@ -219,6 +220,9 @@ public class LedgerQueries {
     /**
      * The entry feed after {@code afterPosition}: pages from the database; when caught up, waits
      * for a local commit or the poll interval, then reads again; ends when the subscriber cancels.
+     * A page shorter than a full one was read caught up: the next read waits for a commit after the
+     * read began (counted by the notifier, so one that came during the read is not missed) instead of
+     * finding nothing first; under load that was every other read of every subscription.
      * Positions are assigned in commit order without gaps, so reading the next {@code stream-batch-size}
      * positions after the last seen never skips.
      * Each item is one non-empty page, in position order (at most {@code stream-batch-size}).
@@ -228,22 +232,13 @@ public class LedgerQueries {
         AtomicInteger emptyReads = new AtomicInteger();
         AtomicBoolean counted = new AtomicBoolean();
         int batch = config.ledger().streamBatchSize();
+        Duration poll = config.ledger().streamPollInterval();
+        AtomicLong caughtUpAtSignals = new AtomicLong(NOT_CAUGHT_UP);
         return Multi.createBy().repeating()
                 .uni(() -> {
-                    boolean open = emptyReads.get() >= EMPTY_READS_BEFORE_OPEN_READ;
-                    return readPage(last.get(), batch, open).chain(page -> {
-                        if (!page.isEmpty()) {
-                            long first = page.get(0).getPosition();
-                            if (first != last.get() + 1) {
-                                LOG.warnf("the entry feed skips positions %d to %d: none is in ledger.entries", last.get() + 1, first - 1);
-                            }
-                            emptyReads.set(0);
-                            last.set(page.get(page.size() - 1).getPosition());
-                            return Uni.createFrom().item(page);
-                        }
-                        emptyReads.set(open ? 0 : emptyReads.get() + 1);
-                        return notifier.await(config.ledger().streamPollInterval()).map(v -> page);
-                    });
+                    long caughtUp = caughtUpAtSignals.getAndSet(NOT_CAUGHT_UP);
+                    Uni<Void> ready = caughtUp == NOT_CAUGHT_UP ? Uni.createFrom().voidItem() : notifier.awaitAfter(caughtUp, poll);
+                    return ready.chain(() -> nextPage(last, emptyReads, caughtUpAtSignals, batch, poll));
                 })
                 .indefinitely()
                 .select().where(page -> !page.isEmpty())
@@ -256,6 +251,32 @@ public class LedgerQueries {
                         activeStreams.decrementAndGet();
                     }
                 });
+    }
+
+    private static final long NOT_CAUGHT_UP = -1;
+
+    /** Reads the page after {@code last}; an empty read waits for a commit or the poll interval before it completes. */
+    private Uni<List<Entry>> nextPage(AtomicLong last, AtomicInteger emptyReads, AtomicLong caughtUpAtSignals, int batch,
+                                      Duration poll) {
+        boolean open = emptyReads.get() >= EMPTY_READS_BEFORE_OPEN_READ;
+        long signalsBeforeRead = notifier.signals();
+        return readPage(last.get(), batch, open).chain(page -> {
+            if (!page.isEmpty()) {
+                long first = page.get(0).getPosition();
+                if (first != last.get() + 1) {
+                    LOG.warnf("the entry feed skips positions %d to %d: none is in ledger.entries", last.get() + 1, first - 1);
+                }
+                emptyReads.set(0);
+                last.set(page.get(page.size() - 1).getPosition());
+                if (page.size() < batch) {
+                    // emitted now; the next read first waits for a commit after this one began
+                    caughtUpAtSignals.set(signalsBeforeRead);
+                }
+                return Uni.createFrom().item(page);
+            }
+            emptyReads.set(open ? 0 : emptyReads.get() + 1);
+            return notifier.awaitAfter(signalsBeforeRead, poll).map(v -> page);
+        });
     }
 
     /**
