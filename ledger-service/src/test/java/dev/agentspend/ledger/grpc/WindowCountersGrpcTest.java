@@ -151,6 +151,7 @@ class WindowCountersGrpcTest {
             assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).build()).getEntry().getDecision());
 
             String to = walInsertPosition(st);
+            awaitFlushed(st, to);
             List<String> locks = new ArrayList<>();
             List<String> updates = new ArrayList<>();
             try (ResultSet rs = st.executeQuery("SELECT record_type, relblocknumber, description FROM pg_get_wal_block_info('"
@@ -172,6 +173,18 @@ class WindowCountersGrpcTest {
         assertEquals(2_000_000, counter(a.id(), "H:2031-08-01:10", "", "spent_micros"));
         assertEquals(2_000_000, counter(a.id(), "H:2031-08-01:10", PAY_TOOL, "spent_micros"));
         assertNoViolationOf(a);
+    }
+
+    /** pg_walinspect reads flushed WAL only. */
+    private static void awaitFlushed(Statement st, String lsn) {
+        Fixture.await(java.time.Duration.ofSeconds(30), "WAL up to " + lsn + " to be flushed", () -> {
+            try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_flush_lsn() >= '" + lsn + "'::pg_lsn")) {
+                rs.next();
+                return rs.getBoolean(1);
+            } catch (java.sql.SQLException e) {
+                throw new AssertionError(e);
+            }
+        });
     }
 
     private static String walInsertPosition(Statement st) throws java.sql.SQLException {
