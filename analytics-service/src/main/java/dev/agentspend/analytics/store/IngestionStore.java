@@ -167,13 +167,7 @@ public class IngestionStore {
             team[i] = e.getKey().teamId();
             sums.set(i++, e.getValue());
         }
-        return exec(c, """
-                INSERT INTO analytics.agent_tool_minute AS t (agent_id, minute, tool, team_id, spend_micros, call_count,
-                    retry_call_count, retry_spend_micros, decline_count, declined_micros)
-                SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int8[], $6::int8[],
-                    $7::int8[], $8::int8[], $9::int8[], $10::int8[])
-                ON CONFLICT (agent_id, minute, tool, team_id) DO UPDATE SET
-                """ + SumArrays.UPDATE, agent, minute, tool, team, sums.spend, sums.calls, sums.retryCalls, sums.retrySpend,
+        return exec(c, ADD_TOOL_MINUTES, agent, minute, tool, team, sums.spend, sums.calls, sums.retryCalls, sums.retrySpend,
                 sums.declines, sums.declined);
     }
 
@@ -195,13 +189,7 @@ public class IngestionStore {
             team[i] = e.getKey().teamId();
             sums.set(i++, e.getValue());
         }
-        return exec(c, """
-                INSERT INTO analytics.agent_tool_day AS t (agent_id, day, tool, team_id, spend_micros, call_count,
-                    retry_call_count, retry_spend_micros, decline_count, declined_micros)
-                SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::int8[], $6::int8[],
-                    $7::int8[], $8::int8[], $9::int8[], $10::int8[])
-                ON CONFLICT (agent_id, day, tool, team_id) DO UPDATE SET
-                """ + SumArrays.UPDATE, agent, day, tool, team, sums.spend, sums.calls, sums.retryCalls, sums.retrySpend,
+        return exec(c, ADD_TOOL_DAYS, agent, day, tool, team, sums.spend, sums.calls, sums.retryCalls, sums.retrySpend,
                 sums.declines, sums.declined);
     }
 
@@ -223,14 +211,7 @@ public class IngestionStore {
             calls[i] = e.getValue().calls;
             declines[i++] = e.getValue().declines;
         }
-        return exec(c, """
-                INSERT INTO analytics.agent_day AS t (agent_id, day, spend_micros, call_count, decline_count)
-                SELECT * FROM unnest($1::text[], $2::date[], $3::int8[], $4::int8[], $5::int8[])
-                ON CONFLICT (agent_id, day) DO UPDATE SET
-                  spend_micros = t.spend_micros + excluded.spend_micros,
-                  call_count = t.call_count + excluded.call_count,
-                  decline_count = t.decline_count + excluded.decline_count
-                """, agent, day, spend, calls, declines);
+        return exec(c, ADD_AGENT_DAYS, agent, day, spend, calls, declines);
     }
 
     /**
@@ -318,13 +299,7 @@ public class IngestionStore {
             amount[i] = e.getValue().amountMicros;
             count[i++] = e.getValue().payments;
         }
-        return exec(c, """
-                INSERT INTO analytics.agent_flow_minute AS f (payer_agent_id, payee_agent_id, minute, amount_micros, payment_count)
-                SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int8[], $5::int8[])
-                ON CONFLICT (payer_agent_id, payee_agent_id, minute) DO UPDATE SET
-                  amount_micros = f.amount_micros + excluded.amount_micros,
-                  payment_count = f.payment_count + excluded.payment_count
-                """, payer, payee, minute, amount, count);
+        return exec(c, ADD_FLOW_MINUTES, payer, payee, minute, amount, count);
     }
 
     private Uni<Void> holds(SqlConnection c, BatchDelta d) {
@@ -359,16 +334,33 @@ public class IngestionStore {
         return c.preparedQuery(sql).execute(Tuple.from(params)).replaceWithVoid();
     }
 
+    private static AggregateAdd.Column col(String name, String arrayType) {
+        return new AggregateAdd.Column(name, arrayType);
+    }
+
+    /** The six sums of a tool aggregate row, in SumArrays' parameter order. */
+    private static final List<AggregateAdd.Column> TOOL_SUMS = List.of(col("spend_micros", "int8[]"),
+            col("call_count", "int8[]"), col("retry_call_count", "int8[]"), col("retry_spend_micros", "int8[]"),
+            col("decline_count", "int8[]"), col("declined_micros", "int8[]"));
+
+    static final String ADD_TOOL_MINUTES = new AggregateAdd("analytics.agent_tool_minute",
+            List.of(col("agent_id", "text[]"), col("minute", "timestamptz[]"), col("tool", "text[]"), col("team_id", "text[]")),
+            TOOL_SUMS).sql();
+
+    static final String ADD_TOOL_DAYS = new AggregateAdd("analytics.agent_tool_day",
+            List.of(col("agent_id", "text[]"), col("day", "date[]"), col("tool", "text[]"), col("team_id", "text[]")),
+            TOOL_SUMS).sql();
+
+    static final String ADD_AGENT_DAYS = new AggregateAdd("analytics.agent_day",
+            List.of(col("agent_id", "text[]"), col("day", "date[]")),
+            List.of(col("spend_micros", "int8[]"), col("call_count", "int8[]"), col("decline_count", "int8[]"))).sql();
+
+    static final String ADD_FLOW_MINUTES = new AggregateAdd("analytics.agent_flow_minute",
+            List.of(col("payer_agent_id", "text[]"), col("payee_agent_id", "text[]"), col("minute", "timestamptz[]")),
+            List.of(col("amount_micros", "int8[]"), col("payment_count", "int8[]"))).sql();
+
     /** The six sums of a tool aggregate row, as column arrays. */
     private static final class SumArrays {
-        static final String UPDATE = """
-                  spend_micros = t.spend_micros + excluded.spend_micros,
-                  call_count = t.call_count + excluded.call_count,
-                  retry_call_count = t.retry_call_count + excluded.retry_call_count,
-                  retry_spend_micros = t.retry_spend_micros + excluded.retry_spend_micros,
-                  decline_count = t.decline_count + excluded.decline_count,
-                  declined_micros = t.declined_micros + excluded.declined_micros
-                """;
         final Long[] spend;
         final Long[] calls;
         final Long[] retryCalls;

@@ -1,0 +1,152 @@
+package dev.agentspend.analytics.store;
+
+import dev.agentspend.analytics.support.AnalyticsTestResource;
+import dev.agentspend.analytics.support.Platform;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * IngestionStore's aggregate statements (AggregateAdd), run as they are against the migrated
+ * schema inside a transaction that is rolled back (the running consumer never sees these rows):
+ * sums add up on rows that exist and new rows are inserted, in one statement; a row that exists is
+ * updated without being locked first (read from the WAL the statement wrote, for that row's tuple;
+ * that test commits, since only flushed WAL can be read, and deletes its row).
+ */
+@QuarkusTest
+@QuarkusTestResource(value = AnalyticsTestResource.class, restrictToAnnotatedClass = false)
+class AggregateAddTest {
+    private static final Pattern TUPLE_OFFSET = Pattern.compile("(?:^|[ ,])(?:old_)?off: (\\d+)");
+    private Connection db;
+    private Statement st;
+
+    @BeforeEach
+    void begin() throws Exception {
+        db = DriverManager.getConnection(AnalyticsTestResource.analyticsJdbcUrl(), "postgres", "");
+        st = db.createStatement();
+        st.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+        db.setAutoCommit(false);
+        st.execute("PREPARE add_agent_days(text[], date[], int8[], int8[], int8[]) AS " + IngestionStore.ADD_AGENT_DAYS);
+        st.execute("PREPARE add_tool_minutes(text[], timestamptz[], text[], text[], int8[], int8[], int8[], int8[], int8[], int8[]) AS "
+                + IngestionStore.ADD_TOOL_MINUTES);
+    }
+
+    @AfterEach
+    void rollback() throws Exception {
+        db.rollback();
+        db.close();
+    }
+
+    @Test
+    void sumsAddToRowsThatExistAndNewKeysGetRows() throws Exception {
+        st.execute("EXECUTE add_agent_days(ARRAY['agt_add_a'], ARRAY['2031-03-01'::date], ARRAY[100], ARRAY[1], ARRAY[0])");
+        st.execute("EXECUTE add_agent_days(ARRAY['agt_add_a', 'agt_add_b', 'agt_add_a'], "
+                + "ARRAY['2031-03-01', '2031-03-01', '2031-03-02']::date[], ARRAY[50, 7, 3], ARRAY[2, 1, 1], ARRAY[1, 0, 0])");
+
+        assertEquals("150 3 1", agentDay("agt_add_a", "2031-03-01"));
+        assertEquals("7 1 0", agentDay("agt_add_b", "2031-03-01"));
+        assertEquals("3 1 0", agentDay("agt_add_a", "2031-03-02"));
+
+        st.execute("EXECUTE add_tool_minutes(ARRAY['agt_add_a', 'agt_add_a'], "
+                + "ARRAY['2031-03-01T10:00:00Z', '2031-03-01T10:00:00Z']::timestamptz[], ARRAY['t1', 't2'], ARRAY['', ''], "
+                + "ARRAY[10, 20], ARRAY[1, 1], ARRAY[0, 1], ARRAY[0, 20], ARRAY[0, 0], ARRAY[0, 0])");
+        st.execute("EXECUTE add_tool_minutes(ARRAY['agt_add_a'], ARRAY['2031-03-01T10:00:00Z']::timestamptz[], ARRAY['t2'], "
+                + "ARRAY[''], ARRAY[5], ARRAY[1], ARRAY[1], ARRAY[5], ARRAY[1], ARRAY[9])");
+        try (ResultSet r = st.executeQuery("SELECT tool, spend_micros, call_count, retry_call_count, retry_spend_micros, "
+                + "decline_count, declined_micros FROM analytics.agent_tool_minute WHERE agent_id = 'agt_add_a' ORDER BY tool")) {
+            List<String> rows = new ArrayList<>();
+            while (r.next()) {
+                rows.add(r.getString(1) + " " + r.getLong(2) + " " + r.getLong(3) + " " + r.getLong(4) + " " + r.getLong(5)
+                        + " " + r.getLong(6) + " " + r.getLong(7));
+            }
+            assertEquals(List.of("t1 10 1 0 0 0 0", "t2 25 2 2 25 1 9"), rows);
+        }
+    }
+
+    /** Committed (pg_walinspect reads only flushed WAL), and deleted afterwards. */
+    @Test
+    void aRowThatExistsIsUpdatedWithoutALockFirst() throws Exception {
+        db.commit();
+        db.setAutoCommit(true);
+        try {
+            existingRowUpdatedWithoutLock();
+        } finally {
+            st.execute("DELETE FROM analytics.agent_day WHERE agent_id = 'agt_add_wal'");
+            db.setAutoCommit(false);
+        }
+    }
+
+    private void existingRowUpdatedWithoutLock() throws Exception {
+        st.execute("EXECUTE add_agent_days(ARRAY['agt_add_wal'], ARRAY['2031-03-01'::date], ARRAY[100], ARRAY[1], ARRAY[0])");
+        String tuple;
+        try (ResultSet r = st.executeQuery("SELECT (ctid::text::point)[0]::bigint || '/' || (ctid::text::point)[1]::int "
+                + "FROM analytics.agent_day WHERE agent_id = 'agt_add_wal'")) {
+            r.next();
+            tuple = r.getString(1);
+        }
+        String from = walInsertPosition();
+
+        st.execute("EXECUTE add_agent_days(ARRAY['agt_add_wal'], ARRAY['2031-03-01'::date], ARRAY[5], ARRAY[1], ARRAY[0])");
+
+        String to = walInsertPosition();
+        awaitFlushed(to);
+        List<String> locks = new ArrayList<>();
+        List<String> updates = new ArrayList<>();
+        try (ResultSet r = st.executeQuery("SELECT record_type, relblocknumber, description FROM pg_get_wal_block_info('"
+                + from + "', '" + to + "') WHERE relfilenode = pg_relation_filenode('analytics.agent_day') "
+                + "AND resource_manager = 'Heap'")) {
+            while (r.next()) {
+                Matcher off = TUPLE_OFFSET.matcher(r.getString("description"));
+                if (!off.find() || !tuple.equals(r.getLong("relblocknumber") + "/" + off.group(1))) {
+                    continue;
+                }
+                (r.getString("record_type").equals("LOCK") ? locks : updates).add(r.getString("record_type"));
+            }
+        }
+        assertEquals(List.of(), locks, "row locks on the existing row");
+        assertEquals(1, updates.size(), "one update of the existing row: " + updates);
+        assertEquals("105 2 0", agentDay("agt_add_wal", "2031-03-01"));
+    }
+
+    /** pg_walinspect reads flushed WAL only; the test database may commit asynchronously. */
+    private void awaitFlushed(String lsn) {
+        Platform.await(Duration.ofSeconds(30), () -> {
+            try (ResultSet r = st.executeQuery("SELECT pg_current_wal_flush_lsn() >= '" + lsn + "'::pg_lsn")) {
+                r.next();
+                return r.getBoolean(1);
+            } catch (SQLException e) {
+                throw new AssertionError(e);
+            }
+        }, "WAL up to " + lsn + " to be flushed");
+    }
+
+    private String walInsertPosition() throws Exception {
+        try (ResultSet r = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+
+    private String agentDay(String agentId, String day) throws Exception {
+        try (ResultSet r = st.executeQuery("SELECT spend_micros || ' ' || call_count || ' ' || decline_count FROM analytics.agent_day "
+                + "WHERE agent_id = '" + agentId + "' AND day = '" + day + "'")) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+}
