@@ -240,9 +240,7 @@ public final class ConsumerStore {
                 deleted.add(bucket);
             }
         }
-        steps.add(() -> db.preparedQuery("insert into agent_state (agent_id, state, position) "
-                        + "select agent_id, state, $3 from unnest($1::text[], $2::bytea[]) as t (agent_id, state) "
-                        + "on conflict (agent_id) do update set state = excluded.state, position = excluded.position")
+        steps.add(() -> db.preparedQuery(WRITE_HEADS)
                 .execute(Tuple.of(agentIds.toArray(new String[0]), heads.toArray(new Buffer[0]), newPosition)));
         if (!deleted.isEmpty()) {
             steps.add(() -> db.preparedQuery("delete from agent_buckets b "
@@ -251,13 +249,34 @@ public final class ConsumerStore {
                     .execute(Tuple.of(deletedAgents.toArray(new String[0]), deleted.toArray(new Long[0]))));
         }
         if (!written.isEmpty()) {
-            steps.add(() -> db.preparedQuery("insert into agent_buckets (agent_id, bucket, data) "
-                            + "select * from unnest($1::text[], $2::bigint[], $3::bytea[]) "
-                            + "on conflict (agent_id, bucket) do update set data = excluded.data")
+            steps.add(() -> db.preparedQuery(WRITE_BUCKETS)
                     .execute(Tuple.of(writtenAgents.toArray(new String[0]), written.toArray(new Long[0]),
                             writtenData.toArray(new Buffer[0]))));
         }
     }
+
+    /*
+     * Heads and buckets: rows that exist are updated by a plain UPDATE and only the others inserted.
+     * An upsert that meets an existing row (nearly every head, and the newest bucket of every batch
+     * but the first of each bucket) locks it before updating it: a second WAL record per row. This
+     * consumer is the only writer (advisory lock); the ON CONFLICT clause keeps it right regardless.
+     */
+    static final String WRITE_HEADS = """
+            with d as (select * from unnest($1::text[], $2::bytea[]) as d (agent_id, state)),
+            u as (update agent_state t set state = d.state, position = $3 from d where t.agent_id = d.agent_id
+                  returning t.agent_id)
+            insert into agent_state (agent_id, state, position)
+            select d.agent_id, d.state, $3 from d where not exists (select 1 from u where u.agent_id = d.agent_id)
+            on conflict (agent_id) do update set state = excluded.state, position = excluded.position""";
+
+    static final String WRITE_BUCKETS = """
+            with d as (select * from unnest($1::text[], $2::bigint[], $3::bytea[]) as d (agent_id, bucket, data)),
+            u as (update agent_buckets t set data = d.data from d where t.agent_id = d.agent_id and t.bucket = d.bucket
+                  returning t.agent_id, t.bucket)
+            insert into agent_buckets (agent_id, bucket, data)
+            select d.agent_id, d.bucket, d.data from d
+            where not exists (select 1 from u where u.agent_id = d.agent_id and u.bucket = d.bucket)
+            on conflict (agent_id, bucket) do update set data = excluded.data""";
 
     /** Deletes what the graph pruned, then inserts what it added and still holds (in that order). */
     private static void addGraphWrites(SqlConnection db, GraphChanges graph, List<Supplier<Uni<?>>> steps) {

@@ -102,7 +102,7 @@ class ConsumerStoreTest {
         List<String> prepared = new ArrayList<>();
         db.query("select statement from pg_prepared_statements").execute().await().indefinitely()
                 .forEach(r -> prepared.add(r.getString("statement")));
-        assertTrue(prepared.stream().anyMatch(q -> q.startsWith("insert into agent_buckets")), prepared.toString());
+        assertTrue(prepared.contains(ConsumerStore.WRITE_BUCKETS), prepared.toString());
         assertTrue(prepared.stream().anyMatch(q -> q.startsWith("update consumer_state")), prepared.toString());
         db.close().await().indefinitely();
     }
@@ -141,6 +141,66 @@ class ConsumerStoreTest {
     }
 
     /** Entries of step i: spend on a tool, and now and then a retry, a decline, a refund, a finished task, an agent payment. */
+    /**
+     * A batch rewrites an agent's stored head and bucket rows without locking them first (the
+     * upsert's conflict path did: one more WAL record per row). Read from the WAL between the two
+     * writes, for the rows' own tuples.
+     */
+    @Test
+    void storedHeadsAndBucketsAreUpdatedWithoutALockFirst() {
+        SqlConnection db = connect(migratedDatabase(null));
+        db.query("create extension if not exists pg_walinspect").execute().await().indefinitely();
+        writeHeadAndBucket(db, 1);
+        java.util.Set<String> tuples = new java.util.HashSet<>(); // "relfilenode/block/offset"
+        for (String table : List.of("agent_state", "agent_buckets")) {
+            db.query("select pg_relation_filenode('" + table + "') || '/' || (ctid::text::point)[0]::bigint || '/' "
+                            + "|| (ctid::text::point)[1]::int as t from " + table)
+                    .execute().await().indefinitely().forEach(r -> tuples.add(r.getString("t")));
+        }
+        assertEquals(2, tuples.size());
+        String from = walInsertPosition(db);
+
+        writeHeadAndBucket(db, 2);
+
+        String to = walInsertPosition(db);
+        Instant deadline = Instant.now().plusSeconds(30);
+        while (!db.query("select pg_current_wal_flush_lsn() >= '" + to + "'::pg_lsn as flushed").execute().await()
+                .indefinitely().iterator().next().getBoolean("flushed")) {
+            assertTrue(Instant.now().isBefore(deadline), "WAL up to " + to + " flushed within 30 s");
+        }
+        List<String> locks = new ArrayList<>();
+        List<String> updates = new ArrayList<>();
+        java.util.regex.Pattern offset = java.util.regex.Pattern.compile("(?:^|[ ,])(?:old_)?off: (\\d+)");
+        db.query("select record_type, relfilenode::bigint as relfilenode, relblocknumber::bigint as relblocknumber, description from pg_get_wal_block_info('" + from + "', '"
+                        + to + "') where resource_manager = 'Heap' and relfilenode in "
+                        + "(pg_relation_filenode('agent_state'), pg_relation_filenode('agent_buckets'))")
+                .execute().await().indefinitely().forEach(r -> {
+                    java.util.regex.Matcher off = offset.matcher(r.getString("description"));
+                    if (off.find() && tuples.contains(r.getLong("relfilenode") + "/" + r.getLong("relblocknumber") + "/"
+                            + off.group(1))) {
+                        (r.getString("record_type").equals("LOCK") ? locks : updates).add(r.getString("record_type"));
+                    }
+                });
+        assertEquals(List.of(), locks, "row locks on the stored head and bucket");
+        assertEquals(2, updates.size(), "one update of each row: " + updates);
+        assertEquals(2L, db.query("select position from agent_state").execute().await().indefinitely()
+                .iterator().next().getLong("position"));
+        db.close().await().indefinitely();
+    }
+
+    private static void writeHeadAndBucket(SqlConnection db, long position) {
+        io.vertx.core.buffer.Buffer data = io.vertx.core.buffer.Buffer.buffer(new byte[]{(byte) position});
+        db.preparedQuery(ConsumerStore.WRITE_HEADS).execute(Tuple.of(new String[]{"agt_wal"},
+                new io.vertx.core.buffer.Buffer[]{data}, position)).await().indefinitely();
+        db.preparedQuery(ConsumerStore.WRITE_BUCKETS).execute(Tuple.of(new String[]{"agt_wal"}, new Long[]{7L},
+                new io.vertx.core.buffer.Buffer[]{data})).await().indefinitely();
+    }
+
+    private static String walInsertPosition(SqlConnection db) {
+        return db.query("select pg_current_wal_insert_lsn()::text as lsn").execute().await().indefinitely()
+                .iterator().next().getString("lsn");
+    }
+
     private List<LedgerEvent> traffic(int i, Instant at) {
         String agent = i % 2 == 0 ? "agt_a" : "agt_b";
         String other = i % 2 == 0 ? "agt_b" : "agt_a";
