@@ -76,7 +76,10 @@ class VerifyAndMetricsGrpcTest {
                 .body(containsString("agentspend_ledger_authorizations_total{decision=\"approved\",operation=\"pay\",reason=\"none\"}"))
                 .body(containsString("reason=\"insufficient_balance\""))
                 .body(containsString("agentspend_ledger_authorized_amount_micros_total{currency=\"USD\",decision=\"declined\""))
-                .body(not(containsString(a.id())));
+                .body(not(containsString(a.id())))
+                // calls are timed once, by the gRPC binder; the HTTP server binder is off (application.properties)
+                .body(containsString("grpc_server_processing_duration_seconds_count{method=\"Pay\""))
+                .body(not(containsString("http_server_requests")));
         given().port(Fixture.LEDGER_PORT).get("/q/health/ready").then().statusCode(200);
         given().port(Fixture.LEDGER_PORT).get("/q/health/well").then().statusCode(200)
                 .body(containsString("policy-feed"));
