@@ -13,6 +13,7 @@ import dev.agentspend.alerts.domain.RuleConfigSet;
 import dev.agentspend.common.api.WorkingSchedule;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
+import dev.agentspend.platform.WalInspection;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.pgclient.PgConnection;
 import io.vertx.mutiny.sqlclient.SqlConnection;
@@ -26,10 +27,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -147,42 +152,23 @@ class ConsumerStoreTest {
      * writes, for the rows' own tuples.
      */
     @Test
-    void storedHeadsAndBucketsAreUpdatedWithoutALockFirst() {
-        SqlConnection db = connect(migratedDatabase(null));
-        db.query("create extension if not exists pg_walinspect").execute().await().indefinitely();
+    void storedHeadsAndBucketsAreUpdatedWithoutALockFirst() throws Exception {
+        String database = migratedDatabase(null);
+        SqlConnection db = connect(database);
         writeHeadAndBucket(db, 1);
-        java.util.Set<String> tuples = new java.util.HashSet<>(); // "relfilenode/block/offset"
-        for (String table : List.of("agent_state", "agent_buckets")) {
-            db.query("select pg_relation_filenode('" + table + "') || '/' || (ctid::text::point)[0]::bigint || '/' "
-                            + "|| (ctid::text::point)[1]::int as t from " + table)
-                    .execute().await().indefinitely().forEach(r -> tuples.add(r.getString("t")));
-        }
-        assertEquals(2, tuples.size());
-        String from = walInsertPosition(db);
+        try (Connection wal = DriverManager.getConnection(EmbeddedPostgresTestResource.server().jdbcUrl(database),
+                EmbeddedDatabase.USER, "")) {
+            Set<WalInspection.Tuple> rows = new HashSet<>(WalInspection.tuples(wal, "alerts.agent_state", "true"));
+            rows.addAll(WalInspection.tuples(wal, "alerts.agent_buckets", "true"));
+            assertEquals(2, rows.size());
+            String from = WalInspection.position(wal);
 
-        writeHeadAndBucket(db, 2);
+            writeHeadAndBucket(db, 2);
 
-        String to = walInsertPosition(db);
-        Instant deadline = Instant.now().plusSeconds(30);
-        while (!db.query("select pg_current_wal_flush_lsn() >= '" + to + "'::pg_lsn as flushed").execute().await()
-                .indefinitely().iterator().next().getBoolean("flushed")) {
-            assertTrue(Instant.now().isBefore(deadline), "WAL up to " + to + " flushed within 30 s");
+            List<String> records = WalInspection.heapRecordTypes(wal, from, rows);
+            assertEquals(List.of(), records.stream().filter("LOCK"::equals).toList(), "row locks on the stored head and bucket");
+            assertEquals(2, records.size(), "one update of each row: " + records);
         }
-        List<String> locks = new ArrayList<>();
-        List<String> updates = new ArrayList<>();
-        java.util.regex.Pattern offset = java.util.regex.Pattern.compile("(?:^|[ ,])(?:old_)?off: (\\d+)");
-        db.query("select record_type, relfilenode::bigint as relfilenode, relblocknumber::bigint as relblocknumber, description from pg_get_wal_block_info('" + from + "', '"
-                        + to + "') where resource_manager = 'Heap' and relfilenode in "
-                        + "(pg_relation_filenode('agent_state'), pg_relation_filenode('agent_buckets'))")
-                .execute().await().indefinitely().forEach(r -> {
-                    java.util.regex.Matcher off = offset.matcher(r.getString("description"));
-                    if (off.find() && tuples.contains(r.getLong("relfilenode") + "/" + r.getLong("relblocknumber") + "/"
-                            + off.group(1))) {
-                        (r.getString("record_type").equals("LOCK") ? locks : updates).add(r.getString("record_type"));
-                    }
-                });
-        assertEquals(List.of(), locks, "row locks on the stored head and bucket");
-        assertEquals(2, updates.size(), "one update of each row: " + updates);
         assertEquals(2L, db.query("select position from agent_state").execute().await().indefinitely()
                 .iterator().next().getLong("position"));
         db.close().await().indefinitely();
@@ -194,11 +180,6 @@ class ConsumerStoreTest {
                 new io.vertx.core.buffer.Buffer[]{data}, position)).await().indefinitely();
         db.preparedQuery(ConsumerStore.WRITE_BUCKETS).execute(Tuple.of(new String[]{"agt_wal"}, new Long[]{7L},
                 new io.vertx.core.buffer.Buffer[]{data})).await().indefinitely();
-    }
-
-    private static String walInsertPosition(SqlConnection db) {
-        return db.query("select pg_current_wal_insert_lsn()::text as lsn").execute().await().indefinitely()
-                .iterator().next().getString("lsn");
     }
 
     private List<LedgerEvent> traffic(int i, Instant at) {

@@ -1,7 +1,7 @@
 package dev.agentspend.analytics.store;
 
 import dev.agentspend.analytics.support.AnalyticsTestResource;
-import dev.agentspend.analytics.support.Platform;
+import dev.agentspend.platform.WalInspection;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.AfterEach;
@@ -11,13 +11,10 @@ import org.junit.jupiter.api.Test;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -31,7 +28,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 @QuarkusTest
 @QuarkusTestResource(value = AnalyticsTestResource.class, restrictToAnnotatedClass = false)
 class AggregateAddTest {
-    private static final Pattern TUPLE_OFFSET = Pattern.compile("(?:^|[ ,])(?:old_)?off: (\\d+)");
     private Connection db;
     private Statement st;
 
@@ -39,7 +35,6 @@ class AggregateAddTest {
     void begin() throws Exception {
         db = DriverManager.getConnection(AnalyticsTestResource.analyticsJdbcUrl(), "postgres", "");
         st = db.createStatement();
-        st.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
         db.setAutoCommit(false);
         st.execute("PREPARE add_agent_days(text[], date[], int8[], int8[], int8[]) AS " + IngestionStore.ADD_AGENT_DAYS);
         st.execute("PREPARE add_tool_minutes(text[], timestamptz[], text[], text[], int8[], int8[], int8[], int8[], int8[], int8[]) AS "
@@ -93,53 +88,15 @@ class AggregateAddTest {
 
     private void existingRowUpdatedWithoutLock() throws Exception {
         st.execute("EXECUTE add_agent_days(ARRAY['agt_add_wal'], ARRAY['2031-03-01'::date], ARRAY[100], ARRAY[1], ARRAY[0])");
-        String tuple;
-        try (ResultSet r = st.executeQuery("SELECT (ctid::text::point)[0]::bigint || '/' || (ctid::text::point)[1]::int "
-                + "FROM analytics.agent_day WHERE agent_id = 'agt_add_wal'")) {
-            r.next();
-            tuple = r.getString(1);
-        }
-        String from = walInsertPosition();
+        Set<WalInspection.Tuple> row = WalInspection.tuples(db, "analytics.agent_day", "agent_id = 'agt_add_wal'");
+        String from = WalInspection.position(db);
 
         st.execute("EXECUTE add_agent_days(ARRAY['agt_add_wal'], ARRAY['2031-03-01'::date], ARRAY[5], ARRAY[1], ARRAY[0])");
 
-        String to = walInsertPosition();
-        awaitFlushed(to);
-        List<String> locks = new ArrayList<>();
-        List<String> updates = new ArrayList<>();
-        try (ResultSet r = st.executeQuery("SELECT record_type, relblocknumber, description FROM pg_get_wal_block_info('"
-                + from + "', '" + to + "') WHERE relfilenode = pg_relation_filenode('analytics.agent_day') "
-                + "AND resource_manager = 'Heap'")) {
-            while (r.next()) {
-                Matcher off = TUPLE_OFFSET.matcher(r.getString("description"));
-                if (!off.find() || !tuple.equals(r.getLong("relblocknumber") + "/" + off.group(1))) {
-                    continue;
-                }
-                (r.getString("record_type").equals("LOCK") ? locks : updates).add(r.getString("record_type"));
-            }
-        }
-        assertEquals(List.of(), locks, "row locks on the existing row");
-        assertEquals(1, updates.size(), "one update of the existing row: " + updates);
+        List<String> records = WalInspection.heapRecordTypes(db, from, row);
+        assertEquals(List.of(), records.stream().filter("LOCK"::equals).toList(), "row locks on the existing row");
+        assertEquals(1, records.size(), "one update of the existing row: " + records);
         assertEquals("105 2 0", agentDay("agt_add_wal", "2031-03-01"));
-    }
-
-    /** pg_walinspect reads flushed WAL only; the test database may commit asynchronously. */
-    private void awaitFlushed(String lsn) {
-        Platform.await(Duration.ofSeconds(30), () -> {
-            try (ResultSet r = st.executeQuery("SELECT pg_current_wal_flush_lsn() >= '" + lsn + "'::pg_lsn")) {
-                r.next();
-                return r.getBoolean(1);
-            } catch (SQLException e) {
-                throw new AssertionError(e);
-            }
-        }, "WAL up to " + lsn + " to be flushed");
-    }
-
-    private String walInsertPosition() throws Exception {
-        try (ResultSet r = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
-            r.next();
-            return r.getString(1);
-        }
     }
 
     private String agentDay(String agentId, String day) throws Exception {

@@ -5,6 +5,7 @@ import dev.agentspend.ledger.support.Fixture;
 import dev.agentspend.ledger.support.Fixture.TestAgent;
 import dev.agentspend.ledger.support.LedgerTestResource;
 import dev.agentspend.ledger.support.TestClock;
+import dev.agentspend.platform.WalInspection;
 import dev.agentspend.proto.identity.v1.CapWindow;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
 import dev.agentspend.proto.ledger.v1.CapStatus;
@@ -21,13 +22,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 
 import static dev.agentspend.ledger.grpc.HoldsGrpcTest.capture;
 import static dev.agentspend.ledger.grpc.HoldsGrpcTest.hold;
@@ -127,7 +124,7 @@ class WindowCountersGrpcTest {
     /**
      * A payment to an agent whose window rows exist and whose windows have not rolled updates each
      * row once: no row lock first (the upsert's conflict path locked it, one more WAL record per row
-     * per payment). Read from the WAL between the two payments' LSNs, for the rows' own tuples.
+     * per payment). Read from the WAL between the two payments, for the rows' own tuples.
      */
     @Test
     void aPaymentUpdatesAnAgentsExistingWindowRowsWithoutLockingThemFirst() throws Exception {
@@ -136,62 +133,20 @@ class WindowCountersGrpcTest {
         clock.set(Instant.parse("2031-08-01T10:00:00Z"));
         assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).build()).getEntry().getDecision());
         clock.set(Instant.parse("2031-08-01T10:00:05Z"));
-        try (Connection c = Fixture.sql(); Statement st = c.createStatement()) {
-            st.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
-            Map<String, String> tuples = new HashMap<>(); // "block/offset" of each row -> its tool
-            try (ResultSet rs = st.executeQuery("SELECT tool, (ctid::text::point)[0]::bigint AS block, "
-                    + "(ctid::text::point)[1]::int AS off FROM ledger.window_counters WHERE scope_id = '" + a.id() + "'")) {
-                while (rs.next()) {
-                    tuples.put(rs.getLong("block") + "/" + rs.getInt("off"), rs.getString("tool"));
-                }
-            }
-            assertEquals(2, tuples.size(), "every tool's row and the payment tool's row");
-            String from = walInsertPosition(st);
+        try (Connection c = Fixture.sql()) {
+            Set<WalInspection.Tuple> rows = WalInspection.tuples(c, "ledger.window_counters", "scope_id = '" + a.id() + "'");
+            assertEquals(2, rows.size(), "every tool's row and the payment tool's row");
+            String from = WalInspection.position(c);
 
             assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).build()).getEntry().getDecision());
 
-            String to = walInsertPosition(st);
-            awaitFlushed(st, to);
-            List<String> locks = new ArrayList<>();
-            List<String> updates = new ArrayList<>();
-            try (ResultSet rs = st.executeQuery("SELECT record_type, relblocknumber, description FROM pg_get_wal_block_info('"
-                    + from + "', '" + to + "') "
-                    + "WHERE relfilenode = pg_relation_filenode('ledger.window_counters') AND resource_manager = 'Heap'")) {
-                while (rs.next()) {
-                    String type = rs.getString("record_type");
-                    String description = rs.getString("description");
-                    java.util.regex.Matcher off = java.util.regex.Pattern.compile("(?:^|[ ,])(?:old_)?off: (\\d+)").matcher(description);
-                    if (!off.find() || !tuples.containsKey(rs.getLong("relblocknumber") + "/" + off.group(1))) {
-                        continue; // another row's record
-                    }
-                    (type.equals("LOCK") ? locks : updates).add(type + " " + description);
-                }
-            }
-            assertEquals(List.of(), locks, "row locks on the agent's window rows");
-            assertEquals(2, updates.size(), "one update of each of the agent's window rows: " + updates);
+            List<String> records = WalInspection.heapRecordTypes(c, from, rows);
+            assertEquals(List.of(), records.stream().filter("LOCK"::equals).toList(), "row locks on the agent's window rows");
+            assertEquals(2, records.size(), "one update of each of the agent's window rows: " + records);
         }
         assertEquals(2_000_000, counter(a.id(), "H:2031-08-01:10", "", "spent_micros"));
         assertEquals(2_000_000, counter(a.id(), "H:2031-08-01:10", PAY_TOOL, "spent_micros"));
         assertNoViolationOf(a);
-    }
-
-    /** pg_walinspect reads flushed WAL only. */
-    private static void awaitFlushed(Statement st, String lsn) {
-        Fixture.await(java.time.Duration.ofSeconds(30), "WAL up to " + lsn + " to be flushed", () -> {
-            try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_flush_lsn() >= '" + lsn + "'::pg_lsn")) {
-                rs.next();
-                return rs.getBoolean(1);
-            } catch (java.sql.SQLException e) {
-                throw new AssertionError(e);
-            }
-        });
-    }
-
-    private static String walInsertPosition(Statement st) throws java.sql.SQLException {
-        try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
-            rs.next();
-            return rs.getString(1);
-        }
     }
 
     private static long counter(String scopeId, String bucket, String tool, String column) {
