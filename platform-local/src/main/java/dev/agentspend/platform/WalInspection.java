@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -21,7 +20,6 @@ import java.util.regex.Pattern;
 public final class WalInspection {
     /** A heap record names the tuple it changes as "off: N" (LOCK) or "old_off: N" (UPDATE, HOT_UPDATE). */
     private static final Pattern TUPLE_OFFSET = Pattern.compile("(?:^|[ ,])(?:old_)?off: (\\d+)");
-    private static final Duration FLUSH_TIMEOUT = Duration.ofSeconds(30);
 
     private WalInspection() {
     }
@@ -57,8 +55,8 @@ public final class WalInspection {
 
     /**
      * The record types (LOCK, UPDATE, HOT_UPDATE, ...) of the heap records written from {@code from}
-     * until now that change one of {@code tuples}, in WAL order. Waits for the WAL to be flushed up
-     * to now: pg_walinspect reads flushed WAL only, and a database may commit asynchronously.
+     * until now that change one of {@code tuples}, in WAL order. Flushes the WAL up to now first:
+     * pg_walinspect reads flushed WAL only, and a test database may commit asynchronously.
      */
     public static List<String> heapRecordTypes(Connection db, String from, Set<Tuple> tuples)
             throws SQLException, InterruptedException {
@@ -67,7 +65,7 @@ public final class WalInspection {
             r.next();
             to = r.getString(1);
         }
-        awaitFlushed(db, to);
+        flush(db, to);
         List<String> types = new ArrayList<>();
         try (Statement st = db.createStatement();
              ResultSet r = st.executeQuery("SELECT record_type, relfilenode::bigint AS f, relblocknumber::bigint AS b, "
@@ -83,20 +81,25 @@ public final class WalInspection {
         return types;
     }
 
-    private static void awaitFlushed(Connection db, String lsn) throws SQLException, InterruptedException {
-        long deadline = System.nanoTime() + FLUSH_TIMEOUT.toNanos();
+    /**
+     * Flushes the WAL up to {@code lsn} without waiting on a clock: a transaction that writes WAL (a
+     * transactional logical message, which needs no table and no wal_level) commits synchronously
+     * when synchronous_commit is on (set for that transaction only), flushing the WAL up to its
+     * commit record, which lies after {@code lsn}. (A transaction that only takes an id writes no WAL
+     * before its commit record and commits asynchronously.)
+     */
+    private static void flush(Connection db, String lsn) throws SQLException {
+        if (!db.getAutoCommit()) {
+            throw new IllegalStateException("WalInspection needs an autocommit connection: it commits a transaction to flush the WAL");
+        }
         try (Statement st = db.createStatement()) {
-            while (true) {
-                try (ResultSet r = st.executeQuery("SELECT pg_current_wal_flush_lsn() >= '" + lsn + "'::pg_lsn")) {
-                    r.next();
-                    if (r.getBoolean(1)) {
-                        return;
-                    }
+            st.executeQuery("SELECT set_config('synchronous_commit', 'on', true), "
+                    + "pg_logical_emit_message(true, 'agentspend-wal-inspection', '')").close();
+            try (ResultSet r = st.executeQuery("SELECT pg_current_wal_flush_lsn() >= '" + lsn + "'::pg_lsn")) {
+                r.next();
+                if (!r.getBoolean(1)) {
+                    throw new IllegalStateException("the WAL up to " + lsn + " is not flushed after a synchronous commit");
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("the WAL up to " + lsn + " was not flushed within " + FLUSH_TIMEOUT);
-                }
-                Thread.sleep(10);
             }
         }
     }
