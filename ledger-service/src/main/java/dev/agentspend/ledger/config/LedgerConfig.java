@@ -70,8 +70,9 @@ public interface LedgerConfig {
         int payBatchesInFlight();
 
         /**
-         * The fewest payments that start a batch while another is in flight; fewer wait for the
-         * batch in flight to commit. (With nothing in flight, one payment starts a batch at once.)
+         * The fewest payments that start a batch while another is in flight, counting only those
+         * of agents no batch in flight holds (see PayQueue); fewer wait for a batch in flight to
+         * commit. (With nothing in flight, one payment starts a batch at once.)
          */
         @WithDefault("16")
         int payBatchMinBesideAnother();

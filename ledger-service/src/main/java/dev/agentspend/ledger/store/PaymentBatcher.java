@@ -3,6 +3,7 @@ package dev.agentspend.ledger.store;
 import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.ledger.config.LedgerConfig;
+import dev.agentspend.ledger.domain.PayQueue;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
 import io.micrometer.core.instrument.Counter;
@@ -17,8 +18,6 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import java.time.InstantSource;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -54,8 +53,7 @@ public class PaymentBatcher {
     @Inject
     MeterRegistry registry;
 
-    private final ArrayDeque<PaymentBatch.Job> queue = new ArrayDeque<>();
-    private int batchesInFlight;
+    private final PayQueue<PaymentBatch.Job> queue = new PayQueue<>(j -> j.policy().view().agentId());
     private DistributionSummary batchSizes;
     private Counter batchesRetried;
 
@@ -100,28 +98,19 @@ public class PaymentBatcher {
         while (true) {
             List<PaymentBatch.Job> batch;
             synchronized (this) {
-                if (queue.isEmpty() || batchesInFlight >= config.ledger().payBatchesInFlight()) {
-                    return;
-                }
-                // beside a batch in flight, a small one would cost a whole commit for a few
-                // payments and mostly wait for the first's locks: let the queue fill instead
-                if (batchesInFlight > 0 && queue.size() < config.ledger().payBatchMinBesideAnother()) {
-                    return;
-                }
-                batchesInFlight++;
-                int n = Math.min(queue.size(), config.ledger().payBatchMax());
-                batch = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    batch.add(queue.poll());
-                }
+                batch = queue.next(config.ledger().payBatchesInFlight(), config.ledger().payBatchMax(),
+                        config.ledger().payBatchMinBesideAnother());
             }
-            commit(batch).subscribe().with(v -> finished(), t -> finished());
+            if (batch.isEmpty()) {
+                return;
+            }
+            commit(batch).subscribe().with(v -> finished(batch), t -> finished(batch));
         }
     }
 
-    private void finished() {
+    private void finished(List<PaymentBatch.Job> batch) {
         synchronized (this) {
-            batchesInFlight--;
+            queue.finished(batch);
         }
         drain();
     }
