@@ -67,7 +67,12 @@ final class PaymentBatch {
         }
     }
 
-    Uni<Void> run(LedgerStore store, Tx tx) {
+    /**
+     * Runs the batch in {@code tx}; {@code committing} runs once its entries and COMMIT are on their
+     * way: in the event-loop task after the one that writes them (the connection flushes them when
+     * that task ends), so that starting the next batch does not hold them back.
+     */
+    Uni<Void> run(LedgerStore store, Tx tx, Runnable committing) {
         Map<String, String> currencyByAgent = new TreeMap<>();
         Map<String, PolicyView> teamMember = new TreeMap<>();
         Map<String, List<CounterKey>> keysByJob = new HashMap<>();
@@ -105,8 +110,18 @@ final class PaymentBatch {
                     }
                 })
                 .call(tx::flushState)
+                .invoke(() -> afterThisTask(committing))
                 .call(tx::writeEntriesAndCommit)
                 .onFailure().call(tx::rollback);
+    }
+
+    private static void afterThisTask(Runnable r) {
+        io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+        if (context == null) {
+            r.run();
+        } else {
+            context.runOnContext(v -> r.run());
+        }
     }
 
     /** The request_ids of this batch already committed (by an earlier batch or another replica). */

@@ -93,35 +93,42 @@ public class PaymentBatcher {
         });
     }
 
-    /** Starts batches while there is work and room for another batch in flight. */
+    /** Starts batches while there is work and room for another (see PayQueue for when). */
     private void drain() {
         while (true) {
-            List<PaymentBatch.Job> batch;
+            PayQueue.Batch<PaymentBatch.Job> batch;
             synchronized (this) {
                 batch = queue.next(config.ledger().payBatchesInFlight(), config.ledger().payBatchMax(),
                         config.ledger().payBatchMinBesideAnother());
             }
-            if (batch.isEmpty()) {
+            if (batch == null) {
                 return;
             }
-            commit(batch).subscribe().with(v -> finished(batch), t -> finished(batch));
+            commit(batch.payments(), () -> committing(batch)).subscribe().with(v -> finished(batch), t -> finished(batch));
         }
     }
 
-    private void finished(List<PaymentBatch.Job> batch) {
+    private void committing(PayQueue.Batch<PaymentBatch.Job> batch) {
+        synchronized (this) {
+            queue.committing(batch);
+        }
+        drain();
+    }
+
+    private void finished(PayQueue.Batch<PaymentBatch.Job> batch) {
         synchronized (this) {
             queue.finished(batch);
         }
         drain();
     }
 
-    private Uni<Void> commit(List<PaymentBatch.Job> jobs) {
+    private Uni<Void> commit(List<PaymentBatch.Job> jobs, Runnable committing) {
         PaymentBatch batch = new PaymentBatch(jobs);
         batchSizes.record(jobs.size());
         // the batch begins and commits its transaction itself, pipelined with its statements
         // deferred: a throw while the batch builds its statements fails the Uni, so withConnection
         // still hands the connection back
-        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> batch.run(store, new Tx(conn, clock.instant()))))
+        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> batch.run(store, new Tx(conn, clock.instant()), committing)))
                 .invoke(v -> {
                     notifier.signal();
                     batch.answer();
@@ -141,6 +148,7 @@ public class PaymentBatcher {
         if (from >= jobs.size()) {
             return Uni.createFrom().voidItem();
         }
-        return commit(List.of(jobs.get(from))).chain(() -> oneByOne(jobs, from + 1));
+        // the failed batch is still in flight (its agents held) until every retry is done
+        return commit(List.of(jobs.get(from)), () -> { }).chain(() -> oneByOne(jobs, from + 1));
     }
 }

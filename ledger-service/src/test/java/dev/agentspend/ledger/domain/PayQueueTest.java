@@ -9,6 +9,7 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,8 +27,8 @@ class PayQueueTest {
         }
     }
 
-    private static List<String> agents(List<P> batch) {
-        return batch.stream().map(P::agent).toList();
+    private static List<String> agents(PayQueue.Batch<P> batch) {
+        return batch.payments().stream().map(P::agent).toList();
     }
 
     @Test
@@ -35,31 +36,50 @@ class PayQueueTest {
         add("a");
         assertEquals(List.of("a"), agents(q.next(2, 512, 16)));
         assertEquals(1, q.batchesInFlight());
+        assertEquals(1, q.batchesPreparing());
         assertEquals(0, q.size());
+    }
+
+    @Test
+    void noBatchStartsWhileAnotherIsPreparing() {
+        add("a");
+        PayQueue.Batch<P> first = q.next(2, 512, 1);
+        add("b", "c", "d");
+        assertNull(q.next(2, 512, 1), "the first batch is still reading and deciding: the queue fills");
+        q.committing(first);
+        assertEquals(List.of("b", "c", "d"), agents(q.next(2, 512, 1)), "beside a committing batch");
+        assertEquals(2, q.batchesInFlight());
+        assertEquals(1, q.batchesPreparing());
+        q.finished(first);
+        assertEquals(1, q.batchesInFlight());
+        assertEquals(1, q.batchesPreparing());
     }
 
     @Test
     void aBatchBesideAnotherTakesOnlyAgentsNotInFlightAndTheOthersKeepTheirOrder() {
         add("a", "b");
-        List<P> first = q.next(2, 512, 2);
+        PayQueue.Batch<P> first = q.next(2, 512, 2);
+        q.committing(first);
         add("a", "c", "b", "d", "a");
         assertEquals(2, q.free());
-        List<P> second = q.next(2, 512, 2);
+        PayQueue.Batch<P> second = q.next(3, 512, 2);
         assertEquals(List.of("c", "d"), agents(second));
-        assertEquals(List.of(), q.next(3, 512, 4), "what is left is all in flight, fewer than the minimum");
+        q.committing(second);
+        assertNull(q.next(3, 512, 4), "what is left is all in flight, fewer than the minimum");
         q.finished(first);
         assertEquals(3, q.free());
-        List<P> third = q.next(2, 512, 1);
+        PayQueue.Batch<P> third = q.next(3, 512, 1);
         assertEquals(List.of("a", "b", "a"), agents(third));
-        assertEquals(List.of(2, 4, 6), third.stream().map(P::seq).toList(), "arrival order kept");
+        assertEquals(List.of(2, 4, 6), third.payments().stream().map(P::seq).toList(), "arrival order kept");
     }
 
     @Test
     void besideAnotherFewerFreePaymentsThanTheMinimumWait() {
         add("a");
-        List<P> first = q.next(2, 512, 3);
+        PayQueue.Batch<P> first = q.next(2, 512, 3);
+        q.committing(first);
         add("b", "c", "a", "a");
-        assertEquals(List.of(), q.next(2, 512, 3), "two free, the minimum is three");
+        assertNull(q.next(2, 512, 3), "two free, the minimum is three");
         add("d");
         assertEquals(List.of("b", "c", "d"), agents(q.next(2, 512, 3)));
         q.finished(first);
@@ -69,9 +89,10 @@ class PayQueueTest {
     @Test
     void oneHotAgentQueuesItsSecondBatchBehindTheFirst() {
         add("hot");
-        q.next(2, 512, 3);
+        PayQueue.Batch<P> first = q.next(2, 512, 3);
+        q.committing(first);
         add("hot", "hot");
-        assertEquals(List.of(), q.next(2, 512, 3), "fewer than the minimum wait");
+        assertNull(q.next(2, 512, 3), "fewer than the minimum wait");
         add("hot");
         assertEquals(List.of("hot", "hot", "hot"), agents(q.next(2, 512, 3)),
                 "nothing free: the batch takes them all and waits for the agent's lock in the database");
@@ -79,64 +100,91 @@ class PayQueueTest {
     }
 
     @Test
+    void aBatchThatFailsBeforeItsCommitFreesItsPlace() {
+        add("a", "b");
+        PayQueue.Batch<P> failed = q.next(1, 1, 1);
+        q.finished(failed);
+        q.committing(failed);
+        assertEquals(0, q.batchesPreparing());
+        assertEquals(List.of("b"), agents(q.next(1, 1, 1)));
+        assertThrows(IllegalStateException.class, () -> q.finished(failed));
+    }
+
+    @Test
     void sizeAndInFlightLimitsHold() {
         add("a", "b", "c", "d", "e");
-        assertEquals(List.of("a", "b"), agents(q.next(2, 2, 1)));
-        assertEquals(List.of("c", "d"), agents(q.next(2, 2, 1)));
-        assertEquals(List.of(), q.next(2, 2, 1), "two in flight");
+        PayQueue.Batch<P> first = q.next(2, 2, 1);
+        assertEquals(List.of("a", "b"), agents(first));
+        q.committing(first);
+        PayQueue.Batch<P> second = q.next(2, 2, 1);
+        assertEquals(List.of("c", "d"), agents(second));
+        q.committing(second);
+        assertNull(q.next(2, 2, 1), "two in flight");
         assertEquals(1, q.size());
         assertThrows(IllegalArgumentException.class, () -> q.next(0, 1, 1));
-        assertThrows(IllegalStateException.class, () -> new PayQueue<P>(P::agent).finished(List.of()));
+        assertThrows(IllegalStateException.class, () -> q.committing(second));
     }
 
     /**
-     * Random arrivals, batches and completions: no two batches in flight share an agent unless
-     * every payment waiting was for agents in flight; every payment is taken once; an agent's
-     * payments are taken in arrival order; the free count matches a recount.
+     * Random arrivals, batches, commits and completions: never a batch beside one preparing; no two
+     * batches in flight share an agent unless every payment waiting was for agents in flight; every
+     * payment is taken once; an agent's payments are taken in arrival order; the free count matches
+     * a recount.
      */
     @Test
     void randomScheduleKeepsEveryRule() {
         Random random = new Random(42);
-        List<List<P>> inFlight = new ArrayList<>();
+        List<PayQueue.Batch<P>> inFlight = new ArrayList<>();
+        List<PayQueue.Batch<P>> preparing = new ArrayList<>();
         Set<Integer> taken = new HashSet<>();
         int[] lastSeqByAgent = new int[20];
         java.util.Arrays.fill(lastSeqByAgent, -1);
         List<P> waiting = new ArrayList<>();
         for (int step = 0; step < 20_000; step++) {
-            int action = random.nextInt(3);
+            int action = random.nextInt(4);
             if (action == 0) {
                 P p = new P("agent" + random.nextInt(20), seq++);
                 q.add(p);
                 waiting.add(p);
             } else if (action == 1) {
-                Set<String> held = new HashSet<>();
-                inFlight.forEach(b -> b.forEach(p -> held.add(p.agent())));
+                Set<String> held = held(inFlight);
                 boolean anyFree = waiting.stream().anyMatch(p -> !held.contains(p.agent()));
-                List<P> batch = q.next(3, 1 + random.nextInt(8), 1 + random.nextInt(3));
-                if (!batch.isEmpty()) {
+                PayQueue.Batch<P> batch = q.next(3, 1 + random.nextInt(8), 1 + random.nextInt(3));
+                if (batch != null) {
+                    assertTrue(preparing.isEmpty(), "step " + step + ": a batch beside one preparing");
                     if (!inFlight.isEmpty() && anyFree) {
-                        for (P p : batch) {
+                        for (P p : batch.payments()) {
                             assertTrue(!held.contains(p.agent()), "step " + step + ": " + p + " is held by a batch in flight");
                         }
                     }
-                    for (P p : batch) {
+                    for (P p : batch.payments()) {
                         assertTrue(taken.add(p.seq()), "taken twice: " + p);
                         int agent = Integer.parseInt(p.agent().substring(5));
                         assertTrue(p.seq() > lastSeqByAgent[agent], "out of order: " + p);
                         lastSeqByAgent[agent] = p.seq();
                     }
-                    waiting.removeAll(batch);
+                    waiting.removeAll(batch.payments());
                     inFlight.add(batch);
+                    preparing.add(batch);
                 }
-            } else if (!inFlight.isEmpty()) {
-                q.finished(inFlight.remove(random.nextInt(inFlight.size())));
+            } else if (action == 2 && !preparing.isEmpty()) {
+                q.committing(preparing.remove(0));
+            } else if (action == 3 && !inFlight.isEmpty()) {
+                PayQueue.Batch<P> done = inFlight.remove(random.nextInt(inFlight.size()));
+                preparing.remove(done);
+                q.finished(done);
             }
-            Set<String> held = new HashSet<>();
-            inFlight.forEach(b -> b.forEach(p -> held.add(p.agent())));
-            assertEquals(waiting.stream().filter(p -> !held.contains(p.agent())).count(), q.free(), "step " + step);
+            assertEquals(waiting.stream().filter(p -> !held(inFlight).contains(p.agent())).count(), q.free(), "step " + step);
             assertEquals(waiting.size(), q.size());
             assertEquals(inFlight.size(), q.batchesInFlight());
+            assertEquals(preparing.size(), q.batchesPreparing());
         }
         assertTrue(taken.size() > 1_000, "the schedule took " + taken.size());
+    }
+
+    private static Set<String> held(List<PayQueue.Batch<P>> inFlight) {
+        Set<String> held = new HashSet<>();
+        inFlight.forEach(b -> b.payments().forEach(p -> held.add(p.agent())));
+        return held;
     }
 }

@@ -104,8 +104,9 @@ class FailedBatchGrpcTest {
         List<Future<PayResponse>> answers = new ArrayList<>();
         Future<PayResponse> blocked;
         try (Connection lock = Fixture.sql(); Statement st = lock.createStatement()) {
-            // a first batch waits for this agent's row, so the next payments queue up behind it and
-            // go together in a second batch: the refused one first, then the others
+            // a first batch waits for this agent's row, so the next payments queue up behind it (no
+            // batch starts beside one still preparing) and go together in a second batch once it has
+            // committed: the refused one first, then the others
             lock.setAutoCommit(false);
             st.executeQuery("SELECT 1 FROM ledger.agent_state WHERE agent_id = '" + blocker.id() + "' FOR UPDATE").close();
             blocked = clients.submit(() -> blocker.ledger().pay(pay(1_000).build()));
@@ -118,10 +119,11 @@ class FailedBatchGrpcTest {
                 TestAgent a = fleet.get(i);
                 answers.add(clients.submit(() -> a.ledger().pay(pay(1_000).build())));
             }
-            Fixture.await(Duration.ofSeconds(20), "the second batch to fail and be retried one by one",
-                    () -> registry.counter("agentspend.ledger.pay.batches.retried").count() > retriedBefore);
+            Fixture.await(Duration.ofSeconds(10), "every payment queued", () -> queued() == others + 1);
             lock.rollback();
         }
+        Fixture.await(Duration.ofSeconds(20), "the second batch to fail and be retried one by one",
+                () -> registry.counter("agentspend.ledger.pay.batches.retried").count() > retriedBefore);
         try {
             ExecutionException e = assertThrows(ExecutionException.class, () -> answers.get(0).get(30, TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof StatusRuntimeException, e.toString());
