@@ -1,10 +1,5 @@
 package dev.agentspend.bench;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -20,14 +15,8 @@ final class AlertMetrics {
     }
 
     static Map<String, Double> detectionLatency(int port) {
-        try {
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics"))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? parse(r.body()) : Map.of();
-        } catch (Exception e) {
-            return Map.of();
-        }
+        String exposition = Exposition.fetch(port);
+        return exposition == null ? Map.of() : parse(exposition);
     }
 
     /** count, p50, p99 and max (seconds) of the detection latency in a Prometheus text exposition. */

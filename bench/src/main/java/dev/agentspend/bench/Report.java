@@ -27,6 +27,11 @@ final class Report {
         int tightBalanceAgents;
         PhaseResult fleet;
         PhaseResult hot;
+        /** The ledger's batch counts at the edges of phase A's and B's windows (null: not read). */
+        LedgerBatches.Mark fleetBatchesStart;
+        LedgerBatches.Mark fleetBatchesEnd;
+        LedgerBatches.Mark hotBatchesStart;
+        LedgerBatches.Mark hotBatchesEnd;
         Map<String, ProcessStats.Usage> atRest = new LinkedHashMap<>();
         /** The process id of each watched process (PostgreSQL: its postmaster). */
         Map<String, Long> pids = new LinkedHashMap<>();
@@ -104,7 +109,9 @@ final class Report {
                 + " shares the cores with the services, PostgreSQL and the clients)%n", Runtime.getRuntime().availableProcessors(),
                 f.loadBefore, f.loadAfter);
         phase(out, "Phase A (fleet: each call pays from a random agent)", f.fleet);
+        batches(out, f.fleet, f.fleetBatchesStart, f.fleetBatchesEnd);
         phase(out, "Phase B (hot agent: every call pays from one agent)", f.hot);
+        batches(out, f.hot, f.hotBatchesStart, f.hotBatchesEnd);
         floor(out, f);
 
         out.println();
@@ -310,6 +317,12 @@ final class Report {
                 p.declines.isEmpty() ? "" : " " + p.declines, p.errorCount(), p.errors.isEmpty() ? "" : " " + p.errors);
         out.printf("  deliberate retries (same request_id again) %d: answered with another entry %d%n", p.retries,
                 p.retriesWithOtherEntry);
+    }
+
+    private static void batches(PrintStream out, PhaseResult p, LedgerBatches.Mark start, LedgerBatches.Mark end) {
+        if (p != null) {
+            out.println("  " + LedgerBatches.describe(start, end, p.seconds));
+        }
     }
 
     /** Phase C: the empty call's rate, what each process spent per call, and how close Pay came to it. */
