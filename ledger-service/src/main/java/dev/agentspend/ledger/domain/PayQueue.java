@@ -125,15 +125,13 @@ public final class PayQueue<T> {
     }
 
     /**
-     * The batch has sent its entries and COMMIT: the next may start beside it. Nothing to do if it
-     * has finished already (failed before its commit went out).
+     * The batch has sent its entries and COMMIT, or failed and is being retried payment by payment:
+     * the next may start beside it (its agents stay held until {@link #finished}). Nothing to do
+     * if it is committing already or has finished.
      */
     public void committing(Batch<T> batch) {
-        if (batch.finished) {
+        if (batch.finished || batch.committing) {
             return;
-        }
-        if (batch.committing) {
-            throw new IllegalStateException("the batch is already committing");
         }
         batch.committing = true;
         batchesPreparing--;

@@ -139,6 +139,8 @@ public class PaymentBatcher {
                         return Uni.createFrom().voidItem();
                     }
                     batchesRetried.increment();
+                    // batches of other agents may go beside the retries; this batch's agents stay held
+                    committing.run();
                     LOG.warnf("a batch of %d payments failed (%s); committing them one by one", jobs.size(), t.toString());
                     return oneByOne(jobs, 0);
                 });
