@@ -16,9 +16,7 @@ public final class Fields {
     public static final int MAX_LABEL_VALUE_LENGTH = 256;
 
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?");
-    private static final Pattern CURRENCY = Pattern.compile("[A-Z]{3}");
     private static final Pattern LABEL_KEY = Pattern.compile("[a-z0-9]([a-z0-9._/-]*[a-z0-9])?");
-    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
     private Fields() {
     }
@@ -30,7 +28,8 @@ public final class Fields {
 
     /** An ISO 4217 currency code known to the JVM. */
     public static boolean isCurrencyCode(String value) {
-        if (value == null || !CURRENCY.matcher(value).matches()) {
+        if (value == null || value.length() != 3 || !isUpper(value.charAt(0)) || !isUpper(value.charAt(1))
+                || !isUpper(value.charAt(2))) {
             return false;
         }
         try {
@@ -56,7 +55,22 @@ public final class Fields {
 
     /** A client-chosen idempotency key: 1 to 128 characters of [A-Za-z0-9._:-]. */
     public static boolean isRequestId(String value) {
-        return value != null && REQUEST_ID.matcher(value).matches();
+        // by hand, not a regular expression: every payment checks one (a Matcher per call)
+        if (value == null || value.isEmpty() || value.length() > MAX_ID_LENGTH) {
+            return false;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (!(isUpper(c) || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':'
+                    || c == '-')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isUpper(char c) {
+        return c >= 'A' && c <= 'Z';
     }
 
     /** Labels: at most 32, keys like {@code team/cost-center}, values bounded text. */

@@ -50,6 +50,23 @@ class FieldsTest {
         assertFalse(Fields.isRequestId(""));
         assertFalse(Fields.isRequestId("has space"));
         assertFalse(Fields.isRequestId("x".repeat(129)));
+        assertTrue(Fields.isRequestId("x".repeat(128)));
+        assertTrue(Fields.isRequestId("A.z_0:9-"));
+    }
+
+    /** Every character, in a request id and a currency code, judged as the documented patterns judge it. */
+    @Test
+    void requestIdsAndCurrencyCodesAcceptExactlyTheirCharacters() {
+        java.util.regex.Pattern requestId = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+        java.util.regex.Pattern currency = java.util.regex.Pattern.compile("[A-Z]{3}");
+        for (char c = 0; c < 0x3000; c++) {
+            String id = "a" + c + "9";
+            assertEquals(requestId.matcher(id).matches(), Fields.isRequestId(id), "request id with U+" + Integer.toHexString(c));
+            String code = "U" + c + "D";
+            if (!currency.matcher(code).matches()) {
+                assertFalse(Fields.isCurrencyCode(code), "currency code with U+" + Integer.toHexString(c));
+            }
+        }
     }
 
     @Test

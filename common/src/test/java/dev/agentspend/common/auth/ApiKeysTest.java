@@ -52,6 +52,23 @@ class ApiKeysTest {
         assertTrue(ApiKeys.parse(good.substring(0, good.length() - 1) + "\n").isEmpty());
     }
 
+    /** Every character in the key id and in the secret, judged as the documented patterns judge it. */
+    @Test
+    void keyIdAndSecretAcceptExactlyTheirAlphabets() {
+        String good = ApiKeys.generate().fullKey();
+        int keyIdStart = good.indexOf("key_") + 4;
+        int secretStart = keyIdStart + 16 + 1;
+        java.util.regex.Pattern keyId = java.util.regex.Pattern.compile("[a-z2-7]");
+        java.util.regex.Pattern secret = java.util.regex.Pattern.compile("[A-Za-z0-9_-]");
+        for (char c = 0; c < 0x3000; c++) {
+            String s = String.valueOf(c);
+            String inKeyId = good.substring(0, keyIdStart) + c + good.substring(keyIdStart + 1);
+            String inSecret = good.substring(0, secretStart) + c + good.substring(secretStart + 1);
+            assertEquals(keyId.matcher(s).matches(), ApiKeys.parse(inKeyId).isPresent(), "key id with U+" + Integer.toHexString(c));
+            assertEquals(secret.matcher(s).matches(), ApiKeys.parse(inSecret).isPresent(), "secret with U+" + Integer.toHexString(c));
+        }
+    }
+
     @Test
     void toStringNeverShowsTheSecret() {
         ApiKeys.PresentedKey p = ApiKeys.parse(ApiKeys.generate().fullKey()).orElseThrow();

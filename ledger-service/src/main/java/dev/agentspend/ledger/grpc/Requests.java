@@ -7,7 +7,6 @@ import com.google.protobuf.util.Timestamps;
 import dev.agentspend.common.api.Fields;
 import dev.agentspend.common.error.Violations;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -100,16 +99,18 @@ final class Requests {
      * (map fields sorted), so that an equal request gives an equal fingerprint.
      */
     static byte[] fingerprint(String method, Message request) {
+        // encoded into an array of exactly its size: CodedOutputStream over a stream allocated a
+        // 4 KB buffer per call (JFR: 7% of the ledger's allocation under the benchmark)
+        byte[] encoded = new byte[request.getSerializedSize()];
         try {
+            CodedOutputStream out = CodedOutputStream.newInstance(encoded);
+            out.useDeterministicSerialization();
+            request.writeTo(out);
+            out.checkNoSpaceLeft();
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sha.update(method.getBytes(StandardCharsets.UTF_8));
             sha.update((byte) 0);
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-            out.useDeterministicSerialization();
-            request.writeTo(out);
-            out.flush();
-            return sha.digest(bytes.toByteArray());
+            return sha.digest(encoded);
         } catch (IOException | NoSuchAlgorithmException e) {
             throw new IllegalStateException("cannot fingerprint the request", e);
         }
