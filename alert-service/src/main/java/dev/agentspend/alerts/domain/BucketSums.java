@@ -70,11 +70,11 @@ final class BucketSums {
         return r.sum;
     }
 
-    /** A bucket grew by {@code delta}: every range over it grows with it. */
-    void added(long index, AgentState.Bucket delta) {
+    /** A bucket grew by one entry's activity: every range over it grows with it. */
+    void added(long index, AgentState.Activity delta) {
         for (Range r : ranges) {
             if (r.covers(index)) {
-                r.sum.add(delta, 1);
+                r.sum.add(delta);
             }
         }
     }

@@ -32,6 +32,8 @@ public final class Evaluator {
     /** Trend rules accept an occurred_time at most this long before the recorded time. */
     public static final Duration MAX_BACKDATE = Duration.ofDays(15);
     private static final int DAYS_KEPT = 15;
+    /** RuleType.values() copies its array on every call, and every entry walks the rules. */
+    private static final RuleType[] RULES = RuleType.values();
 
     private final int bucketSeconds;
     private final Map<String, AgentState> agents = new HashMap<>();
@@ -104,7 +106,7 @@ public final class Evaluator {
         Instant now = e.recordedTime().isBefore(s.lastRecorded()) ? s.lastRecorded() : e.recordedTime();
         List<AlertChange> changes = new ArrayList<>();
         List<Finding> findings = new ArrayList<>();
-        for (RuleType rule : RuleType.values()) {
+        for (RuleType rule : RULES) {
             RuleSettings st = configs.effective(s.agentId, s.teamId, rule);
             if (st.enabled() && rule != RuleType.PAYMENT_LOOP) {
                 findings.addAll(Rules.evaluate(rule, s, p, st, now, bucketSeconds));
@@ -144,7 +146,7 @@ public final class Evaluator {
             Instant now = wallNow.isAfter(s.lastRecorded()) ? wallNow : s.lastRecorded();
             AgentPolicy p = policies.apply(agentId);
             List<Finding> findings = new ArrayList<>();
-            for (RuleType rule : RuleType.values()) {
+            for (RuleType rule : RULES) {
                 RuleSettings st = configs.effective(s.agentId, s.teamId, rule);
                 if (st.enabled() && rule != RuleType.PAYMENT_LOOP) {
                     findings.addAll(Rules.evaluate(rule, s, p, st, now, bucketSeconds));
@@ -259,40 +261,33 @@ public final class Evaluator {
     }
 
     /** Adds an entry's activity to its bucket and to every window sum over that bucket. */
-    private void addToBucket(AgentState s, long bucketIndex, AgentState.Bucket delta) {
+    private void addToBucket(AgentState s, long bucketIndex, AgentState.Activity delta) {
         touchedBuckets.computeIfAbsent(s.agentId, k -> new HashSet<>()).add(bucketIndex);
-        s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket()).add(delta, 1);
+        s.buckets.computeIfAbsent(bucketIndex, k -> new AgentState.Bucket()).add(delta);
         s.sums.added(bucketIndex, delta);
     }
 
     private void apply(AgentState s, AgentPolicy p, LedgerEvent e) {
         long bucketIndex = Math.floorDiv(e.recordedTime().getEpochSecond(), bucketSeconds);
+        long tracked = e.attempt() > 0 ? 1 : 0;
+        long retries = e.attempt() > 1 ? 1 : 0;
         switch (e.kind()) {
             case SPEND, REVERSAL -> {
-                AgentState.Bucket b = new AgentState.Bucket();
                 long spend = e.spendMicros();
                 String tool = e.tool() == null ? "" : e.tool();
-                b.spend = spend;
-                b.toolSpend.put(tool, spend);
                 if (e.kind() == LedgerEvent.Kind.SPEND) {
-                    b.payments = 1;
-                    b.toolPayments.put(tool, 1L);
-                    countAttempt(b, e);
-                    if (e.attempt() > 1) {
-                        b.retrySpend = spend;
-                    }
-                    if (p != null && p.workingHours().isOffHours(e.recordedTime())) {
-                        b.offHoursSpend = spend;
-                        b.offHoursPayments = 1;
-                    }
+                    boolean offHours = p != null && p.workingHours().isOffHours(e.recordedTime());
+                    addToBucket(s, bucketIndex, new AgentState.Activity(spend, 1, tool, 0, null, tracked, retries,
+                            retries == 1 ? spend : 0, offHours ? spend : 0, offHours ? 1 : 0));
                     if (e.isAgentPayment()) {
                         PaymentGraph.Payment payment = new PaymentGraph.Payment(e.agentId(), e.counterpartyAgentId(),
                                 e.amountMicros(), e.recordedTime());
                         graph.add(payment);
                         graphAdded.add(payment);
                     }
+                } else {
+                    addToBucket(s, bucketIndex, new AgentState.Activity(spend, 0, tool, 0, null, 0, 0, 0, 0, 0));
                 }
-                addToBucket(s, bucketIndex, b);
                 long day = LocalDate.ofInstant(e.trendTime(MAX_BACKDATE), ZoneOffset.UTC).toEpochDay();
                 s.days.computeIfAbsent(day, k -> new AgentState.Day()).spend += spend;
                 s.lifetimeSpend += spend;
@@ -313,14 +308,11 @@ public final class Evaluator {
                 }
             }
             case DECLINE -> {
-                AgentState.Bucket b = new AgentState.Bucket();
-                countAttempt(b, e);
                 // A ledger that fails closed on stale policy is not the agent's doing.
-                if (!"POLICY_UNAVAILABLE".equals(e.declineReason())) {
-                    b.declines = 1;
-                    b.declineReasons.put(e.declineReason() == null ? "UNKNOWN" : e.declineReason(), 1L);
-                }
-                addToBucket(s, bucketIndex, b);
+                boolean counted = !"POLICY_UNAVAILABLE".equals(e.declineReason());
+                String reason = !counted ? null : e.declineReason() == null ? "UNKNOWN" : e.declineReason();
+                addToBucket(s, bucketIndex, new AgentState.Activity(0, 0, null, counted ? 1 : 0, reason, tracked,
+                        retries, 0, 0, 0));
             }
             case TASK_COMPLETED -> {
                 AgentState.OpenTask t = e.taskId() == null ? null : s.openTasks.remove(e.taskId());
@@ -335,18 +327,9 @@ public final class Evaluator {
         }
     }
 
-    private static void countAttempt(AgentState.Bucket b, LedgerEvent e) {
-        if (e.attempt() > 0) {
-            b.tracked++;
-            if (e.attempt() > 1) {
-                b.retries++;
-            }
-        }
-    }
-
     private void prune(AgentState s, RuleConfigSet configs, Instant now) {
         long keep = 0;
-        for (RuleType rule : RuleType.values()) {
+        for (RuleType rule : RULES) {
             RuleSettings st = configs.effective(s.agentId, s.teamId, rule);
             long sum = 0;
             for (var p : st.params().entrySet()) {
@@ -367,8 +350,9 @@ public final class Evaluator {
         s.days.headMap(today - DAYS_KEPT, false).clear();
         long monthAgo = now.getEpochSecond() - 32 * 86_400L;
         s.capWindows.entrySet().removeIf(en -> {
-            String[] parts = en.getKey().split("\\|");
-            long start = Long.parseLong(parts[parts.length - 1]);
+            // the key ends with its window's start (Rules.capKey); every entry runs this
+            String key = en.getKey();
+            long start = Long.parseLong(key, key.lastIndexOf('|') + 1, key.length(), 10);
             return start != 0 && start < monthAgo;
         });
         long taskCutoff = now.getEpochSecond() - DAYS_KEPT * 86_400L;

@@ -3,6 +3,7 @@ package dev.agentspend.alerts.domain;
 import dev.agentspend.common.api.Fields;
 import dev.agentspend.common.error.Violations;
 
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -20,9 +21,27 @@ public final class RuleConfigSet {
     }
 
     private final Map<Key, RuleOverride> overrides;
+    /** Per rule: its defaults with the fleet's override applied (the same for every agent). */
+    private final Map<RuleType, RuleSettings> fleetSettings = new EnumMap<>(RuleType.class);
+    /** Per rule, the team and agent overrides by scope id: looked up per entry without a key object. */
+    private final Map<RuleType, Map<String, RuleOverride>> teamOverrides = new EnumMap<>(RuleType.class);
+    private final Map<RuleType, Map<String, RuleOverride>> agentOverrides = new EnumMap<>(RuleType.class);
 
     public RuleConfigSet(Map<Key, RuleOverride> overrides) {
         this.overrides = Map.copyOf(overrides);
+        for (RuleType rule : RuleType.values()) {
+            RuleOverride fleet = this.overrides.get(new Key(Scope.FLEET, "", rule));
+            fleetSettings.put(rule, fleet == null ? rule.defaultSettings() : fleet.applyTo(rule.defaultSettings()));
+        }
+        this.overrides.forEach((key, o) -> {
+            switch (key.scope()) {
+                case TEAM -> teamOverrides.computeIfAbsent(key.rule(), r -> new HashMap<>()).put(key.scopeId(), o);
+                case AGENT -> agentOverrides.computeIfAbsent(key.rule(), r -> new HashMap<>()).put(key.scopeId(), o);
+                case FLEET -> {
+                    // in fleetSettings
+                }
+            }
+        });
     }
 
     public static RuleConfigSet defaults() {
@@ -30,13 +49,12 @@ public final class RuleConfigSet {
     }
 
     public RuleSettings effective(String agentId, String teamId, RuleType rule) {
-        RuleSettings s = rule.defaultSettings();
-        s = apply(s, new Key(Scope.FLEET, "", rule));
+        RuleSettings s = fleetSettings.get(rule);
         if (teamId != null && !teamId.isEmpty()) {
-            s = apply(s, new Key(Scope.TEAM, teamId, rule));
+            s = apply(s, teamOverrides.get(rule), teamId);
         }
         if (agentId != null && !agentId.isEmpty()) {
-            s = apply(s, new Key(Scope.AGENT, agentId, rule));
+            s = apply(s, agentOverrides.get(rule), agentId);
         }
         return s;
     }
@@ -52,8 +70,8 @@ public final class RuleConfigSet {
         return max;
     }
 
-    private RuleSettings apply(RuleSettings s, Key key) {
-        RuleOverride o = overrides.get(key);
+    private static RuleSettings apply(RuleSettings s, Map<String, RuleOverride> byScopeId, String scopeId) {
+        RuleOverride o = byScopeId == null ? null : byScopeId.get(scopeId);
         return o == null ? s : o.applyTo(s);
     }
 

@@ -3,7 +3,6 @@ package dev.agentspend.alerts.domain;
 import dev.agentspend.alerts.domain.AgentPolicy.CapLimit;
 import dev.agentspend.alerts.domain.Evidence.Measure;
 
-import java.math.BigInteger;
 import java.time.DayOfWeek;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -90,9 +89,7 @@ public final class Rules {
             return List.of();
         }
         // cur/curTasks > prev/prevTasks * (1000 + inc) / 1000, cross-multiplied exactly.
-        BigInteger left = big(curSpend).multiply(big(prevTasks)).multiply(big(1000));
-        BigInteger right = big(prevSpend).multiply(big(curTasks)).multiply(big(1000 + inc));
-        if (left.compareTo(right) <= 0) {
+        if (Exact.compareProducts(curSpend, prevTasks, 1000, prevSpend, curTasks, 1000 + inc) <= 0) {
             return List.of();
         }
         long curAvg = curSpend / curTasks;
@@ -171,7 +168,7 @@ public final class Rules {
                 topSpend = e.getValue();
             }
         }
-        if (top == null || big(topSpend).multiply(big(1000)).compareTo(big(total).multiply(big(share))) <= 0) {
+        if (top == null || Exact.compareProducts(topSpend, 1000, total, share) <= 0) {
             return List.of();
         }
         long actual = mulDiv(topSpend, 1000, total);
@@ -201,7 +198,7 @@ public final class Rules {
             long used = cap.window() == AgentPolicy.CapWindow.LIFETIME && cap.tool().isEmpty()
                     ? s.lifetimeSpend
                     : s.capWindows.getOrDefault(capKey(cap.window(), cap.tool(), start), 0L);
-            if (big(used).multiply(big(1000)).compareTo(big(limit).multiply(big(threshold))) > 0) {
+            if (Exact.compareProducts(used, 1000, limit, threshold) > 0) {
                 long actual = mulDiv(used, 1000, limit);
                 String subject = "now:" + cap.window() + (cap.tool().isEmpty() ? "" : ":" + cap.tool());
                 out.add(finding(RuleType.CAP_UTILIZATION, s, subject,
@@ -222,7 +219,7 @@ public final class Rules {
             int over = 0;
             StringBuilder which = new StringBuilder();
             for (var e : s.days.subMap(today - lookback + 1, true, today, true).entrySet()) {
-                if (big(e.getValue().spend).multiply(big(1000)).compareTo(big(limit).multiply(big(threshold))) > 0) {
+                if (Exact.compareProducts(e.getValue().spend, 1000, limit, threshold) > 0) {
                     over++;
                     which.append(which.length() == 0 ? "" : ", ").append(LocalDate.ofEpochDay(e.getKey()));
                 }
@@ -250,7 +247,7 @@ public final class Rules {
         long minPayments = st.param("min_payments");
         long rate = st.param("rate_permille");
         if (tracked < Math.max(1, minPayments)
-                || big(retries).multiply(big(1000)).compareTo(big(tracked).multiply(big(rate))) <= 0) {
+                || Exact.compareProducts(retries, 1000, tracked, rate) <= 0) {
             return List.of();
         }
         long actual = mulDiv(retries, 1000, tracked);
@@ -310,7 +307,7 @@ public final class Rules {
                 continue;
             }
             long expected = mulDiv(baseSpend, w, bw);
-            if (big(spend).multiply(big(1000)).compareTo(big(expected).multiply(big(mult))) <= 0) {
+            if (Exact.compareProducts(spend, 1000, expected, mult) <= 0) {
                 continue;
             }
             long ratio = expected <= 0 ? 0 : mulDiv(spend, 1000, expected);
@@ -372,16 +369,8 @@ public final class Rules {
                 new Evidence(summary, m, s.currencyCode, start, end, tool, List.of(), 0, null));
     }
 
-    static BigInteger big(long v) {
-        return BigInteger.valueOf(v);
-    }
-
-    /** a * b / c, exact in between, saturating at Long.MAX_VALUE; 0 when c is 0. */
+    /** a * b / c, exact in between, saturating at the long range; 0 when c is 0 (see {@link Exact}). */
     public static long mulDiv(long a, long b, long c) {
-        if (c == 0) {
-            return 0;
-        }
-        BigInteger r = big(a).multiply(big(b)).divide(big(c));
-        return r.bitLength() < 64 ? r.longValue() : (r.signum() > 0 ? Long.MAX_VALUE : Long.MIN_VALUE);
+        return Exact.mulDiv(a, b, c);
     }
 }

@@ -82,43 +82,62 @@ class BucketSumsTest {
     }
 
     private static void add(NavigableMap<Long, AgentState.Bucket> buckets, BucketSums sums, long index,
-                            AgentState.Bucket delta) {
-        buckets.computeIfAbsent(index, k -> new AgentState.Bucket()).add(delta, 1);
+                            AgentState.Activity delta) {
+        buckets.computeIfAbsent(index, k -> new AgentState.Bucket()).add(delta);
         sums.added(index, delta);
     }
 
-    private static AgentState.Bucket randomDelta(SplittableRandom random) {
-        AgentState.Bucket d = new AgentState.Bucket();
-        if (random.nextInt(5) == 0) {
-            d.declines = 1;
-            d.declineReasons.put(REASONS[random.nextInt(REASONS.length)], 1L);
-            d.tracked = 1;
-            return d;
+    @Test
+    void anActivityAddsWhatABucketHoldingOnlyItWould() {
+        SplittableRandom random = new SplittableRandom(5);
+        AgentState.Bucket byActivity = new AgentState.Bucket();
+        AgentState.Bucket byBucket = new AgentState.Bucket();
+        for (int i = 0; i < 2_000; i++) {
+            AgentState.Activity a = randomDelta(random);
+            byActivity.add(a);
+            byBucket.add(asBucket(a), 1);
+            assertEquals(describe(byBucket), describe(byActivity), "after " + (i + 1) + " activities");
         }
-        String tool = TOOLS[random.nextInt(TOOLS.length)];
-        // refunds too: a tool's total in a window can come back to zero
-        long micros = random.nextInt(6) == 0 ? -random.nextInt(1_000) : random.nextInt(1_000);
-        d.spend = micros;
-        d.toolSpend.put(tool, micros);
-        d.payments = 1;
-        d.toolPayments.put(tool, 1L);
-        d.tracked = 1;
-        if (random.nextBoolean()) {
-            d.retries = 1;
-            d.retrySpend = micros;
-        }
-        if (random.nextInt(3) == 0) {
-            d.offHoursSpend = micros;
-            d.offHoursPayments = 1;
-        }
-        return d;
+        assertTrue(byActivity.toolSpend.size() > 1 && !byActivity.declineReasons.isEmpty(), "the maps were exercised");
     }
 
-    private static AgentState.Bucket spend(String tool, long micros) {
-        AgentState.Bucket d = new AgentState.Bucket();
-        d.spend = micros;
-        d.toolSpend.put(tool, micros);
-        return d;
+    /** The definition: a bucket that holds only the activity (zero amounts leave no key). */
+    private static AgentState.Bucket asBucket(AgentState.Activity a) {
+        AgentState.Bucket b = new AgentState.Bucket();
+        b.spend = a.spend();
+        b.payments = a.payments();
+        if (a.tool() != null) {
+            b.toolSpend.put(a.tool(), a.spend());
+            b.toolPayments.put(a.tool(), a.payments());
+        }
+        b.declines = a.declines();
+        if (a.declineReason() != null) {
+            b.declineReasons.put(a.declineReason(), a.declines());
+        }
+        b.tracked = a.tracked();
+        b.retries = a.retries();
+        b.retrySpend = a.retrySpend();
+        b.offHoursSpend = a.offHoursSpend();
+        b.offHoursPayments = a.offHoursPayments();
+        return b;
+    }
+
+    private static AgentState.Activity randomDelta(SplittableRandom random) {
+        if (random.nextInt(5) == 0) {
+            return new AgentState.Activity(0, 0, null, 1, REASONS[random.nextInt(REASONS.length)], 1, 0, 0, 0, 0);
+        }
+        String tool = TOOLS[random.nextInt(TOOLS.length)];
+        // refunds too (no payment): a tool's total in a window can come back to zero
+        boolean refund = random.nextInt(6) == 0;
+        long micros = refund ? -random.nextInt(1_000) : random.nextInt(1_000);
+        boolean retry = !refund && random.nextBoolean();
+        boolean offHours = !refund && random.nextInt(3) == 0;
+        return new AgentState.Activity(micros, refund ? 0 : 1, tool, 0, null, refund ? 0 : 1, retry ? 1 : 0,
+                retry ? micros : 0, offHours ? micros : 0, offHours ? 1 : 0);
+    }
+
+    private static AgentState.Activity spend(String tool, long micros) {
+        return new AgentState.Activity(micros, 0, tool, 0, null, 0, 0, 0, 0, 0);
     }
 
     private static AgentState.Bucket scratch(NavigableMap<Long, AgentState.Bucket> buckets, long first, long last) {
