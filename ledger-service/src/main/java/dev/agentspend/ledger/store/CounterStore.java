@@ -65,16 +65,27 @@ final class CounterStore {
 
     // ------------------------------------------------------------------------------------ reads
 
+    /**
+     * The columns {@link WindowRow#of} reads, by position: scope and tool, then bucket, spent and held
+     * of each window in {@link #KINDS} order, then lifetime's spent and held. By position because a
+     * batch reads some fifty of these rows, and a read by name is a search of the row's column names.
+     */
+    private static final String WINDOW_ROW_COLUMNS = "c.scope_id, c.tool, c.hour_bucket, c.hour_spent, c.hour_held, "
+            + "c.day_bucket, c.day_spent, c.day_held, c.week_bucket, c.week_spent, c.week_held, "
+            + "c.month_bucket, c.month_spent, c.month_held, c.lifetime_spent, c.lifetime_held";
+
     /** The window row as read: each window's current bucket and usage, and lifetime. */
     private record WindowRow(String[] buckets, Usage[] usage, Usage lifetime) {
         static WindowRow of(Row r) {
             String[] buckets = new String[KINDS.length];
             Usage[] usage = new Usage[KINDS.length];
+            int column = 2;
             for (int i = 0; i < KINDS.length; i++) {
-                buckets[i] = r.getString(COLUMN[i] + "_bucket");
-                usage[i] = new Usage(r.getLong(COLUMN[i] + "_spent"), r.getLong(COLUMN[i] + "_held"));
+                buckets[i] = r.getString(column);
+                usage[i] = new Usage(r.getLong(column + 1), r.getLong(column + 2));
+                column += 3;
             }
-            return new WindowRow(buckets, usage, new Usage(r.getLong("lifetime_spent"), r.getLong("lifetime_held")));
+            return new WindowRow(buckets, usage, new Usage(r.getLong(column), r.getLong(column + 1)));
         }
     }
 
@@ -150,14 +161,15 @@ final class CounterStore {
             return Uni.createFrom().item(Map.of());
         }
         return db.preparedQuery("""
-                        SELECT c.* FROM ledger.window_counters c
-                        JOIN unnest($1::text[], $2::text[]) AS k(scope_id, tool) ON c.scope_id = k.scope_id AND c.tool = k.tool""")
+                        SELECT %s FROM ledger.window_counters c
+                        JOIN unnest($1::text[], $2::text[]) AS k(scope_id, tool) ON c.scope_id = k.scope_id AND c.tool = k.tool"""
+                        .formatted(WINDOW_ROW_COLUMNS))
                 .execute(Tuple.tuple().addArrayOfString(groups.stream().map(Group::scopeId).toArray(String[]::new))
                         .addArrayOfString(groups.stream().map(Group::tool).toArray(String[]::new)))
                 .map(rs -> {
                     Map<Group, WindowRow> out = new HashMap<>();
                     for (Row r : rs) {
-                        out.put(new Group(r.getString("scope_id"), r.getString("tool")), WindowRow.of(r));
+                        out.put(new Group(r.getString(0), r.getString(1)), WindowRow.of(r));
                     }
                     return out;
                 });
@@ -525,14 +537,15 @@ final class CounterStore {
         return conn.preparedQuery(sql).execute(args).map(CounterStore::bucketsByGroup);
     }
 
+    /** Rows of scope_id, tool and the four windows' buckets (in {@link #KINDS} order), read by position. */
     private static Map<Group, String[]> bucketsByGroup(RowSet<Row> rs) {
         Map<Group, String[]> out = new HashMap<>();
         for (Row r : rs) {
             String[] b = new String[KINDS.length];
             for (int i = 0; i < KINDS.length; i++) {
-                b[i] = r.getString(COLUMN[i] + "_bucket");
+                b[i] = r.getString(2 + i);
             }
-            out.put(new Group(r.getString("scope_id"), r.getString("tool")), b);
+            out.put(new Group(r.getString(0), r.getString(1)), b);
         }
         return out;
     }
