@@ -94,12 +94,12 @@ public final class Rules {
         }
         long curAvg = curSpend / curTasks;
         long prevAvg = prevSpend / prevTasks;
-        long actualIncrease = mulDiv(curAvg - prevAvg, 1000, prevAvg);
+        long actualIncrease = Exact.mulDiv(curAvg - prevAvg, 1000, prevAvg);
         Instant start = LocalDate.ofEpochDay(today - 13).atStartOfDay(ZoneOffset.UTC).toInstant();
         return List.of(finding(RuleType.COST_PER_TASK_INCREASE, s, "",
                 String.format("cost per task over 7 days is %d micros, up %d permille from %d micros the week before (threshold %d permille)",
                         curAvg, actualIncrease, prevAvg, inc),
-                List.of(new Measure("avg_cost_per_task_micros", curAvg, mulDiv(prevAvg, 1000 + inc, 1000)),
+                List.of(new Measure("avg_cost_per_task_micros", curAvg, Exact.mulDiv(prevAvg, 1000 + inc, 1000)),
                         new Measure("previous_avg_cost_per_task_micros", prevAvg, 0),
                         new Measure("increase_permille", actualIncrease, inc),
                         new Measure("tasks", curTasks, minTasks),
@@ -125,7 +125,7 @@ public final class Rules {
             if (minutes <= 0) {
                 minutes = 1440;
             }
-            budget = mulDiv(limit, w, minutes * 60L);
+            budget = Exact.mulDiv(limit, w, minutes * 60L);
             basis = "the daily cap of " + limit + " micros spread over " + minutes + " working minutes";
             m.add(new Measure("daily_cap_micros", limit, 0));
             m.add(new Measure("working_minutes", minutes, 0));
@@ -133,7 +133,7 @@ public final class Rules {
             long bw = st.param("baseline_window_seconds");
             long baseline = win.before(bw, bs).sum(s).spend;
             long mult = st.param("baseline_multiplier_permille");
-            budget = mulDiv(baseline, w * mult, bw * 1000);
+            budget = Exact.mulDiv(baseline, w * mult, bw * 1000);
             basis = mult + " permille of the baseline of " + baseline + " micros over " + bw + " s";
             m.add(new Measure("baseline_spend_micros", baseline, 0));
             m.add(new Measure("baseline_window_seconds", bw, 0));
@@ -171,7 +171,7 @@ public final class Rules {
         if (top == null || Exact.compareProducts(topSpend, 1000, total, share) <= 0) {
             return List.of();
         }
-        long actual = mulDiv(topSpend, 1000, total);
+        long actual = Exact.mulDiv(topSpend, 1000, total);
         return List.of(finding(RuleType.TOOL_CONCENTRATION, s, top,
                 String.format("tool %s took %d permille of %d micros spent in %d s (threshold %d permille)",
                         top, actual, total, st.param("window_seconds"), share),
@@ -199,7 +199,7 @@ public final class Rules {
                     ? s.lifetimeSpend
                     : s.capWindows.getOrDefault(capKey(cap.window(), cap.tool(), start), 0L);
             if (Exact.compareProducts(used, 1000, limit, threshold) > 0) {
-                long actual = mulDiv(used, 1000, limit);
+                long actual = Exact.mulDiv(used, 1000, limit);
                 String subject = "now:" + cap.window() + (cap.tool().isEmpty() ? "" : ":" + cap.tool());
                 out.add(finding(RuleType.CAP_UTILIZATION, s, subject,
                         String.format("%s cap%s is %d permille used (%d of %d micros; threshold %d permille)",
@@ -250,7 +250,7 @@ public final class Rules {
                 || Exact.compareProducts(retries, 1000, tracked, rate) <= 0) {
             return List.of();
         }
-        long actual = mulDiv(retries, 1000, tracked);
+        long actual = Exact.mulDiv(retries, 1000, tracked);
         return List.of(finding(RuleType.RETRY_RATE, s, "",
                 String.format("%d of %d payments in %d s were retries (%d permille, threshold %d permille), costing %d micros",
                         retries, tracked, st.param("window_seconds"), actual, rate, retrySpend),
@@ -306,15 +306,15 @@ public final class Rules {
             if (spend < Math.max(1, minSpend) || count < minPayments || basePayments < Math.max(1, minBase)) {
                 continue;
             }
-            long expected = mulDiv(baseSpend, w, bw);
+            long expected = Exact.mulDiv(baseSpend, w, bw);
             if (Exact.compareProducts(spend, 1000, expected, mult) <= 0) {
                 continue;
             }
-            long ratio = expected <= 0 ? 0 : mulDiv(spend, 1000, expected);
+            long ratio = expected <= 0 ? 0 : Exact.mulDiv(spend, 1000, expected);
             out.add(finding(RuleType.TOOL_SPEND_SPIKE, s, tool,
                     String.format("tool %s: %d micros in %d payments over %d s, %d permille of its baseline rate (%d micros per %d s; threshold %d permille)",
                             tool, spend, count, w, ratio, expected, w, mult),
-                    List.of(new Measure("window_spend_micros", spend, mulDiv(expected, mult, 1000)),
+                    List.of(new Measure("window_spend_micros", spend, Exact.mulDiv(expected, mult, 1000)),
                             new Measure("ratio_to_baseline_permille", ratio, mult),
                             new Measure("expected_spend_micros", expected, 0),
                             new Measure("window_payments", count, minPayments),
@@ -369,8 +369,4 @@ public final class Rules {
                 new Evidence(summary, m, s.currencyCode, start, end, tool, List.of(), 0, null));
     }
 
-    /** a * b / c, exact in between, saturating at the long range; 0 when c is 0 (see {@link Exact}). */
-    public static long mulDiv(long a, long b, long c) {
-        return Exact.mulDiv(a, b, c);
-    }
 }

@@ -44,6 +44,16 @@ class ExactTest {
     }
 
     @Test
+    void mulDivRoundsTowardZeroSaturatesAndIsZeroForNoDivisor() {
+        assertEquals(333, Exact.mulDiv(1000, 1, 3));
+        assertEquals(-333, Exact.mulDiv(-1000, 1, 3));
+        assertEquals(Long.MAX_VALUE, Exact.mulDiv(Long.MAX_VALUE, 4, 2));
+        assertEquals(Long.MIN_VALUE, Exact.mulDiv(Long.MAX_VALUE, -4, 2));
+        assertEquals(Long.MAX_VALUE, Exact.mulDiv(Long.MIN_VALUE, 1, -1));
+        assertEquals(0, Exact.mulDiv(5, 5, 0));
+    }
+
+    @Test
     void mulDivIsTheExactQuotientSaturated() {
         SplittableRandom random = new SplittableRandom(13);
         for (int i = 0; i < 200_000; i++) {

@@ -188,11 +188,4 @@ class RulesTest {
         events.replaceAll(e -> e.spendMicros() == 1_210_000 ? spend("a", 1_200_000, "t", e.taskId(), 0, null, T0) : e);
         assertTrue(Rules.costPerTask(state(p, events.toArray(new LedgerEvent[0])), st, T0).isEmpty());
     }
-
-    @Test
-    void mulDivIsExactAndSaturates() {
-        assertEquals(333, Rules.mulDiv(1000, 1, 3));
-        assertEquals(Long.MAX_VALUE, Rules.mulDiv(Long.MAX_VALUE, 4, 2));
-        assertEquals(0, Rules.mulDiv(5, 5, 0));
-    }
 }
