@@ -11,6 +11,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -99,7 +100,8 @@ public final class BenchMain {
             f.tightBalanceAgents = (int) agents.stream().filter(a -> a.kind() == BenchAgent.Kind.TIGHT_BALANCE).count();
             f.setupApprovals = f.tightCapAgents + f.tightBalanceAgents;
 
-            try (ResourceMonitor monitor = new ResourceMonitor(stack.watched())) {
+            try (ResourceMonitor monitor = new ResourceMonitor(stack.watched());
+                 MetricsScraper scraper = new MetricsScraper(metricsPorts(stack), Exposition::fetch)) {
                 // "at rest" means after the set-up's calls have drained: two seconds of nothing
                 Thread.sleep(2_000);
                 f.atRest = ProcessStats.sampleAll(monitor.watched());
@@ -110,6 +112,8 @@ public final class BenchMain {
                 for (int i = 0; i < CHANNELS; i++) {
                     channels.add(stack.loadChannel("ledger-service"));
                 }
+
+                scraper.start(MetricsScraper.INTERVAL);
 
                 // phase A: the fleet, with the feed lag sampled during the measured window
                 try (LagProbe probe = new LagProbe(() -> connect(stack), stack.analyticsAdmin(), LAG_INTERVAL)) {
@@ -222,6 +226,8 @@ public final class BenchMain {
                             }
                         });
                 f.loadAfter = Report.loadAverage();
+                scraper.close();
+                f.scrapes = scraper.describe(MetricsScraper.INTERVAL);
                 out.printf("phase C done: %.1f calls/s%n", f.floor.perSecond());
             }
 
@@ -240,6 +246,12 @@ public final class BenchMain {
         }
         Report.print(out, f);
         return f;
+    }
+
+    private static Map<String, Integer> metricsPorts(BenchStack stack) {
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        BenchStack.SERVICES.forEach(s -> ports.put(s, stack.port(s)));
+        return ports;
     }
 
     private static String atRate(BenchOptions options) {

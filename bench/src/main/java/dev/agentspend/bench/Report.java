@@ -56,6 +56,8 @@ final class Report {
         long backlogAnalytics = -1;
         long backlogAlerts = -1;
         List<String> lagProblems = new ArrayList<>();
+        /** What the periodic /q/metrics scrapes did ({@link MetricsScraper#describe}); null if none ran. */
+        String scrapes;
         Map<String, Double> alertDetection = new LinkedHashMap<>();
         Map<String, Double> ledgerSessions = new LinkedHashMap<>();
         /** pg_stat_statements over phase A's window (--statements), most execution time first. */
@@ -108,6 +110,9 @@ final class Report {
         out.printf("machine: %d cores; load average %s before the run, %s after phase B (other work on the machine"
                 + " shares the cores with the services, PostgreSQL and the clients)%n", Runtime.getRuntime().availableProcessors(),
                 f.loadBefore, f.loadAfter);
+        if (f.scrapes != null) {
+            out.println(f.scrapes);
+        }
         phase(out, "Phase A (fleet: each call pays from a random agent)", f.fleet);
         batches(out, f.fleet, f.fleetBatchesStart, f.fleetBatchesEnd);
         phase(out, "Phase B (hot agent: every call pays from one agent)", f.hot);
