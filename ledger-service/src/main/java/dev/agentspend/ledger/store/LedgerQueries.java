@@ -227,7 +227,7 @@ public class LedgerQueries {
      * positions after the last seen never skips.
      * Each item is one non-empty page, in position order (at most {@code stream-batch-size}).
      */
-    public Multi<List<Entry>> pages(long afterPosition) {
+    public Multi<List<FeedEntry>> pages(long afterPosition) {
         AtomicLong last = new AtomicLong(afterPosition);
         AtomicInteger emptyReads = new AtomicInteger();
         AtomicBoolean counted = new AtomicBoolean();
@@ -256,18 +256,18 @@ public class LedgerQueries {
     private static final long NOT_CAUGHT_UP = -1;
 
     /** Reads the page after {@code last}; an empty read waits for a commit or the poll interval before it completes. */
-    private Uni<List<Entry>> nextPage(AtomicLong last, AtomicInteger emptyReads, AtomicLong caughtUpAtSignals, int batch,
+    private Uni<List<FeedEntry>> nextPage(AtomicLong last, AtomicInteger emptyReads, AtomicLong caughtUpAtSignals, int batch,
                                       Duration poll) {
         boolean open = emptyReads.get() >= EMPTY_READS_BEFORE_OPEN_READ;
         long signalsBeforeRead = notifier.signals();
         return readPage(last.get(), batch, open).chain(page -> {
             if (!page.isEmpty()) {
-                long first = page.get(0).getPosition();
+                long first = page.get(0).position();
                 if (first != last.get() + 1) {
                     LOG.warnf("the entry feed skips positions %d to %d: none is in ledger.entries", last.get() + 1, first - 1);
                 }
                 emptyReads.set(0);
-                last.set(page.get(page.size() - 1).getPosition());
+                last.set(page.get(page.size() - 1).position());
                 if (page.size() < batch) {
                     // emitted now; the next read first waits for a commit after this one began
                     caughtUpAtSignals.set(signalsBeforeRead);
@@ -288,14 +288,20 @@ public class LedgerQueries {
      * which the range read would find nothing forever: after some empty reads in a row one
      * {@code open} read looks past it.
      */
-    private Uni<List<Entry>> readPage(long after, int batch, boolean open) {
+    private Uni<List<FeedEntry>> readPage(long after, int batch, boolean open) {
         String sql = open
                 ? "SELECT position, payload FROM ledger.entries WHERE position > $1::bigint ORDER BY position LIMIT $2::bigint"
                 : """
                   SELECT position, payload FROM ledger.entries
                   WHERE position > $1::bigint AND position <= $1::bigint + $2::bigint
                   ORDER BY position LIMIT $2::bigint""";
-        return pool.preparedQuery(sql).execute(Tuple.of(after, (long) batch)).map(LedgerStore::entries);
+        return pool.preparedQuery(sql).execute(Tuple.of(after, (long) batch)).map(rows -> {
+            List<FeedEntry> page = new ArrayList<>(rows.size());
+            for (Row r : rows) {
+                page.add(FeedEntry.of(r.getLong(0), r.getBuffer(1).getBytes()));
+            }
+            return page;
+        });
     }
 
     /** StreamEntries subscriptions currently served (a subscription ends when its client cancels). */

@@ -66,7 +66,7 @@ class FeedGapTest {
             queries.notifier.vertx = vertx;
             List<Long> positions = new ArrayList<>();
             queries.pages(0).select().first(2).subscribe().asStream()
-                    .forEach(page -> page.forEach(e -> positions.add(e.getPosition())));
+                    .forEach(page -> page.forEach(e -> positions.add(e.position())));
             assertEquals(List.of(1L, 2L, 3 + GAP), positions);
         } finally {
             pool.closeAndAwait();
