@@ -6,22 +6,45 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.OptionalDouble;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /** A service's Prometheus text exposition ({@code /q/metrics}), fetched and read. */
 final class Exposition {
+    /**
+     * One client for every fetch, HTTP/1.1. A fetch once hung for ten minutes, far past its request
+     * timeout, with the ledger answering other scrapes in milliseconds (JDK 17's client, a new client
+     * per fetch, which by default asks a plain-HTTP server to upgrade to HTTP/2, and the services'
+     * port, gRPC's too, accepts that upgrade). Whatever the cause, the caller now keeps the deadline.
+     */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
     private Exposition() {
     }
 
-    /** The exposition of the service on {@code port}, or null when it cannot be read. */
+    /** The exposition of the service on {@code port}, or null when it cannot be read within ten seconds. */
     static String fetch(int port) {
+        return fetch(port, TIMEOUT);
+    }
+
+    static String fetch(int port, Duration timeout) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics"))
+                .timeout(timeout).build();
+        // the deadline is also kept here, on a future the client does not own: a request timeout
+        // the client fails to enforce must not stall the caller
+        CompletableFuture<HttpResponse<String>> response = HTTP.sendAsync(request, HttpResponse.BodyHandlers.ofString());
         try {
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/metrics"))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = response.get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
             return r.statusCode() == 200 ? r.body() : null;
-        } catch (java.io.IOException e) {
+        } catch (ExecutionException | TimeoutException e) {
+            response.cancel(true);
             return null;
         } catch (InterruptedException e) {
+            response.cancel(true);
             Thread.currentThread().interrupt();
             return null;
         }

@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -73,6 +74,17 @@ class MetricsScraperTest {
         }).start(Duration.ofHours(1))) {
             assertTrue(scraped.await(10, TimeUnit.SECONDS), "no scrape within 10 s of start with an hour's interval");
             assertEquals(Map.of(1, 1, 2, 1, 3, 1), byPort);
+        }
+    }
+
+    @Test
+    void aServiceThatNeverAnswersCostsOneTimeoutNotTheRun() throws IOException {
+        try (ServerSocket silent = new ServerSocket(0)) {
+            // accepted by the kernel's backlog, never read or answered
+            long startNanos = System.nanoTime();
+            assertNull(Exposition.fetch(silent.getLocalPort(), Duration.ofMillis(300)));
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+            assertTrue(tookMs < 5_000, "a fetch with a 300 ms timeout took " + tookMs + " ms");
         }
     }
 
