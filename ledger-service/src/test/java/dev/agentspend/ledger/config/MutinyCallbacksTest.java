@@ -10,7 +10,8 @@ import java.util.function.Function;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 /**
- * Mutiny callbacks run as written: application.properties turns context propagation off, and a
+ * Mutiny callbacks run as written: common's META-INF/microprofile-config.properties turns context
+ * propagation off for every service (the same jar, the same file: this one service checks it), and a
  * provider that came back (a new extension, a default that changed) would wrap every callback again.
  */
 @QuarkusTest
