@@ -84,6 +84,31 @@ final class Tx {
     }
 
     /**
+     * Locks the agent rows that exist ($1: agent ids, sorted) and inserts the missing ones ($2: their
+     * currencies). Its plan must find the rows by the primary key, not read the whole table: see
+     * the random_page_cost setting in application.properties ({@code AgentRowPlansTest}).
+     */
+    static final String LOCK_AGENTS = """
+            WITH locked AS (
+              SELECT agent_id, currency_code, balance_micros, held_micros, open_holds FROM ledger.agent_state
+              WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE),
+            added AS (
+              INSERT INTO ledger.agent_state (agent_id, currency_code)
+              SELECT a, c FROM unnest($1::text[], $2::text[]) AS u(a, c)
+              WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.agent_id = u.a) ORDER BY a
+              ON CONFLICT (agent_id) DO UPDATE SET agent_id = EXCLUDED.agent_id
+              RETURNING agent_id, currency_code, balance_micros, held_micros, open_holds, (xmax = 0) AS inserted)
+            SELECT *, false AS inserted FROM locked
+            UNION ALL
+            SELECT * FROM added""";
+
+    /** Writes the locked agent rows' balances, holds and hold counts; the same plan rule as {@link #LOCK_AGENTS}. */
+    static final String UPDATE_AGENTS = """
+            UPDATE ledger.agent_state s SET balance_micros = u.balance, held_micros = u.held, open_holds = u.holds
+            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[]) AS u(agent_id, balance, held, holds)
+            WHERE s.agent_id = u.agent_id""";
+
+    /**
      * Locks the agents' rows in id order, creating rows and accounts on first use. One statement
      * for any number of agents, the same order every other transaction uses: the rows that exist
      * are locked first (FOR UPDATE, in id order), then the missing ones are inserted in id order.
@@ -100,19 +125,7 @@ final class Tx {
         }
         String[] ids = wanted.keySet().toArray(String[]::new);
         String[] currencies = wanted.values().toArray(String[]::new);
-        return conn.preparedQuery("""
-                        WITH locked AS (
-                          SELECT agent_id, currency_code, balance_micros, held_micros, open_holds FROM ledger.agent_state
-                          WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE),
-                        added AS (
-                          INSERT INTO ledger.agent_state (agent_id, currency_code)
-                          SELECT a, c FROM unnest($1::text[], $2::text[]) AS u(a, c)
-                          WHERE NOT EXISTS (SELECT 1 FROM locked l WHERE l.agent_id = u.a) ORDER BY a
-                          ON CONFLICT (agent_id) DO UPDATE SET agent_id = EXCLUDED.agent_id
-                          RETURNING agent_id, currency_code, balance_micros, held_micros, open_holds, (xmax = 0) AS inserted)
-                        SELECT *, false AS inserted FROM locked
-                        UNION ALL
-                        SELECT * FROM added""")
+        return conn.preparedQuery(LOCK_AGENTS)
                 .execute(Tuple.tuple().addArrayOfString(ids).addArrayOfString(currencies))
                 .chain(rows -> {
                     List<Tuple> accounts = new ArrayList<>();
@@ -291,10 +304,7 @@ final class Tx {
         List<Uni<Void>> writes = new ArrayList<>();
         List<AgentRow> dirty = agents.values().stream().filter(a -> a.dirty).toList();
         if (!dirty.isEmpty()) {
-            writes.add(conn.preparedQuery("""
-                            UPDATE ledger.agent_state s SET balance_micros = u.balance, held_micros = u.held, open_holds = u.holds
-                            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[]) AS u(agent_id, balance, held, holds)
-                            WHERE s.agent_id = u.agent_id""")
+            writes.add(conn.preparedQuery(UPDATE_AGENTS)
                     .execute(Tuple.tuple()
                             .addArrayOfString(dirty.stream().map(a -> a.agentId).toArray(String[]::new))
                             .addArrayOfLong(dirty.stream().map(a -> a.balance).toArray(Long[]::new))
