@@ -108,20 +108,21 @@ final class CounterStore {
     static Uni<Read> read(SqlClient db, Collection<CounterKey> keys) {
         List<CounterKey> windowKeys = new ArrayList<>();
         List<CounterKey> bucketKeys = new ArrayList<>();
-        TreeMap<Group, Boolean> groups = new TreeMap<>(Group.ORDER);
+        // hashed: the read takes no locks, so its rows need no order (see Tx.counterDeltas)
+        java.util.Set<Group> groups = new java.util.HashSet<>();
         for (CounterKey k : keys) {
             if (inWindowRow(k)) {
                 windowKeys.add(k);
-                groups.put(Group.of(k), Boolean.TRUE);
+                groups.add(Group.of(k));
             } else {
                 bucketKeys.add(k);
             }
         }
-        Uni<Map<Group, WindowRow>> rows = readRows(db, groups.keySet());
+        Uni<Map<Group, WindowRow>> rows = readRows(db, groups);
         Uni<Map<CounterKey, Usage>> buckets = readBuckets(db, bucketKeys);
         return Uni.combine().all().unis(rows, buckets).asTuple().chain(t -> {
             Map<Group, RowRead> rowsRead = new HashMap<>();
-            for (Group g : groups.keySet()) {
+            for (Group g : groups) {
                 WindowRow row = t.getItem1().get(g);
                 rowsRead.put(g, row == null ? new RowRead(new String[KINDS.length], false) : new RowRead(row.buckets(), true));
             }
@@ -226,7 +227,8 @@ final class CounterStore {
     static Uni<Void> write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits,
                            Map<Group, RowRead> settledRows) {
         TreeMap<CounterKey, long[]> buckets = new TreeMap<>(CounterKey.ORDER);
-        TreeMap<Group, GroupWrite> groups = new TreeMap<>(Group.ORDER);
+        // hashed while collecting (one lookup per key); the statements below get sorted maps
+        Map<Group, GroupWrite> groups = new HashMap<>();
         Map<Group, List<CounterKey>> calendarByGroup = new HashMap<>();
         deltas.forEach((k, d) -> {
             if (!inWindowRow(k)) {
@@ -514,6 +516,7 @@ final class CounterStore {
                                                       Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
         int n = groups.size();
         List<Group> order = new ArrayList<>(groups.keySet());
+        List<GroupWrite> writes = new ArrayList<>(groups.values());
         Tuple args = Tuple.tuple().addArrayOfString(order.stream().map(Group::scopeId).toArray(String[]::new))
                 .addArrayOfString(order.stream().map(Group::tool).toArray(String[]::new));
         for (int i = 0; i < KINDS.length; i++) {
@@ -523,17 +526,18 @@ final class CounterStore {
             Long[] lims = new Long[n];
             for (int j = 0; j < n; j++) {
                 Group g = order.get(j);
-                target[j] = groups.get(g).target[i];
-                long[] d = target[j] == null ? null : deltas.get(new CounterKey(g.scopeId(), target[j], g.tool()));
+                target[j] = writes.get(j).target[i];
+                CounterKey key = target[j] == null ? null : new CounterKey(g.scopeId(), target[j], g.tool());
+                long[] d = key == null ? null : deltas.get(key);
                 spent[j] = d == null ? 0L : d[0];
                 held[j] = d == null ? 0L : d[1];
-                lims[j] = target[j] == null ? null : limits.get(new CounterKey(g.scopeId(), target[j], g.tool()));
+                lims[j] = key == null ? null : limits.get(key);
             }
             args.addArrayOfString(target).addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(lims);
         }
-        args.addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeSpent).toArray(Long[]::new))
-                .addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeHeld).toArray(Long[]::new))
-                .addArrayOfLong(order.stream().map(g -> groups.get(g).lifetimeLimit).toArray(Long[]::new));
+        args.addArrayOfLong(writes.stream().map(w -> w.lifetimeSpent).toArray(Long[]::new))
+                .addArrayOfLong(writes.stream().map(w -> w.lifetimeHeld).toArray(Long[]::new))
+                .addArrayOfLong(writes.stream().map(w -> w.lifetimeLimit).toArray(Long[]::new));
         return conn.preparedQuery(sql).execute(args).map(CounterStore::bucketsByGroup);
     }
 
