@@ -14,8 +14,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -109,7 +111,7 @@ final class CounterStore {
         List<CounterKey> windowKeys = new ArrayList<>();
         List<CounterKey> bucketKeys = new ArrayList<>();
         // hashed: the read takes no locks, so its rows need no order (see Tx.counterDeltas)
-        java.util.Set<Group> groups = new java.util.HashSet<>();
+        Set<Group> groups = new HashSet<>();
         for (CounterKey k : keys) {
             if (inWindowRow(k)) {
                 windowKeys.add(k);
