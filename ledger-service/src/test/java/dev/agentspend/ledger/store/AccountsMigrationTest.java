@@ -12,7 +12,7 @@ import java.util.List;
 
 import static dev.agentspend.ledger.store.MigrationTests.databaseAt;
 import static dev.agentspend.ledger.store.MigrationTests.flyway;
-import static dev.agentspend.ledger.store.MigrationTests.rows;
+import static dev.agentspend.platform.SqlRows.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

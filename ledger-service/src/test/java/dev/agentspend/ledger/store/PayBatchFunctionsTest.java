@@ -1,6 +1,7 @@
 package dev.agentspend.ledger.store;
 
 import dev.agentspend.platform.EmbeddedDatabase;
+import dev.agentspend.platform.SqlRows;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.Entry;
 import dev.agentspend.proto.ledger.v1.EventType;
@@ -106,7 +107,7 @@ class PayBatchFunctionsTest {
                     () -> st.execute("SELECT ledger.require_entry('" + missing + "'); COMMIT"));
             assertTrue(e.getMessage().contains("entry " + missing + " was not written"), e.getMessage());
             st.execute("ROLLBACK");
-            assertEquals(List.of(), MigrationTests.rows(st, "SELECT note FROM public.written"));
+            assertEquals(List.of(), SqlRows.rows(st, "SELECT note FROM public.written"));
 
             st.execute("BEGIN");
             st.execute("INSERT INTO public.written VALUES ('with its entry')");
@@ -114,7 +115,7 @@ class PayBatchFunctionsTest {
                     + "decision, amount_micros, spend_micros, currency_code, hold_id, reversed_entry_id, recorded_time, "
                     + "payload) VALUES (1, '" + missing + "', 2, 'agt_a', '', '', '', 2, 1, 0, 'USD', '', '', now(), '\\x00')");
             st.execute("SELECT ledger.require_entry('" + missing + "'); COMMIT");
-            assertEquals(List.of("with its entry"), MigrationTests.rows(st, "SELECT note FROM public.written"));
+            assertEquals(List.of("with its entry"), SqlRows.rows(st, "SELECT note FROM public.written"));
         }
     }
 

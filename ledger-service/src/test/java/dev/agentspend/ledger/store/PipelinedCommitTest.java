@@ -3,6 +3,7 @@ package dev.agentspend.ledger.store;
 import dev.agentspend.common.api.Ids;
 import dev.agentspend.ledger.support.Fixture;
 import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.platform.SqlRows;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.smallrye.mutiny.Uni;
@@ -97,7 +98,7 @@ class PipelinedCommitTest {
 
     private static List<String> notes(String note) throws Exception {
         try (Connection c = Fixture.sql(); Statement st = c.createStatement()) {
-            return MigrationTests.rows(st, "SELECT note FROM public.pipelined_writes WHERE note = '" + note + "'");
+            return SqlRows.rows(st, "SELECT note FROM public.pipelined_writes WHERE note = '" + note + "'");
         }
     }
 }
