@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -17,6 +18,11 @@ import java.util.Set;
  * agent payment, a retry a call with attempt &gt; 1 (a reversal of a retry takes its spend back
  * from the retry spend, since the ledger copies the refunded entry's attempt onto the reversal); declines are counted apart with the amount
  * asked and never add to spend.
+ *
+ * <p>Day sums: the day rows are rolled up from the minutes (see {@link DayRollup}); a batch adds to
+ * them only the entries whose minute is before the rollup's {@code daysRolledThrough} (late
+ * entries: their minute has been rolled up already). The others reach the day rows with the rollup
+ * of their minute, so each entry is counted there once.
  */
 public final class BatchDelta {
     /** Sums of one aggregate row. */
@@ -93,19 +99,28 @@ public final class BatchDelta {
     }
 
     public final Map<ToolKey, Sums> toolMinutes = new LinkedHashMap<>();
-    public final Map<ToolDayKey, Sums> toolDays = new LinkedHashMap<>();
-    public final Map<AgentDayKey, Sums> agentDays = new LinkedHashMap<>();
+    /** Day sums of the late entries only (see the class comment). */
+    public final Map<ToolDayKey, Sums> lateToolDays = new LinkedHashMap<>();
+    public final Map<AgentDayKey, Sums> lateAgentDays = new LinkedHashMap<>();
     public final Map<TaskKey, TaskDelta> tasks = new LinkedHashMap<>();
     public final Map<FlowKey, FlowDelta> flows = new LinkedHashMap<>();
     public final Map<String, AgentSeen> agents = new LinkedHashMap<>();
     public final Map<String, OpenHold> holdsOpened = new LinkedHashMap<>();
     public final Set<String> holdsClosed = new LinkedHashSet<>();
+    private final Instant daysRolledThrough;
     private long lastPosition;
     private int entryCount;
 
-    /** Sums a batch; entries must be in position order. */
-    public static BatchDelta of(List<EntryFacts> entries) {
-        BatchDelta d = new BatchDelta();
+    private BatchDelta(Instant daysRolledThrough) {
+        this.daysRolledThrough = Objects.requireNonNull(daysRolledThrough, "daysRolledThrough");
+    }
+
+    /**
+     * Sums a batch; entries must be in position order. {@code daysRolledThrough}: every minute before
+     * it is already in the day rows.
+     */
+    public static BatchDelta of(List<EntryFacts> entries, Instant daysRolledThrough) {
+        BatchDelta d = new BatchDelta(daysRolledThrough);
         for (EntryFacts e : entries) {
             d.add(e);
         }
@@ -127,10 +142,12 @@ public final class BatchDelta {
         boolean counts = e.spendMicros() != 0 || e.isCall() || e.isDecline();
         if (counts) {
             Instant minute = Bucketing.minute(e.bucketTime());
-            LocalDate day = Bucketing.utcDay(e.bucketTime());
+            LocalDate day = Bucketing.utcDay(minute);
             toolMinutes.computeIfAbsent(new ToolKey(e.agentId(), minute, e.tool(), e.teamId()), k -> new Sums()).add(e);
-            toolDays.computeIfAbsent(new ToolDayKey(e.agentId(), day, e.tool(), e.teamId()), k -> new Sums()).add(e);
-            agentDays.computeIfAbsent(new AgentDayKey(e.agentId(), day), k -> new Sums()).add(e);
+            if (minute.isBefore(daysRolledThrough)) {
+                lateToolDays.computeIfAbsent(new ToolDayKey(e.agentId(), day, e.tool(), e.teamId()), k -> new Sums()).add(e);
+                lateAgentDays.computeIfAbsent(new AgentDayKey(e.agentId(), day), k -> new Sums()).add(e);
+            }
             if ((e.kind() == EntryFacts.Kind.AGENT_PAYMENT && e.approved())
                     || (e.kind() == EntryFacts.Kind.REVERSAL && !e.counterpartyAgentId().isEmpty())) {
                 FlowDelta f = flows.computeIfAbsent(new FlowKey(e.agentId(), e.counterpartyAgentId(), minute),

@@ -3,6 +3,7 @@ package dev.agentspend.analytics.grpc;
 import dev.agentspend.analytics.config.AnalyticsConfig;
 import dev.agentspend.analytics.config.AuthConfig;
 import dev.agentspend.analytics.domain.BatchDelta;
+import dev.agentspend.analytics.domain.DayRollup;
 import dev.agentspend.analytics.domain.EntryFacts;
 import dev.agentspend.analytics.store.IngestionStore;
 import dev.agentspend.common.auth.BearerTokens;
@@ -23,9 +24,12 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Applies the ledger's entry feed to the aggregates, exactly once.
@@ -37,14 +41,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>It reads the stored position, asks the ledger for the entries after it, and applies them in
  * batches (up to {@code batch-size} entries or {@code batch-wait}) each in ONE transaction with the
- * new position (see {@link IngestionStore}). A lost feed, a refused batch or a database error ends
+ * new position (see {@link IngestionStore}), and rolls the minutes that have settled into the day
+ * rows in the same transaction ({@link DayRollup}). A lost feed, a refused batch or a database error ends
  * the round: the connection is closed (rolling back anything uncommitted and releasing the lock)
  * and a new round starts from the stored position after a bounded exponential backoff.
  */
 @ApplicationScoped
 public class LedgerConsumer {
     private static final Logger LOG = Logger.getLogger(LedgerConsumer.class);
-    static final String FEED = "ledger";
 
     @Inject
     @GrpcClient("ledger")
@@ -61,6 +65,9 @@ public class LedgerConsumer {
 
     @Inject
     Vertx vertx;
+
+    @Inject
+    Clock clock;
 
     private final AtomicLong applied = new AtomicLong();
     private volatile boolean running;
@@ -150,12 +157,13 @@ public class LedgerConsumer {
                 });
                 return;
             }
-            store.position(conn, FEED).subscribe().with(position -> consume(gen, conn, position),
+            store.resume(conn).subscribe().with(resume -> consume(gen, conn, resume),
                     failure -> retry(gen, failure, conn));
         }, failure -> retry(gen, failure, conn));
     }
 
-    private void consume(int gen, SqlConnection conn, long from) {
+    private void consume(int gen, SqlConnection conn, IngestionStore.Resume resume) {
+        long from = resume.position();
         if (gen != generation) {
             return;
         }
@@ -167,12 +175,16 @@ public class LedgerConsumer {
                 "Bearer " + auth.serviceToken());
         MutinyLedgerServiceGrpc.MutinyLedgerServiceStub stub = GrpcClientUtils.attachHeaders(ledger, headers);
         AtomicLong position = new AtomicLong(from);
+        AtomicReference<Instant> daysRolledThrough = new AtomicReference<>(resume.daysRolledThrough());
         FeedBatcher<Entry> feed = new FeedBatcher<>(config.ingest().batchSize(),
                 config.ingest().batchWait().toMillis(), vertx,
                 batch -> {
-                    BatchDelta delta = delta(batch, position.get());
-                    return store.apply(conn, position.get(), delta).invoke(last -> {
+                    Instant rolled = daysRolledThrough.get();
+                    Instant rollTo = DayRollup.next(rolled, clock.instant());
+                    BatchDelta delta = delta(batch, position.get(), rolled);
+                    return store.apply(conn, position.get(), delta, rolled, rollTo).invoke(last -> {
                         position.set(last);
+                        daysRolledThrough.set(rollTo);
                         applied.set(last);
                         backoffMillis = config.ingest().minBackoff().toMillis();
                     }).replaceWithVoid();
@@ -194,7 +206,7 @@ public class LedgerConsumer {
     }
 
     /** Sums a batch; refuses one that does not continue exactly where the stored position is. */
-    static BatchDelta delta(List<Entry> batch, long after) {
+    static BatchDelta delta(List<Entry> batch, long after, Instant daysRolledThrough) {
         List<EntryFacts> facts = new ArrayList<>(batch.size());
         long expected = after + 1;
         for (Entry e : batch) {
@@ -205,7 +217,7 @@ public class LedgerConsumer {
             facts.add(EntryMapping.facts(e));
             expected++;
         }
-        return BatchDelta.of(facts);
+        return BatchDelta.of(facts, daysRolledThrough);
     }
 
     private void retry(int gen, Throwable failure, SqlConnection conn) {

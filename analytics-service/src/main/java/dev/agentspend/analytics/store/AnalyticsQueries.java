@@ -125,8 +125,9 @@ public class AnalyticsQueries {
     }
 
     /**
-     * Sums per tool over [start, end) (whole minutes): whole UTC days from the day rollup, the
-     * ragged edges from the minute rollup. Filters are optional (empty string: no filter).
+     * Sums per tool over [start, end) (whole minutes): whole UTC days from the day view (the day
+     * rows and the minutes not rolled up yet), the ragged edges from the minutes. Filters are
+     * optional (empty string: no filter).
      */
     public Uni<List<ToolSums>> toolSums(String agentId, String teamId, String tool, Instant start, Instant end) {
         Instant fullStart = ceilDay(start);
@@ -161,7 +162,7 @@ public class AnalyticsQueries {
                 + "SUM(decline_count)::int8 AS declines, SUM(declined_micros)::int8 AS declined FROM ("
                 + "SELECT " + cols + " FROM analytics.agent_tool_minute WHERE minute >= $1 AND minute < $2 "
                 + "AND NOT (minute >= $3 AND minute < $4)" + filter
-                + " UNION ALL SELECT " + cols + " FROM analytics.agent_tool_day WHERE day >= $5 AND day < $6" + filter
+                + " UNION ALL SELECT " + cols + " FROM analytics.agent_tool_day_all WHERE day >= $5 AND day < $6" + filter
                 + ") x GROUP BY tool ORDER BY spend DESC, tool";
         return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
             List<ToolSums> out = new ArrayList<>();
@@ -173,7 +174,7 @@ public class AnalyticsQueries {
 
     /** The agent's spend per UTC day in [from, to). */
     public Uni<Map<LocalDate, Long>> spendPerDay(String agentId, LocalDate from, LocalDate to) {
-        return pool.preparedQuery("SELECT day, spend_micros FROM analytics.agent_day WHERE agent_id = $1 "
+        return pool.preparedQuery("SELECT day, spend_micros FROM analytics.agent_day_all WHERE agent_id = $1 "
                         + "AND day >= $2 AND day < $3")
                 .execute(Tuple.of(agentId, from, to))
                 .map(rows -> {
@@ -185,7 +186,7 @@ public class AnalyticsQueries {
 
     /** The first UTC day the agent had any aggregate (spend, decline or task), if any. */
     public Uni<Optional<LocalDate>> firstActiveDay(String agentId) {
-        return pool.preparedQuery("SELECT min(day) AS first FROM analytics.agent_day WHERE agent_id = $1")
+        return pool.preparedQuery("SELECT min(day) AS first FROM analytics.agent_day_all WHERE agent_id = $1")
                 .execute(Tuple.of(agentId))
                 .map(rows -> Optional.ofNullable(rows.iterator().next().getLocalDate("first")));
     }
@@ -250,7 +251,7 @@ public class AnalyticsQueries {
     /** Every agent's daily rows in [from, to), for the fleet overview. */
     public Uni<List<DayRow>> dayRows(LocalDate from, LocalDate to) {
         return pool.preparedQuery("SELECT agent_id, day, spend_micros, completed_task_count, completed_task_micros "
-                        + "FROM analytics.agent_day WHERE day >= $1 AND day < $2")
+                        + "FROM analytics.agent_day_all WHERE day >= $1 AND day < $2")
                 .execute(Tuple.of(from, to))
                 .map(rows -> {
                     List<DayRow> out = new ArrayList<>(rows.size());
@@ -262,7 +263,7 @@ public class AnalyticsQueries {
 
     /** Every agent's first active day (the fleet's baselines). */
     public Uni<Map<String, LocalDate>> firstActiveDays() {
-        return pool.query("SELECT agent_id, min(day) AS first FROM analytics.agent_day GROUP BY agent_id").execute()
+        return pool.query("SELECT agent_id, min(day) AS first FROM analytics.agent_day_all GROUP BY agent_id").execute()
                 .map(rows -> {
                     Map<String, LocalDate> out = new HashMap<>();
                     rows.forEach(r -> out.put(r.getString(0), r.getLocalDate(1)));
@@ -286,7 +287,7 @@ public class AnalyticsQueries {
     public Uni<Map<String, TopTool>> topTools(LocalDate from, LocalDate to) {
         return pool.preparedQuery("""
                         SELECT DISTINCT ON (agent_id) agent_id, tool, spend FROM (
-                          SELECT agent_id, tool, SUM(spend_micros)::int8 AS spend FROM analytics.agent_tool_day
+                          SELECT agent_id, tool, SUM(spend_micros)::int8 AS spend FROM analytics.agent_tool_day_all
                           WHERE day >= $1 AND day < $2 GROUP BY agent_id, tool) s
                         ORDER BY agent_id, spend DESC, tool
                         """)
@@ -303,7 +304,7 @@ public class AnalyticsQueries {
         return pool.query("SELECT feed, position FROM analytics.feed_state").execute().map(rows -> {
             long[] out = new long[2];
             rows.forEach(r -> {
-                if ("ledger".equals(r.getString(0))) {
+                if (IngestionStore.LEDGER_FEED.equals(r.getString(0))) {
                     out[0] = r.getLong(1);
                 } else if ("policy".equals(r.getString(0))) {
                     out[1] = r.getLong(1);

@@ -1,17 +1,20 @@
 package dev.agentspend.analytics.store;
 
 import dev.agentspend.analytics.domain.BatchDelta;
+import dev.agentspend.analytics.domain.DayRollup;
 import dev.agentspend.common.db.StatementCache;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.pgclient.PgConnection;
 import io.vertx.pgclient.PgConnectOptions;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
+import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -33,11 +36,19 @@ import java.util.Optional;
  *
  * <p>Each aggregate is written with one set-based upsert per batch ({@code INSERT .. SELECT FROM
  * unnest(arrays) ON CONFLICT DO UPDATE SET x = x + excluded.x}); the batch is summed per key first.
+ * The day rows get only the batch's late entries; the minutes that have settled are rolled up into
+ * them in the same transaction, which moves the rollup's W with the position ({@link DayRollup}).
  */
 @ApplicationScoped
 public class IngestionStore {
     /** The advisory lock key of the ledger consumer: one per database, whatever the replica count. */
     public static final long CONSUMER_LOCK_KEY = 0x616e616c79746963L; // "analytic"
+    /**
+     * The feed_state row of the ledger feed. Named 'ledger' before the day rollup (V2); renamed so
+     * that a consumer of the previous release, which would add every entry to the day rows, finds no
+     * position during a rolling update.
+     */
+    public static final String LEDGER_FEED = "ledger-entries";
 
     @Inject
     Vertx vertx;
@@ -72,43 +83,111 @@ public class IngestionStore {
                 .map(rows -> rows.iterator().next().getBoolean("locked"));
     }
 
-    public Uni<Long> position(SqlConnection conn, String feed) {
-        return conn.preparedQuery("SELECT position FROM analytics.feed_state WHERE feed = $1").execute(Tuple.of(feed))
-                .map(rows -> rows.iterator().next().getLong("position"));
+    /** Where the ledger feed's consumer resumes: the last position applied and the day rollup's W. */
+    public record Resume(long position, Instant daysRolledThrough) {
     }
 
-    /** Applies a batch that starts right after {@code fromPosition}; fails with {@link StalePosition} if the stored position moved. */
-    public Uni<Long> apply(SqlConnection conn, long fromPosition, BatchDelta d) {
-        return conn.begin().chain(tx -> writeAll(conn, fromPosition, d)
+    /** The stored position of the ledger feed, with the day rollup's W (see {@link DayRollup}). */
+    public Uni<Resume> resume(SqlConnection conn) {
+        return conn.preparedQuery("SELECT f.position, r.through_minute FROM analytics.feed_state f, analytics.day_rollup r "
+                        + "WHERE f.feed = $1").execute(Tuple.of(LEDGER_FEED))
+                .map(rows -> {
+                    if (rows.size() != 1) {
+                        throw new IllegalStateException("no stored position of the feed '" + LEDGER_FEED
+                                + "' in analytics.feed_state (migrations not applied?)");
+                    }
+                    Row r = rows.iterator().next();
+                    return new Resume(r.getLong("position"), r.getOffsetDateTime("through_minute").toInstant());
+                });
+    }
+
+    /**
+     * Applies a batch that starts right after {@code fromPosition}, and rolls the minutes from
+     * {@code rolledThrough} to {@code rollTo} into the day rows (nothing when they are equal); fails
+     * with {@link StalePosition} if the stored position or W moved.
+     */
+    public Uni<Long> apply(SqlConnection conn, long fromPosition, BatchDelta d, Instant rolledThrough, Instant rollTo) {
+        if (rollTo.isBefore(rolledThrough)) {
+            throw new IllegalArgumentException("the day rollup never moves back: " + rolledThrough + " -> " + rollTo);
+        }
+        return conn.begin().chain(tx -> writeAll(conn, fromPosition, d, rolledThrough, rollTo)
                 .chain(() -> tx.commit())
                 .map(v -> d.lastPosition())
                 .onFailure().call(t -> tx.rollback().onFailure().recoverWithNull()));
     }
 
-    /** Thrown when the stored position is not where the batch starts: another writer applied it. */
+    /** Thrown when the stored position (or W) is not where the batch starts: another writer applied it. */
     public static final class StalePosition extends RuntimeException {
         StalePosition(long expected) {
-            super("the ledger feed position is no longer " + expected + "; another consumer applied it");
+            super("the ledger feed position is no longer " + expected + " (or the day rollup moved); another consumer applied it");
         }
     }
 
-    private Uni<Void> writeAll(SqlConnection c, long from, BatchDelta d) {
+    private Uni<Void> writeAll(SqlConnection c, long from, BatchDelta d, Instant rolledThrough, Instant rollTo) {
         return agents(c, d)
                 .chain(() -> toolMinutes(c, d))
-                .chain(() -> toolDays(c, d))
-                .chain(() -> agentDays(c, d))
+                .chain(() -> lateToolDays(c, d))
+                .chain(() -> lateAgentDays(c, d))
                 .chain(() -> tasks(c, d))
                 .chain(() -> flows(c, d))
                 .chain(() -> holds(c, d))
-                .chain(() -> c.preparedQuery("UPDATE analytics.feed_state SET position = $2, update_time = now() "
-                                + "WHERE feed = 'ledger' AND position = $1")
-                        .execute(Tuple.of(from, d.lastPosition())))
+                // after this batch's minutes: the rolled minutes include them
+                .chain(() -> rollUp(c, rolledThrough, rollTo))
+                .chain(() -> c.preparedQuery(MOVE_POSITION)
+                        .execute(Tuple.of(from, d.lastPosition(), LEDGER_FEED, odt(rolledThrough), odt(rollTo))))
                 .map(rows -> {
                     if (rows.rowCount() != 1) {
                         throw new StalePosition(from);
                     }
                     return null;
                 });
+    }
+
+    /**
+     * The position moves only from where the batch starts, and W only from where the batch's late
+     * entries were decided: else another writer applied entries, and this transaction rolls back.
+     */
+    static final String MOVE_POSITION = """
+            WITH w AS (UPDATE analytics.day_rollup SET through_minute = $5 WHERE through_minute = $4 RETURNING id)
+            UPDATE analytics.feed_state SET position = $2, update_time = now()
+            WHERE feed = $3 AND position = $1 AND EXISTS (SELECT 1 FROM w)""";
+
+    /** The minutes in [$1, $2) added to the tool-day rows. */
+    static final String ROLL_UP_TOOL_DAYS = """
+            INSERT INTO analytics.agent_tool_day AS t (agent_id, day, tool, team_id, spend_micros, call_count,
+                retry_call_count, retry_spend_micros, decline_count, declined_micros)
+            SELECT agent_id, (minute AT TIME ZONE 'UTC')::date, tool, team_id, SUM(spend_micros)::int8,
+                   SUM(call_count)::int8, SUM(retry_call_count)::int8, SUM(retry_spend_micros)::int8,
+                   SUM(decline_count)::int8, SUM(declined_micros)::int8
+            FROM analytics.agent_tool_minute WHERE minute >= $1 AND minute < $2
+            GROUP BY 1, 2, 3, 4
+            ON CONFLICT (agent_id, day, tool, team_id) DO UPDATE SET
+              spend_micros = t.spend_micros + excluded.spend_micros, call_count = t.call_count + excluded.call_count,
+              retry_call_count = t.retry_call_count + excluded.retry_call_count,
+              retry_spend_micros = t.retry_spend_micros + excluded.retry_spend_micros,
+              decline_count = t.decline_count + excluded.decline_count,
+              declined_micros = t.declined_micros + excluded.declined_micros""";
+
+    /** The minutes in [$1, $2) added to the agent-day rows. */
+    static final String ROLL_UP_AGENT_DAYS = """
+            INSERT INTO analytics.agent_day AS a (agent_id, day, spend_micros, call_count, decline_count)
+            SELECT agent_id, (minute AT TIME ZONE 'UTC')::date, SUM(spend_micros)::int8, SUM(call_count)::int8,
+                   SUM(decline_count)::int8
+            FROM analytics.agent_tool_minute WHERE minute >= $1 AND minute < $2
+            GROUP BY 1, 2
+            ON CONFLICT (agent_id, day) DO UPDATE SET
+              spend_micros = a.spend_micros + excluded.spend_micros, call_count = a.call_count + excluded.call_count,
+              decline_count = a.decline_count + excluded.decline_count""";
+
+    private static Uni<Void> rollUp(SqlConnection c, Instant from, Instant to) {
+        if (!to.isAfter(from)) {
+            return Uni.createFrom().voidItem();
+        }
+        return exec(c, ROLL_UP_TOOL_DAYS, odt(from), odt(to)).chain(() -> exec(c, ROLL_UP_AGENT_DAYS, odt(from), odt(to)));
+    }
+
+    private static OffsetDateTime odt(Instant t) {
+        return OffsetDateTime.ofInstant(t, ZoneOffset.UTC);
     }
 
     /**
@@ -171,18 +250,18 @@ public class IngestionStore {
                 sums.declines, sums.declined);
     }
 
-    private Uni<Void> toolDays(SqlConnection c, BatchDelta d) {
-        if (d.toolDays.isEmpty()) {
+    private Uni<Void> lateToolDays(SqlConnection c, BatchDelta d) {
+        if (d.lateToolDays.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        int n = d.toolDays.size();
+        int n = d.lateToolDays.size();
         String[] agent = new String[n];
         LocalDate[] day = new LocalDate[n];
         String[] tool = new String[n];
         String[] team = new String[n];
         SumArrays sums = new SumArrays(n);
         int i = 0;
-        for (Map.Entry<BatchDelta.ToolDayKey, BatchDelta.Sums> e : d.toolDays.entrySet()) {
+        for (Map.Entry<BatchDelta.ToolDayKey, BatchDelta.Sums> e : d.lateToolDays.entrySet()) {
             agent[i] = e.getKey().agentId();
             day[i] = e.getKey().day();
             tool[i] = e.getKey().tool();
@@ -193,18 +272,18 @@ public class IngestionStore {
                 sums.declines, sums.declined);
     }
 
-    private Uni<Void> agentDays(SqlConnection c, BatchDelta d) {
-        if (d.agentDays.isEmpty()) {
+    private Uni<Void> lateAgentDays(SqlConnection c, BatchDelta d) {
+        if (d.lateAgentDays.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        int n = d.agentDays.size();
+        int n = d.lateAgentDays.size();
         String[] agent = new String[n];
         LocalDate[] day = new LocalDate[n];
         Long[] spend = new Long[n];
         Long[] calls = new Long[n];
         Long[] declines = new Long[n];
         int i = 0;
-        for (Map.Entry<BatchDelta.AgentDayKey, BatchDelta.Sums> e : d.agentDays.entrySet()) {
+        for (Map.Entry<BatchDelta.AgentDayKey, BatchDelta.Sums> e : d.lateAgentDays.entrySet()) {
             agent[i] = e.getKey().agentId();
             day[i] = e.getKey().day();
             spend[i] = e.getValue().spendMicros;

@@ -100,7 +100,7 @@ public class InvoiceStore {
     public Uni<List<Reconciled>> reconcile(String invoiceId) {
         String sql = """
                 SELECT i.vendor, i.currency_code, l.tool, l.period_start, l.period_end, SUM(l.amount_micros)::int8 AS invoiced,
-                  COALESCE((SELECT SUM(d.spend_micros) FROM analytics.agent_tool_day d JOIN analytics.agent a USING (agent_id)
+                  COALESCE((SELECT SUM(d.spend_micros) FROM analytics.agent_tool_day_all d JOIN analytics.agent a USING (agent_id)
                             WHERE d.tool = l.tool AND d.day >= l.period_start AND d.day <= l.period_end
                               AND a.currency_code = i.currency_code), 0)::int8 AS ledger
                 FROM analytics.invoice_line l JOIN analytics.invoice i USING (invoice_id)

@@ -33,9 +33,12 @@ class BatchDeltaTest {
             e(11, HOLD_ENDED, true, "search", "", 1, "", 999, 0, "h0", 0, T.plusSeconds(290)),
             e(12, OTHER, true, "", "", 0, "", 1_000_000, 0, "", 0, T.plusSeconds(300)));
 
+    /** Every minute of the history already rolled up: the batch adds all of it to the day sums too. */
+    private static final Instant ALL_ROLLED = Instant.parse("2026-12-01T00:00:00Z");
+
     @Test
     void minuteBucketsSumSpendCallsRetriesAndDeclinesApart() {
-        BatchDelta d = BatchDelta.of(history);
+        BatchDelta d = BatchDelta.of(history, ALL_ROLLED);
         BatchDelta.Sums first = d.toolMinutes.get(new BatchDelta.ToolKey("agt_a", Instant.parse("2026-11-29T10:00:00Z"), "llm", "team_x"));
         assertEquals(150, first.spendMicros);
         assertEquals(2, first.calls);
@@ -57,26 +60,26 @@ class BatchDeltaTest {
 
     @Test
     void dayRollupsAndTheLateEntryInItsOwnDay() {
-        BatchDelta d = BatchDelta.of(history);
-        BatchDelta.Sums llm = d.toolDays.get(new BatchDelta.ToolDayKey("agt_a", LocalDate.parse("2026-11-29"), "llm", "team_x"));
+        BatchDelta d = BatchDelta.of(history, ALL_ROLLED);
+        BatchDelta.Sums llm = d.lateToolDays.get(new BatchDelta.ToolDayKey("agt_a", LocalDate.parse("2026-11-29"), "llm", "team_x"));
         assertEquals(100 + 50 - 50, llm.spendMicros);
         assertEquals(2, llm.calls);
         assertEquals(1, llm.retryCalls);
         assertEquals(0, llm.retrySpendMicros);
-        BatchDelta.Sums search = d.toolDays.get(new BatchDelta.ToolDayKey("agt_a", LocalDate.parse("2026-11-29"), "search", "team_x"));
+        BatchDelta.Sums search = d.lateToolDays.get(new BatchDelta.ToolDayKey("agt_a", LocalDate.parse("2026-11-29"), "search", "team_x"));
         assertEquals(150, search.spendMicros);
-        BatchDelta.Sums today = d.agentDays.get(new BatchDelta.AgentDayKey("agt_a", LocalDate.parse("2026-11-29")));
+        BatchDelta.Sums today = d.lateAgentDays.get(new BatchDelta.AgentDayKey("agt_a", LocalDate.parse("2026-11-29")));
         assertEquals(100 + 50 + 150 - 50 + 30, today.spendMicros);
         assertEquals(4, today.calls);
         assertEquals(1, today.declines);
-        BatchDelta.Sums yesterday = d.agentDays.get(new BatchDelta.AgentDayKey("agt_a", LocalDate.parse("2026-11-28")));
+        BatchDelta.Sums yesterday = d.lateAgentDays.get(new BatchDelta.AgentDayKey("agt_a", LocalDate.parse("2026-11-28")));
         assertEquals(5, yesterday.spendMicros);
         assertEquals(1, yesterday.calls);
     }
 
     @Test
     void tasksFlowsHoldsAndAgents() {
-        BatchDelta d = BatchDelta.of(history);
+        BatchDelta d = BatchDelta.of(history, ALL_ROLLED);
         BatchDelta.TaskDelta t1 = d.tasks.get(new BatchDelta.TaskKey("agt_a", "t1"));
         assertEquals(100 + 50 + 150 - 50, t1.costMicros);
         assertEquals(3, t1.calls);
@@ -98,8 +101,37 @@ class BatchDeltaTest {
     }
 
     @Test
+    void onlyEntriesOfMinutesAlreadyRolledUpGoToTheDaySums() {
+        // rolled up through 10:02: the minutes 10:00 and 10:01 are in the day rows already, and so
+        // is the late entry of the 28th; 10:02 on reaches them with the rollup of its minute
+        BatchDelta d = BatchDelta.of(history, Instant.parse("2026-11-29T10:02:00Z"));
+        BatchDelta.Sums llm = d.lateToolDays.get(new BatchDelta.ToolDayKey("agt_a", LocalDate.parse("2026-11-29"), "llm", "team_x"));
+        assertEquals(100 + 50, llm.spendMicros, "the reversal at 10:03 is left to the rollup");
+        assertEquals(1, llm.declines);
+        assertNull(d.lateToolDays.get(new BatchDelta.ToolDayKey("agt_a", LocalDate.parse("2026-11-29"), "search", "team_x")),
+                "the capture at 10:02 is left to the rollup");
+        assertEquals(150, d.lateAgentDays.get(new BatchDelta.AgentDayKey("agt_a", LocalDate.parse("2026-11-29"))).spendMicros);
+        assertEquals(5, d.lateAgentDays.get(new BatchDelta.AgentDayKey("agt_a", LocalDate.parse("2026-11-28"))).spendMicros);
+        long minutes = d.toolMinutes.values().stream().mapToLong(x -> x.spendMicros).sum();
+        assertEquals(100 + 50 + 150 - 50 + 30 + 5, minutes, "the minutes get every entry");
+
+        BatchDelta none = BatchDelta.of(history, Instant.parse("2026-11-28T00:00:00Z"));
+        assertTrue(none.lateToolDays.isEmpty());
+        assertTrue(none.lateAgentDays.isEmpty());
+    }
+
+    @Test
+    void theRollupHorizonLeavesTheCurrentAndThePreviousMinuteAndNeverMovesBack() {
+        Instant now = Instant.parse("2026-11-29T10:05:42Z");
+        assertEquals(Instant.parse("2026-11-29T10:04:00Z"), DayRollup.horizon(now));
+        assertEquals(Instant.parse("2026-11-29T10:04:00Z"), DayRollup.next(Instant.parse("2026-11-29T09:00:00Z"), now));
+        Instant ahead = Instant.parse("2026-11-29T10:30:00Z");
+        assertEquals(ahead, DayRollup.next(ahead, now), "a clock behind W leaves W where it is");
+    }
+
+    @Test
     void refusesEntriesOutOfOrder() {
-        BatchDelta d = new BatchDelta();
+        BatchDelta d = BatchDelta.of(List.of(), ALL_ROLLED);
         d.add(history.get(1));
         assertThrows(IllegalArgumentException.class, () -> d.add(history.get(0)));
     }

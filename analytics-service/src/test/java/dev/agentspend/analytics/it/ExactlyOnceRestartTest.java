@@ -146,9 +146,9 @@ class ExactlyOnceRestartTest {
                 assertEquals(ledger.retriedCalls, retry.getRetriedCallCount(), "retried calls of " + agent.id());
                 assertEquals(ledger.retrySpend, retry.getRetrySpendMicros(), "retry spend of " + agent.id());
                 assertEquals(ledger.spend, retry.getTotalSpendMicros());
-                assertEquals(ledger.spend, sum(db, "SELECT COALESCE(SUM(spend_micros), 0) FROM analytics.agent_day WHERE agent_id = ?", agent.id()));
+                assertEquals(ledger.spend, sum(db, "SELECT COALESCE(SUM(spend_micros), 0) FROM analytics.agent_day_all WHERE agent_id = ?", agent.id()));
                 assertEquals(ledger.spend, sum(db, "SELECT COALESCE(SUM(spend_micros), 0) FROM analytics.agent_tool_minute WHERE agent_id = ?", agent.id()));
-                assertEquals(ledger.calls, sum(db, "SELECT COALESCE(SUM(call_count), 0) FROM analytics.agent_day WHERE agent_id = ?", agent.id()));
+                assertEquals(ledger.calls, sum(db, "SELECT COALESCE(SUM(call_count), 0) FROM analytics.agent_day_all WHERE agent_id = ?", agent.id()));
                 assertEquals(ledger.openHolds, sum(db, "SELECT COALESCE(SUM(amount_micros), 0) FROM analytics.open_hold WHERE agent_id = ?", agent.id()));
                 Map<String, Long> tasks = new TreeMap<>();
                 try (PreparedStatement q = db.prepareStatement("SELECT task_id, cost_micros FROM analytics.task WHERE agent_id = ?")) {
@@ -160,7 +160,7 @@ class ExactlyOnceRestartTest {
                     }
                 }
                 assertEquals(ledger.perTask, tasks, "task costs of " + agent.id());
-                assertEquals(ledger.completedTaskCost, sum(db, "SELECT COALESCE(SUM(completed_task_micros), 0) FROM analytics.agent_day WHERE agent_id = ?", agent.id()),
+                assertEquals(ledger.completedTaskCost, sum(db, "SELECT COALESCE(SUM(completed_task_micros), 0) FROM analytics.agent_day_all WHERE agent_id = ?", agent.id()),
                         "the completed-task rollup of " + agent.id());
             }
         }
