@@ -144,7 +144,7 @@ public final class BatchDelta {
             Instant minute = Bucketing.minute(e.bucketTime());
             LocalDate day = Bucketing.utcDay(minute);
             toolMinutes.computeIfAbsent(new ToolKey(e.agentId(), minute, e.tool(), e.teamId()), k -> new Sums()).add(e);
-            if (minute.isBefore(daysRolledThrough)) {
+            if (rolledUp(minute)) {
                 lateToolDays.computeIfAbsent(new ToolDayKey(e.agentId(), day, e.tool(), e.teamId()), k -> new Sums()).add(e);
                 lateAgentDays.computeIfAbsent(new AgentDayKey(e.agentId(), day), k -> new Sums()).add(e);
             }
@@ -194,6 +194,11 @@ public final class BatchDelta {
                 holdsClosed.add(e.holdId());
             }
         }
+    }
+
+    /** True when {@code minute} is before the rollup's W: its row is in the day rows already. */
+    public boolean rolledUp(Instant minute) {
+        return minute.isBefore(daysRolledThrough);
     }
 
     public long lastPosition() {

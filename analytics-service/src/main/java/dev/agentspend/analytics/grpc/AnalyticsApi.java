@@ -459,7 +459,7 @@ public class AnalyticsApi {
         LocalDate currentStart = today.minusDays(6);
         LocalDate previousStart = today.minusDays(13);
         for (AnalyticsQueries.DayRow d : days) {
-            spendPerDay.put(d.day(), d.spendMicros());
+            spendPerDay.merge(d.day(), d.spendMicros(), Math::addExact); // a day can come in several rows
             if (!d.day().isBefore(currentStart)) {
                 curTasks += d.completedTasks();
                 curCost += d.completedTaskMicros();

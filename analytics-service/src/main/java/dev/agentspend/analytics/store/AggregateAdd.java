@@ -13,11 +13,13 @@ import java.util.stream.IntStream;
  * advisory lock, so no other writer inserts between the two parts; the ON CONFLICT clause keeps
  * the statement right even if one did.
  *
- * @param table   schema-qualified table
- * @param keys    the key columns (the table's unique key, the ON CONFLICT target), in parameter order
- * @param sums    the added columns, in parameter order after the keys
+ * @param table    schema-qualified table
+ * @param keys     the key columns (the table's unique key, the ON CONFLICT target), in parameter order
+ * @param sums     the added columns, in parameter order after the keys
+ * @param inserted columns written when the row is inserted and left alone after, in parameter order
+ *                 after the sums
  */
-record AggregateAdd(String table, List<Column> keys, List<Column> sums) {
+record AggregateAdd(String table, List<Column> keys, List<Column> sums, List<Column> inserted) {
     /** A column and the array type its parameter is sent as. */
     record Column(String name, String arrayType) {
     }
@@ -28,9 +30,14 @@ record AggregateAdd(String table, List<Column> keys, List<Column> sums) {
         }
     }
 
+    AggregateAdd(String table, List<Column> keys, List<Column> sums) {
+        this(table, keys, sums, List.of());
+    }
+
     String sql() {
         List<Column> all = new java.util.ArrayList<>(keys);
         all.addAll(sums);
+        all.addAll(inserted);
         String params = IntStream.range(0, all.size())
                 .mapToObj(i -> "$" + (i + 1) + "::" + all.get(i).arrayType())
                 .collect(Collectors.joining(", "));

@@ -174,8 +174,8 @@ public class AnalyticsQueries {
 
     /** The agent's spend per UTC day in [from, to). */
     public Uni<Map<LocalDate, Long>> spendPerDay(String agentId, LocalDate from, LocalDate to) {
-        return pool.preparedQuery("SELECT day, spend_micros FROM analytics.agent_day_all WHERE agent_id = $1 "
-                        + "AND day >= $2 AND day < $3")
+        return pool.preparedQuery("SELECT day, SUM(spend_micros)::int8 AS spend_micros FROM analytics.agent_day_all "
+                        + "WHERE agent_id = $1 AND day >= $2 AND day < $3 GROUP BY day")
                 .execute(Tuple.of(agentId, from, to))
                 .map(rows -> {
                     Map<LocalDate, Long> out = new HashMap<>();
@@ -248,7 +248,7 @@ public class AnalyticsQueries {
         return out;
     }
 
-    /** Every agent's daily rows in [from, to), for the fleet overview. */
+    /** Every agent's daily rows in [from, to), for the fleet overview; a day can come in several rows (sum them). */
     public Uni<List<DayRow>> dayRows(LocalDate from, LocalDate to) {
         return pool.preparedQuery("SELECT agent_id, day, spend_micros, completed_task_count, completed_task_micros "
                         + "FROM analytics.agent_day_all WHERE day >= $1 AND day < $2")

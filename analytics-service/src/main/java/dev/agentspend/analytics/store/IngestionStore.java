@@ -152,29 +152,32 @@ public class IngestionStore {
             UPDATE analytics.feed_state SET position = $2, update_time = now()
             WHERE feed = $3 AND position = $1 AND EXISTS (SELECT 1 FROM w)""";
 
-    /** The minutes in [$1, $2) added to the tool-day rows. */
-    static final String ROLL_UP_TOOL_DAYS = """
-            INSERT INTO analytics.agent_tool_day AS t (agent_id, day, tool, team_id, spend_micros, call_count,
-                retry_call_count, retry_spend_micros, decline_count, declined_micros)
-            SELECT agent_id, (minute AT TIME ZONE 'UTC')::date, tool, team_id, SUM(spend_micros)::int8,
-                   SUM(call_count)::int8, SUM(retry_call_count)::int8, SUM(retry_spend_micros)::int8,
-                   SUM(decline_count)::int8, SUM(declined_micros)::int8
-            FROM analytics.agent_tool_minute WHERE minute >= $1 AND minute < $2
-            GROUP BY 1, 2, 3, 4
-            ON CONFLICT (agent_id, day, tool, team_id) DO UPDATE SET
-              spend_micros = t.spend_micros + excluded.spend_micros, call_count = t.call_count + excluded.call_count,
-              retry_call_count = t.retry_call_count + excluded.retry_call_count,
-              retry_spend_micros = t.retry_spend_micros + excluded.retry_spend_micros,
-              decline_count = t.decline_count + excluded.decline_count,
-              declined_micros = t.declined_micros + excluded.declined_micros""";
-
-    /** The minutes in [$1, $2) added to the agent-day rows. */
-    static final String ROLL_UP_AGENT_DAYS = """
+    /**
+     * The minute rows not rolled up yet whose minute is before $1 are marked rolled and added to the
+     * day rows (tool-day, and agent-day's spend, calls and declines), in one statement. The rows
+     * marked are exactly the minutes in [W, $1): every row before W is rolled (see ADD_TOOL_MINUTES).
+     */
+    static final String ROLL_UP = """
+            WITH r AS (
+              UPDATE analytics.agent_tool_minute SET rolled = true WHERE NOT rolled AND minute < $1
+              RETURNING agent_id, (minute AT TIME ZONE 'UTC')::date AS day, tool, team_id, spend_micros, call_count,
+                        retry_call_count, retry_spend_micros, decline_count, declined_micros),
+            t AS (
+              INSERT INTO analytics.agent_tool_day AS t (agent_id, day, tool, team_id, spend_micros, call_count,
+                  retry_call_count, retry_spend_micros, decline_count, declined_micros)
+              SELECT agent_id, day, tool, team_id, SUM(spend_micros)::int8, SUM(call_count)::int8,
+                     SUM(retry_call_count)::int8, SUM(retry_spend_micros)::int8, SUM(decline_count)::int8,
+                     SUM(declined_micros)::int8
+              FROM r GROUP BY 1, 2, 3, 4
+              ON CONFLICT (agent_id, day, tool, team_id) DO UPDATE SET
+                spend_micros = t.spend_micros + excluded.spend_micros, call_count = t.call_count + excluded.call_count,
+                retry_call_count = t.retry_call_count + excluded.retry_call_count,
+                retry_spend_micros = t.retry_spend_micros + excluded.retry_spend_micros,
+                decline_count = t.decline_count + excluded.decline_count,
+                declined_micros = t.declined_micros + excluded.declined_micros)
             INSERT INTO analytics.agent_day AS a (agent_id, day, spend_micros, call_count, decline_count)
-            SELECT agent_id, (minute AT TIME ZONE 'UTC')::date, SUM(spend_micros)::int8, SUM(call_count)::int8,
-                   SUM(decline_count)::int8
-            FROM analytics.agent_tool_minute WHERE minute >= $1 AND minute < $2
-            GROUP BY 1, 2
+            SELECT agent_id, day, SUM(spend_micros)::int8, SUM(call_count)::int8, SUM(decline_count)::int8
+            FROM r GROUP BY 1, 2
             ON CONFLICT (agent_id, day) DO UPDATE SET
               spend_micros = a.spend_micros + excluded.spend_micros, call_count = a.call_count + excluded.call_count,
               decline_count = a.decline_count + excluded.decline_count""";
@@ -183,7 +186,7 @@ public class IngestionStore {
         if (!to.isAfter(from)) {
             return Uni.createFrom().voidItem();
         }
-        return exec(c, ROLL_UP_TOOL_DAYS, odt(from), odt(to)).chain(() -> exec(c, ROLL_UP_AGENT_DAYS, odt(from), odt(to)));
+        return exec(c, ROLL_UP, odt(to));
     }
 
     private static OffsetDateTime odt(Instant t) {
@@ -237,6 +240,7 @@ public class IngestionStore {
         OffsetDateTime[] minute = new OffsetDateTime[n];
         String[] tool = new String[n];
         String[] team = new String[n];
+        Boolean[] rolled = new Boolean[n];
         SumArrays sums = new SumArrays(n);
         int i = 0;
         for (Map.Entry<BatchDelta.ToolKey, BatchDelta.Sums> e : d.toolMinutes.entrySet()) {
@@ -244,10 +248,11 @@ public class IngestionStore {
             minute[i] = OffsetDateTime.ofInstant(e.getKey().minute(), ZoneOffset.UTC);
             tool[i] = e.getKey().tool();
             team[i] = e.getKey().teamId();
+            rolled[i] = d.rolledUp(e.getKey().minute());
             sums.set(i++, e.getValue());
         }
         return exec(c, ADD_TOOL_MINUTES, agent, minute, tool, team, sums.spend, sums.calls, sums.retryCalls, sums.retrySpend,
-                sums.declines, sums.declined);
+                sums.declines, sums.declined, rolled);
     }
 
     private Uni<Void> lateToolDays(SqlConnection c, BatchDelta d) {
@@ -422,9 +427,10 @@ public class IngestionStore {
             col("call_count", "int8[]"), col("retry_call_count", "int8[]"), col("retry_spend_micros", "int8[]"),
             col("decline_count", "int8[]"), col("declined_micros", "int8[]"));
 
+    /** A new minute row is rolled up already when its minute is before W (a late entry's; see DayRollup). */
     static final String ADD_TOOL_MINUTES = new AggregateAdd("analytics.agent_tool_minute",
             List.of(col("agent_id", "text[]"), col("minute", "timestamptz[]"), col("tool", "text[]"), col("team_id", "text[]")),
-            TOOL_SUMS).sql();
+            TOOL_SUMS, List.of(col("rolled", "bool[]"))).sql();
 
     static final String ADD_TOOL_DAYS = new AggregateAdd("analytics.agent_tool_day",
             List.of(col("agent_id", "text[]"), col("day", "date[]"), col("tool", "text[]"), col("team_id", "text[]")),

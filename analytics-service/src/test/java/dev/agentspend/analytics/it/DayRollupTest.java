@@ -73,6 +73,7 @@ class DayRollupTest {
             assertEquals(321_000, sum(db, "analytics.agent_day_all", agent.id()), "readers see the unrolled minutes too");
             assertEquals(321_000, sum(db, "analytics.agent_tool_day_all", agent.id()));
             assertEquals(Map.of("tool-a", 21_000L, "tool-b", 300_000L), attribution(agent, w));
+            assertEquals(2, unrolledRows(db, agent.id()), "the late entry's new minute row is marked rolled up");
 
             TestClock.pin(w.plus(5, ChronoUnit.MINUTES).plusSeconds(10)); // horizon W + 4 min
             pay(agent, 5_000, "tool-a", w.plus(3, ChronoUnit.MINUTES));    // not late: rolled up with its own batch
@@ -93,13 +94,14 @@ class DayRollupTest {
             assertEquals(330_000, sum(db, "analytics.agent_tool_day_all", agent.id()));
             assertEquals(330_000, sum(db, "analytics.agent_tool_minute", agent.id()));
             assertEquals(Map.of("tool-a", 30_000L, "tool-b", 300_000L), attribution(agent, w));
+            assertEquals(0, unrolledRows(db, agent.id()));
         }
     }
 
     /**
-     * Moves W back to {@code to}: takes the minutes from {@code to} on out of the day rows again (the
-     * inverse of the rollup; the day rows hold every minute before W exactly once), so that the
-     * rollup counts them once when it gets there again.
+     * Moves W back to {@code to}: takes the minutes from {@code to} on out of the day rows again and
+     * marks them not rolled up (the inverse of the rollup: the day rows hold every rolled minute row
+     * exactly once), so that the rollup counts them once when it gets there again.
      */
     private static void unroll(Connection db, Instant to) throws Exception {
         db.setAutoCommit(false);
@@ -110,25 +112,26 @@ class DayRollupTest {
                 FROM (SELECT agent_id, (minute AT TIME ZONE 'UTC')::date AS day, tool, team_id, SUM(spend_micros) AS spend,
                              SUM(call_count) AS calls, SUM(retry_call_count) AS retries, SUM(retry_spend_micros) AS retry_spend,
                              SUM(decline_count) AS declines, SUM(declined_micros) AS declined
-                      FROM analytics.agent_tool_minute, analytics.day_rollup r WHERE minute >= ? AND minute < r.through_minute
-                      GROUP BY 1, 2, 3, 4) m
+                      FROM analytics.agent_tool_minute WHERE rolled AND minute >= ? GROUP BY 1, 2, 3, 4) m
                 WHERE t.agent_id = m.agent_id AND t.day = m.day AND t.tool = m.tool AND t.team_id = m.team_id""");
              PreparedStatement agents = db.prepareStatement("""
                 UPDATE analytics.agent_day a SET spend_micros = a.spend_micros - m.spend, call_count = a.call_count - m.calls,
                   decline_count = a.decline_count - m.declines
                 FROM (SELECT agent_id, (minute AT TIME ZONE 'UTC')::date AS day, SUM(spend_micros) AS spend,
                              SUM(call_count) AS calls, SUM(decline_count) AS declines
-                      FROM analytics.agent_tool_minute, analytics.day_rollup r WHERE minute >= ? AND minute < r.through_minute
-                      GROUP BY 1, 2) m
+                      FROM analytics.agent_tool_minute WHERE rolled AND minute >= ? GROUP BY 1, 2) m
                 WHERE a.agent_id = m.agent_id AND a.day = m.day""");
+             PreparedStatement minutes = db.prepareStatement(
+                     "UPDATE analytics.agent_tool_minute SET rolled = false WHERE rolled AND minute >= ?");
              PreparedStatement rollup = db.prepareStatement(
                      "UPDATE analytics.day_rollup SET through_minute = ? WHERE through_minute > ?")) {
-            for (PreparedStatement s : new PreparedStatement[]{tools, agents, rollup}) {
+            for (PreparedStatement s : new PreparedStatement[]{tools, agents, minutes, rollup}) {
                 s.setTimestamp(1, Timestamp.from(to));
             }
             rollup.setTimestamp(2, Timestamp.from(to));
             tools.executeUpdate();
             agents.executeUpdate();
+            minutes.executeUpdate();
             assertEquals(1, rollup.executeUpdate(), "W was already before " + to);
             db.commit();
         } finally {
@@ -158,6 +161,17 @@ class DayRollupTest {
         try (ResultSet r = db.createStatement().executeQuery("SELECT through_minute FROM analytics.day_rollup")) {
             r.next();
             return r.getTimestamp(1).toInstant();
+        }
+    }
+
+    private static long unrolledRows(Connection db, String agentId) throws Exception {
+        try (PreparedStatement q = db.prepareStatement(
+                "SELECT count(*) FROM analytics.agent_tool_minute WHERE agent_id = ? AND NOT rolled")) {
+            q.setString(1, agentId);
+            try (ResultSet r = q.executeQuery()) {
+                r.next();
+                return r.getLong(1);
+            }
         }
     }
 

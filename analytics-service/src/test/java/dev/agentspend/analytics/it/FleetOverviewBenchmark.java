@@ -69,20 +69,21 @@ class FleetOverviewBenchmark {
                 s.execute("SET synchronous_commit = off");
                 s.execute("ALTER TABLE analytics.agent_tool_minute SET UNLOGGED");
                 s.execute("INSERT INTO analytics.agent_tool_minute (agent_id, minute, tool, team_id, spend_micros, call_count, "
-                        + "retry_call_count, retry_spend_micros, decline_count, declined_micros) "
+                        + "retry_call_count, retry_spend_micros, decline_count, declined_micros, rolled) "
                         + "SELECT 'agt_bench' || a, date_trunc('minute', now()) - m * interval '1 minute', 'tool-' || ((a + m) % 5), "
                         + "'team_' || (a % 20), 1000 + (a * 7 + m * 13) % 50000, 1, (m % 10 = 0)::int, "
-                        + "CASE WHEN m % 10 = 0 THEN 1000 + (a * 7 + m * 13) % 50000 ELSE 0 END, 0, 0 "
-                        + "FROM generate_series(1, " + agents + ") a, generate_series(0, " + (perAgent - 1) + ") m");
+                        + "CASE WHEN m % 10 = 0 THEN 1000 + (a * 7 + m * 13) % 50000 ELSE 0 END, 0, 0, m >= 2 "
+                        + "FROM generate_series(1, " + agents + ") a, generate_series(0, " + (perAgent - 1) + ") m "
+                        // in time order, as ingestion writes them: a minute's rows share pages
+                        + "ORDER BY m DESC, a");
                 s.execute("ALTER TABLE analytics.agent_tool_minute SET LOGGED");
                 s.execute("INSERT INTO analytics.agent_tool_day SELECT agent_id, (minute AT TIME ZONE 'UTC')::date, tool, team_id, "
                         + "SUM(spend_micros), SUM(call_count), SUM(retry_call_count), SUM(retry_spend_micros), SUM(decline_count), "
-                        + "SUM(declined_micros) FROM analytics.agent_tool_minute GROUP BY 1, 2, 3, 4");
+                        + "SUM(declined_micros) FROM analytics.agent_tool_minute WHERE rolled GROUP BY 1, 2, 3, 4");
                 s.execute("INSERT INTO analytics.agent_day SELECT agent_id, day, SUM(spend_micros), SUM(call_count), SUM(decline_count), "
                         + "SUM(call_count) / 10, SUM(spend_micros) / 2 FROM analytics.agent_tool_day GROUP BY 1, 2");
-                // the day rows hold every minute loaded: the rollup is past them
-                s.execute("UPDATE analytics.day_rollup SET through_minute = GREATEST(through_minute, "
-                        + "(SELECT max(minute) FROM analytics.agent_tool_minute) + interval '1 minute')");
+                // as ingestion leaves them: the current and the previous minute not rolled up yet
+                s.execute("UPDATE analytics.day_rollup SET through_minute = date_trunc('minute', now()) - interval '1 minute'");
                 s.execute("ANALYZE");
             }
         }

@@ -37,7 +37,8 @@ class AggregateAddTest {
         st = db.createStatement();
         db.setAutoCommit(false);
         st.execute("PREPARE add_agent_days(text[], date[], int8[], int8[], int8[]) AS " + IngestionStore.ADD_AGENT_DAYS);
-        st.execute("PREPARE add_tool_minutes(text[], timestamptz[], text[], text[], int8[], int8[], int8[], int8[], int8[], int8[]) AS "
+        st.execute("PREPARE add_tool_minutes(text[], timestamptz[], text[], text[], int8[], int8[], int8[], int8[], int8[], int8[], "
+                + "bool[]) AS "
                 + IngestionStore.ADD_TOOL_MINUTES);
     }
 
@@ -59,17 +60,18 @@ class AggregateAddTest {
 
         st.execute("EXECUTE add_tool_minutes(ARRAY['agt_add_a', 'agt_add_a'], "
                 + "ARRAY['2031-03-01T10:00:00Z', '2031-03-01T10:00:00Z']::timestamptz[], ARRAY['t1', 't2'], ARRAY['', ''], "
-                + "ARRAY[10, 20], ARRAY[1, 1], ARRAY[0, 1], ARRAY[0, 20], ARRAY[0, 0], ARRAY[0, 0])");
+                + "ARRAY[10, 20], ARRAY[1, 1], ARRAY[0, 1], ARRAY[0, 20], ARRAY[0, 0], ARRAY[0, 0], ARRAY[false, true])");
         st.execute("EXECUTE add_tool_minutes(ARRAY['agt_add_a'], ARRAY['2031-03-01T10:00:00Z']::timestamptz[], ARRAY['t2'], "
-                + "ARRAY[''], ARRAY[5], ARRAY[1], ARRAY[1], ARRAY[5], ARRAY[1], ARRAY[9])");
+                + "ARRAY[''], ARRAY[5], ARRAY[1], ARRAY[1], ARRAY[5], ARRAY[1], ARRAY[9], ARRAY[true])");
         try (ResultSet r = st.executeQuery("SELECT tool, spend_micros, call_count, retry_call_count, retry_spend_micros, "
-                + "decline_count, declined_micros FROM analytics.agent_tool_minute WHERE agent_id = 'agt_add_a' ORDER BY tool")) {
+                + "decline_count, declined_micros, rolled FROM analytics.agent_tool_minute WHERE agent_id = 'agt_add_a' ORDER BY tool")) {
             List<String> rows = new ArrayList<>();
             while (r.next()) {
                 rows.add(r.getString(1) + " " + r.getLong(2) + " " + r.getLong(3) + " " + r.getLong(4) + " " + r.getLong(5)
-                        + " " + r.getLong(6) + " " + r.getLong(7));
+                        + " " + r.getLong(6) + " " + r.getLong(7) + " " + r.getBoolean(8));
             }
-            assertEquals(List.of("t1 10 1 0 0 0 0", "t2 25 2 2 25 1 9"), rows);
+            // the rolled flag is written with a new row and left alone by the sums added to it
+            assertEquals(List.of("t1 10 1 0 0 0 0 false", "t2 25 2 2 25 1 9 true"), rows);
         }
     }
 

@@ -18,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Migration V2 (day rollup) on an analytics database that ran on V1, where every batch wrote the
- * minute and the day rows: W starts after the newest minute stored, so the day views read exactly
- * the day rows of before (nothing counted twice), and the ledger feed's row is renamed with its
- * position.
+ * minute and the day rows: every minute row is marked rolled up and W starts after the newest
+ * minute stored, so the day views read exactly the day rows of before (nothing counted twice), and
+ * the ledger feed's row is renamed with its position.
  */
 class DayRollupMigrationTest {
     private static final String DATABASE = "analytics_migration_test";
@@ -67,6 +67,8 @@ class DayRollupMigrationTest {
                     + "completed_task_count, completed_task_micros FROM analytics.agent_day_all ORDER BY day"));
             assertEquals(List.of("t"), SqlRows.rows(st, "SELECT through_minute = (SELECT max(minute) + interval '1 minute' "
                     + "FROM analytics.agent_tool_minute) FROM analytics.day_rollup"));
+            assertEquals(List.of("3|3"), SqlRows.rows(st, "SELECT count(*), count(*) FILTER (WHERE rolled) "
+                    + "FROM analytics.agent_tool_minute"), "every minute row of before is in the day rows");
             assertEquals(List.of("ledger-entries|1234", "policy|0"),
                     SqlRows.rows(st, "SELECT feed, position FROM analytics.feed_state ORDER BY feed"));
             assertEquals(IngestionStore.LEDGER_FEED, "ledger-entries");
