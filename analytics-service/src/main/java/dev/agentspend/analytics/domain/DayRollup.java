@@ -6,8 +6,8 @@ import java.time.Instant;
 /**
  * When the minutes' sums move into the day rows (agent_tool_day, and agent_day's spend, calls and
  * declines; V2__day_rollup.sql). {@code daysRolledThrough} (W): every minute before it is in the day
- * rows. The consumer moves W forward to {@link #horizon} in the transaction of a batch; readers add
- * the minutes from W on to the day rows.
+ * rows, and its minute rows are marked so. The consumer moves W forward to {@link #horizon} in the
+ * transaction of a batch; readers add the unmarked minute rows to the day rows.
  */
 public final class DayRollup {
     /**
