@@ -113,7 +113,7 @@ class ConsumerStoreTest {
     }
 
     @Test
-    void v2ConvertsStateStoredAsJsonb() throws IOException {
+    void v2ConvertsStateStoredAsJsonbAndV3MovesTheGraphToRows() throws IOException {
         Evaluator ev = new Evaluator(60);
         for (int i = 0; i < 200; i++) {
             for (LedgerEvent e : traffic(i, T0.plusSeconds(i * 45L))) {
@@ -142,6 +142,10 @@ class ConsumerStoreTest {
         }
         assertFalse(ev.graph().isEmpty());
         assertEquals(graphTree(ev.graph()), graphTree(loaded.graph()));
+        // V4: the graph's old single value is gone once V3 has moved its payments to rows
+        assertEquals(0L, db.query("select count(*) as n from information_schema.columns where table_schema = 'alerts' "
+                + "and table_name = 'consumer_state' and column_name = 'graph_state'").execute().await().indefinitely()
+                .iterator().next().getLong("n"));
         db.close().await().indefinitely();
     }
 
