@@ -132,9 +132,9 @@ public class IngestionStore {
                 .chain(() -> flows(c, d))
                 .chain(() -> holds(c, d))
                 // after this batch's minutes: the rolled minutes include them
-                .chain(() -> rollUp(c, rolledThrough, rollTo))
+                .chain(() -> rollUp(c, from, rolledThrough, rollTo))
                 .chain(() -> c.preparedQuery(MOVE_POSITION)
-                        .execute(Tuple.of(from, d.lastPosition(), LEDGER_FEED, odt(rolledThrough), odt(rollTo))))
+                        .execute(Tuple.of(from, d.lastPosition(), LEDGER_FEED, odt(rollTo))))
                 .map(rows -> {
                     if (rows.rowCount() != 1) {
                         throw new StalePosition(from);
@@ -144,20 +144,24 @@ public class IngestionStore {
     }
 
     /**
-     * The position moves only from where the batch starts, and W only from where the batch's late
-     * entries were decided: else another writer applied entries, and this transaction rolls back.
+     * The position moves only from where the batch starts, and only while W is what this batch
+     * decided its late entries by (and rolled up to): else another writer applied entries or moved
+     * W, and this transaction rolls back.
      */
     static final String MOVE_POSITION = """
-            WITH w AS (UPDATE analytics.day_rollup SET through_minute = $5 WHERE through_minute = $4 RETURNING id)
             UPDATE analytics.feed_state SET position = $2, update_time = now()
-            WHERE feed = $3 AND position = $1 AND EXISTS (SELECT 1 FROM w)""";
+            WHERE feed = $3 AND position = $1
+              AND EXISTS (SELECT 1 FROM analytics.day_rollup WHERE through_minute = $4)""";
+
+    /** W moves from $1 to $2 (no row: another writer moved it). */
+    static final String MOVE_ROLLUP = "UPDATE analytics.day_rollup SET through_minute = $2 WHERE through_minute = $1";
 
     /**
      * The minute rows not rolled up yet whose minute is before $1 are marked rolled and added to the
      * day rows (tool-day, and agent-day's spend, calls and declines), in one statement. The rows
      * marked are exactly the minutes in [W, $1): every row before W is rolled (see ADD_TOOL_MINUTES).
      */
-    static final String ROLL_UP = """
+    public static final String ROLL_UP = """
             WITH r AS (
               UPDATE analytics.agent_tool_minute SET rolled = true WHERE NOT rolled AND minute < $1
               RETURNING agent_id, (minute AT TIME ZONE 'UTC')::date AS day, tool, team_id, spend_micros, call_count,
@@ -182,11 +186,18 @@ public class IngestionStore {
               spend_micros = a.spend_micros + excluded.spend_micros, call_count = a.call_count + excluded.call_count,
               decline_count = a.decline_count + excluded.decline_count""";
 
-    private static Uni<Void> rollUp(SqlConnection c, Instant from, Instant to) {
+    private static Uni<Void> rollUp(SqlConnection c, long fromPosition, Instant from, Instant to) {
         if (!to.isAfter(from)) {
             return Uni.createFrom().voidItem();
         }
-        return exec(c, ROLL_UP, odt(to));
+        return exec(c, ROLL_UP, odt(to))
+                .chain(() -> c.preparedQuery(MOVE_ROLLUP).execute(Tuple.of(odt(from), odt(to))))
+                .map(rows -> {
+                    if (rows.rowCount() != 1) {
+                        throw new StalePosition(fromPosition);
+                    }
+                    return null;
+                });
     }
 
     private static OffsetDateTime odt(Instant t) {

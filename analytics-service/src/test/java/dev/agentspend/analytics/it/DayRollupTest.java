@@ -1,6 +1,7 @@
 package dev.agentspend.analytics.it;
 
 import dev.agentspend.analytics.grpc.LedgerConsumer;
+import dev.agentspend.analytics.store.IngestionStore;
 import dev.agentspend.analytics.support.AnalyticsTestResource;
 import dev.agentspend.analytics.support.TestClock;
 import dev.agentspend.proto.analytics.v1.GetToolAttributionRequest;
@@ -18,6 +19,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The day rows are rolled up from settled minutes in the consumer's transactions (V2__day_rollup):
  * through the real ledger's feed, with the consumer's clock pinned, an entry reaches the day rows
  * exactly once, whether its minute is rolled up after it arrives or it arrives after its minute
- * was rolled up (a late entry), and readers (the views, the API) see every entry all along.
+ * was rolled up (a late entry), and readers (the views, the API) see every entry all along; and a
+ * consumer whose W another writer moved rolls its batch back instead of counting an entry nowhere.
  */
 @QuarkusTest
 @QuarkusTestResource(value = AnalyticsTestResource.class, restrictToAnnotatedClass = false)
@@ -94,6 +97,31 @@ class DayRollupTest {
             assertEquals(330_000, sum(db, "analytics.agent_tool_day_all", agent.id()));
             assertEquals(330_000, sum(db, "analytics.agent_tool_minute", agent.id()));
             assertEquals(Map.of("tool-a", 30_000L, "tool-b", 300_000L), attribution(agent, w));
+            assertEquals(0, unrolledRows(db, agent.id()));
+
+            // another writer rolls up to W + 20 behind the consumer's back (it still holds W + 12): its
+            // next batch must not add an entry of W + 15 to the minute row alone (already rolled up,
+            // so counted nowhere else), but roll back and start again from the stored W
+            pay(agent, 50_000, "tool-b", w.plus(15, ChronoUnit.MINUTES));
+            awaitIngested(lastPosition);
+            assertEquals(1, unrolledRows(db, agent.id()));
+            db.setAutoCommit(false);
+            try (Statement s = db.createStatement()) {
+                s.execute("PREPARE roll_up(timestamptz) AS " + IngestionStore.ROLL_UP);
+                s.execute("EXECUTE roll_up('" + w.plus(20, ChronoUnit.MINUTES) + "')");
+                s.execute("DEALLOCATE roll_up");
+                assertEquals(1, s.executeUpdate("UPDATE analytics.day_rollup SET through_minute = '"
+                        + w.plus(20, ChronoUnit.MINUTES) + "'"));
+                db.commit();
+            } finally {
+                db.setAutoCommit(true);
+            }
+            pay(agent, 7_000, "tool-b", w.plus(15, ChronoUnit.MINUTES));
+            awaitIngested(lastPosition);
+            assertEquals(387_000, sum(db, "analytics.agent_day", agent.id()), "the second entry of W + 15 arrived late");
+            assertEquals(387_000, sum(db, "analytics.agent_day_all", agent.id()));
+            assertEquals(387_000, sum(db, "analytics.agent_tool_day_all", agent.id()));
+            assertEquals(387_000, sum(db, "analytics.agent_tool_minute", agent.id()));
             assertEquals(0, unrolledRows(db, agent.id()));
         }
     }
