@@ -1,7 +1,12 @@
 package dev.agentspend.alerts.domain;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -12,6 +17,17 @@ import java.util.TreeMap;
  * window sums ({@link BucketSums}) are rebuilt from the buckets, not stored.
  */
 public final class AgentState {
+    /**
+     * Most tasks one agent has open (paid for, not completed) at a time. Agents need not complete
+     * their tasks, and every batch that touches an agent writes its open tasks with it: without a
+     * bound an agent that never completes them grows its stored state, and the work of each of its
+     * batches, with every task it starts (the benchmark with task ids: 0.004 -> 0.108 ms of the alert
+     * service's CPU per payment of one hot agent). Past the bound the task paid for least recently
+     * is dropped; if it completes later it counts as a task of no spend, like any task this service
+     * saw no payment of.
+     */
+    public static final int MAX_OPEN_TASKS = 1_000;
+
     /** Activity of one bucket of {@code bucketSeconds} (by recorded time). */
     public static final class Bucket {
         public long spend;
@@ -131,7 +147,11 @@ public final class AgentState {
     /** `window|tool|windowStartEpochSecond` to spend in that calendar cap window (recorded time). */
     public Map<String, Long> capWindows = new HashMap<>();
     public long lifetimeSpend;
-    public Map<String, OpenTask> openTasks = new HashMap<>();
+    /**
+     * Open tasks by id, least recently paid first: a payment moves its task to the end, so pruning
+     * and eviction take from the front without looking at the rest.
+     */
+    public LinkedHashMap<String, OpenTask> openTasks = new LinkedHashMap<>();
     public long lastRecordedEpochMilli;
     public long lastPosition;
     /** Derived from {@link #buckets}, never stored (transient: the JSON form leaves it out). */
@@ -146,5 +166,53 @@ public final class AgentState {
 
     public Instant lastRecorded() {
         return Instant.ofEpochMilli(lastRecordedEpochMilli);
+    }
+
+    /** Adds a payment's spend to its task, which becomes the most recently paid; may evict the least. */
+    void addToOpenTask(String taskId, long spendMicros, long epochSecond) {
+        OpenTask t = openTasks.remove(taskId);
+        if (t == null) {
+            t = new OpenTask();
+            if (openTasks.size() >= MAX_OPEN_TASKS) {
+                Iterator<OpenTask> eldest = openTasks.values().iterator();
+                eldest.next();
+                eldest.remove();
+            }
+        }
+        t.spend += spendMicros;
+        t.lastEpochSecond = Math.max(t.lastEpochSecond, epochSecond);
+        openTasks.put(taskId, t);
+        assert openTasks.size() <= MAX_OPEN_TASKS;
+    }
+
+    /** The task's spend so far, and it is no longer open; null if it was not. */
+    OpenTask completeTask(String taskId) {
+        return openTasks.remove(taskId);
+    }
+
+    /**
+     * Drops the tasks last paid before {@code cutoffEpochSecond}, from the front: it stops at the first
+     * task paid since (recorded times are almost in feed order, so a task a little older behind it waits
+     * for a later prune or for eviction).
+     */
+    void pruneOpenTasks(long cutoffEpochSecond) {
+        Iterator<OpenTask> it = openTasks.values().iterator();
+        while (it.hasNext() && it.next().lastEpochSecond < cutoffEpochSecond) {
+            it.remove();
+        }
+    }
+
+    /**
+     * Puts open tasks as read from storage in the order the methods above keep (states written before
+     * that order have it by hash), keeping the {@link #MAX_OPEN_TASKS} paid most recently.
+     */
+    public void orderOpenTasks() {
+        List<Map.Entry<String, OpenTask>> byLastPaid = new ArrayList<>(openTasks.entrySet());
+        byLastPaid.sort(Comparator.comparingLong(en -> en.getValue().lastEpochSecond));
+        LinkedHashMap<String, OpenTask> ordered = new LinkedHashMap<>();
+        for (Map.Entry<String, OpenTask> en : byLastPaid.subList(Math.max(0, byLastPaid.size() - MAX_OPEN_TASKS), byLastPaid.size())) {
+            ordered.put(en.getKey(), en.getValue());
+        }
+        openTasks = ordered;
     }
 }

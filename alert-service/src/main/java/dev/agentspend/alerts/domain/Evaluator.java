@@ -302,9 +302,7 @@ public final class Evaluator {
                     }
                 }
                 if (e.taskId() != null && !e.taskId().isEmpty()) {
-                    AgentState.OpenTask t = s.openTasks.computeIfAbsent(e.taskId(), k -> new AgentState.OpenTask());
-                    t.spend += spend;
-                    t.lastEpochSecond = e.recordedTime().getEpochSecond();
+                    s.addToOpenTask(e.taskId(), spend, e.recordedTime().getEpochSecond());
                 }
             }
             case DECLINE -> {
@@ -315,7 +313,7 @@ public final class Evaluator {
                         retries, 0, 0, 0));
             }
             case TASK_COMPLETED -> {
-                AgentState.OpenTask t = e.taskId() == null ? null : s.openTasks.remove(e.taskId());
+                AgentState.OpenTask t = e.taskId() == null ? null : s.completeTask(e.taskId());
                 long day = LocalDate.ofInstant(e.trendTime(MAX_BACKDATE), ZoneOffset.UTC).toEpochDay();
                 AgentState.Day d = s.days.computeIfAbsent(day, k -> new AgentState.Day());
                 d.tasks++;
@@ -356,7 +354,7 @@ public final class Evaluator {
             return start != 0 && start < monthAgo;
         });
         long taskCutoff = now.getEpochSecond() - DAYS_KEPT * 86_400L;
-        s.openTasks.values().removeIf(t -> t.lastEpochSecond < taskCutoff);
+        s.pruneOpenTasks(taskCutoff);
         if (!graph.isEmpty()) {
             Instant cutoff = now.minusSeconds(configs.maxParam(RuleType.PAYMENT_LOOP, "window_seconds"));
             if (graph.prune(cutoff) > 0) {

@@ -30,7 +30,9 @@ final class StateCodec {
     }
 
     static AgentState readHead(byte[] stored) {
-        return read(stored, AgentState.class);
+        AgentState s = read(stored, AgentState.class);
+        s.orderOpenTasks();
+        return s;
     }
 
     static byte[] bucket(AgentState.Bucket b) {

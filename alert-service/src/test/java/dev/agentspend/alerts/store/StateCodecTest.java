@@ -34,4 +34,19 @@ class StateCodecTest {
         assertEquals(5_000, read.lifetimeSpend);
         assertEquals(Json.write(s.days), Json.write(read.days));
     }
+
+    @Test
+    void openTasksComeBackLeastRecentlyPaidFirst() {
+        Evaluator ev = new Evaluator(60);
+        AgentPolicy p = new AgentPolicy("agt_a", "team_a", "USD", List.of(), WorkingSchedule.none());
+        Instant at = Instant.parse("2026-03-04T10:00:00Z");
+        for (String task : List.of("z", "m", "a", "z")) {
+            at = at.plusSeconds(1);
+            ev.onEvent(new LedgerEvent(1, "ent_" + task, LedgerEvent.Kind.SPEND, "agt_a", "team_a", 5_000, 5_000, "USD",
+                    "openai/chat.completions", task, 1, "", "", null, at), id -> p, RuleConfigSet.defaults(), at);
+        }
+        AgentState read = StateCodec.readHead(StateCodec.head(ev.agent("agt_a")));
+        assertEquals(List.of("m", "a", "z"), List.copyOf(read.openTasks.keySet()));
+        assertEquals(10_000, read.openTasks.get("z").spend);
+    }
 }
