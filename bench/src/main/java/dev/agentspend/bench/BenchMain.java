@@ -122,7 +122,7 @@ public final class BenchMain {
                             options.clients(), n, atRate(options), options.duration().toSeconds(),
                             options.warmup().toSeconds());
                     f.fleet = new LoadPhase("a", agents, channels, r -> r.nextInt(n), options.clients(), options.warmup(),
-                            options.duration(), options.pacing()).run(new LoadPhase.Window() {
+                            options.duration(), options.pacing(), options.taskCalls()).run(new LoadPhase.Window() {
                         @Override
                         public void measureStarted() {
                             probe.recordHeads(true);
@@ -190,7 +190,7 @@ public final class BenchMain {
                 out.printf("phase B: %d clients paying from one agent%s for %d s (+%d s warm-up)...%n", options.clients(),
                         atRate(options), options.duration().toSeconds(), options.warmup().toSeconds());
                 f.hot = new LoadPhase("b", agents, channels, r -> hot, options.clients(), options.warmup(),
-                        options.duration(), options.pacing()).run(new LoadPhase.Window() {
+                        options.duration(), options.pacing(), options.taskCalls()).run(new LoadPhase.Window() {
                     @Override
                     public void measureStarted() {
                         monitor.reset();

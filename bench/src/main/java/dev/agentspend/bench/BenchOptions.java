@@ -21,13 +21,19 @@ import java.util.OptionalInt;
  *   --skip-pgbench    do not run pgbench (pgbench_tps=n/a)
  *   --state-dir DIR   where runs keep their data and logs (default .agentspend/bench)
  *   --keep-data       keep the run's PostgreSQL data directory (deleted by default)
+ *   --task-calls N    payments carry a task id: each agent's tasks are N payments long, and the client whose
+ *                     payment is a task's last completes it (CompleteTask) before its next call. Default 0:
+ *                     no task ids, as the figures before this option were measured
  * </pre>
  */
 public record BenchOptions(int agents, int clients, Duration duration, Duration warmup, boolean skipPgbench,
-                           Path stateDir, boolean keepData, boolean statements, OptionalInt ratePerSecond) {
+                           Path stateDir, boolean keepData, boolean statements, OptionalInt ratePerSecond,
+                           int taskCalls) {
+    public static final int MAX_TASK_CALLS = 10_000;
 
     public static final String USAGE = "./agentspend bench [--agents N] [--clients K] [--rate PAYMENTS_PER_SECOND]"
-            + " [--duration SECONDS] [--warmup SECONDS] [--skip-pgbench] [--state-dir DIR] [--keep-data] [--statements]";
+            + " [--duration SECONDS] [--warmup SECONDS] [--skip-pgbench] [--state-dir DIR] [--keep-data] [--statements]"
+            + " [--task-calls N]";
 
     public BenchOptions {
         require(agents >= 2 && agents <= 100_000, "--agents must be 2 to 100000");
@@ -38,11 +44,17 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
         require(ratePerSecond.isEmpty() || (ratePerSecond.getAsInt() >= Pacing.MIN_RATE_PER_SECOND
                         && ratePerSecond.getAsInt() <= Pacing.MAX_RATE_PER_SECOND),
                 "--rate must be " + Pacing.MIN_RATE_PER_SECOND + " to " + Pacing.MAX_RATE_PER_SECOND + " payments per second");
+        require(taskCalls >= 0 && taskCalls <= MAX_TASK_CALLS, "--task-calls must be 0 (no task ids) to " + MAX_TASK_CALLS);
     }
 
     /** The payment phases' schedule with --rate; empty: the closed loop. */
     Optional<Pacing> pacing() {
         return ratePerSecond.isEmpty() ? Optional.empty() : Optional.of(new Pacing(ratePerSecond.getAsInt(), clients));
+    }
+
+    /** What the payments carry, for the report's header line. */
+    String tasks() {
+        return taskCalls == 0 ? "no task ids" : "task ids, " + taskCalls + " payments per task, each task completed";
     }
 
     /** How the payment phases send, for the report's header lines. */
@@ -63,6 +75,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
         boolean keepData = false;
         boolean statements = false;
         OptionalInt rate = OptionalInt.empty();
+        int taskCalls = 0;
         Path stateDir = defaultStateDir;
         for (int i = 0; i < args.length; i++) {
             String option = args[i];
@@ -70,7 +83,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
                 case "--skip-pgbench" -> skipPgbench = true;
                 case "--keep-data" -> keepData = true;
                 case "--statements" -> statements = true;
-                case "--agents", "--clients", "--rate", "--duration", "--warmup", "--state-dir" -> {
+                case "--agents", "--clients", "--rate", "--duration", "--warmup", "--task-calls", "--state-dir" -> {
                     if (i + 1 >= args.length) {
                         throw new IllegalArgumentException(option + " needs a value (" + USAGE + ")");
                     }
@@ -81,6 +94,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
                         case "--rate" -> rate = OptionalInt.of(number(option, value));
                         case "--duration" -> duration = number(option, value);
                         case "--warmup" -> warmup = number(option, value);
+                        case "--task-calls" -> taskCalls = number(option, value);
                         default -> stateDir = Path.of(value);
                     }
                 }
@@ -88,7 +102,7 @@ public record BenchOptions(int agents, int clients, Duration duration, Duration 
             }
         }
         return new BenchOptions(agents, clients, Duration.ofSeconds(duration), Duration.ofSeconds(warmup), skipPgbench,
-                stateDir, keepData, statements, rate);
+                stateDir, keepData, statements, rate, taskCalls);
     }
 
     private static int number(String option, String value) {

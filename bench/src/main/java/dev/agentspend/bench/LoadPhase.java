@@ -1,10 +1,13 @@
 package dev.agentspend.bench;
 
+import dev.agentspend.proto.ledger.v1.CompleteTaskRequest;
+import dev.agentspend.proto.ledger.v1.CompleteTaskResponse;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.Entry;
 import dev.agentspend.proto.ledger.v1.LedgerServiceGrpc;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
+import dev.agentspend.proto.ledger.v1.TaskOutcome;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.stub.MetadataUtils;
@@ -24,6 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.ToIntFunction;
 
 /**
@@ -56,21 +60,30 @@ final class LoadPhase {
     private final Duration warmup;
     private final Duration duration;
     private final Optional<Pacing> pacing;
+    /** Payments per task; 0: no task ids. */
+    private final int taskCalls;
+    /** Payments sent so far per agent (index), which number each agent's tasks across clients. */
+    private final AtomicLongArray agentPayments;
 
     /**
      * @param agents   the agents payments may come from (index = position in the list)
      * @param channels the ledger channels; agent i's stub uses channel i mod channels
      * @param picker   which agent (index into {@code agents}) the next call pays from
      * @param pacing   the fixed-rate schedule over these clients; empty: the closed loop
+     * @param taskCalls payments per task (an agent's n-th payment is in its task n / taskCalls; the
+     *                  client that sends a task's last payment completes the task before its next
+     *                  call); 0: payments carry no task id
      */
     LoadPhase(String name, List<BenchAgent> agents, List<ManagedChannel> channels, ToIntFunction<SplittableRandom> picker,
-              int clients, Duration warmup, Duration duration, Optional<Pacing> pacing) {
+              int clients, Duration warmup, Duration duration, Optional<Pacing> pacing, int taskCalls) {
         this.name = name;
         this.picker = picker;
         this.clients = clients;
         this.warmup = warmup;
         this.duration = duration;
         this.pacing = pacing;
+        this.taskCalls = taskCalls;
+        this.agentPayments = new AtomicLongArray(agents.size());
         this.stubs = new ArrayList<>(agents.size());
         for (int i = 0; i < agents.size(); i++) {
             stubs.add(LedgerServiceGrpc.newStub(channels.get(i % channels.size())).withInterceptors(
@@ -124,6 +137,7 @@ final class LoadPhase {
                 r.retries += c.retries;
                 r.retriesWithOtherEntry += c.retriesWithOtherEntry;
                 r.approvedAcknowledgedTotal += c.approvedTotal;
+                r.tasksCompleted += c.tasksCompleted;
                 if (!c.finished) {
                     r.unfinished++;
                 }
@@ -171,6 +185,7 @@ final class LoadPhase {
         long approvedTotal;
         long retries;
         long retriesWithOtherEntry;
+        long tasksCompleted;
         boolean finished;
         private long sequence;
         /** This client's calls scheduled so far (paced). */
@@ -181,6 +196,8 @@ final class LoadPhase {
         private PayRequest current;
         private int currentAgent;
         private boolean currentIsRetry;
+        /** The task the current payment is the last of, completed after its answer; null: none. */
+        private String completing;
         private long scheduledAt;
         private long sentAt;
         private Entry answer;
@@ -226,13 +243,24 @@ final class LoadPhase {
                 current = last;
                 currentAgent = lastAgent;
                 currentIsRetry = true;
+                completing = null;
             } else {
                 currentAgent = picker.applyAsInt(random);
                 long amount = FleetSetup.MIN_AMOUNT * (1 + random.nextInt((int) (FleetSetup.MAX_AMOUNT / FleetSetup.MIN_AMOUNT)));
                 String requestId = name + "-" + id + "-" + (++sequence);
-                current = PayRequest.newBuilder().setRequestId(requestId).setAmountMicros(amount)
+                PayRequest.Builder pay = PayRequest.newBuilder().setRequestId(requestId).setAmountMicros(amount)
                         .setCurrencyCode(FleetSetup.USD).setTool(TOOLS[random.nextInt(TOOLS.length)])
-                        .setCallId(requestId).setAttempt(1).build();
+                        .setCallId(requestId).setAttempt(1);
+                completing = null;
+                if (taskCalls > 0) {
+                    long n = agentPayments.getAndIncrement(currentAgent);
+                    String taskId = name + "-" + currentAgent + "-" + n / taskCalls;
+                    pay.setTaskId(taskId);
+                    if (n % taskCalls == taskCalls - 1) {
+                        completing = taskId;
+                    }
+                }
+                current = pay.build();
                 currentIsRetry = false;
             }
             answer = null;
@@ -265,7 +293,11 @@ final class LoadPhase {
 
         @Override
         public void onCompleted() {
+            String task;
+            int agent;
             synchronized (this) {
+                task = completing;
+                agent = currentAgent;
                 long end = System.nanoTime();
                 boolean measured = measured(end);
                 Entry e = answer;
@@ -297,7 +329,43 @@ final class LoadPhase {
                     }
                 }
             }
-            next();
+            if (task == null) {
+                next();
+            } else {
+                completeTask(agent, task);
+            }
+        }
+
+        /** The agent completes the task its answered payment was the last of; then the next call. */
+        private void completeTask(int agent, String taskId) {
+            CompleteTaskRequest req = CompleteTaskRequest.newBuilder().setRequestId("complete-" + taskId).setTaskId(taskId)
+                    .setOutcome(TaskOutcome.TASK_OUTCOME_SUCCEEDED).build();
+            stubs.get(agent).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS).completeTask(req,
+                    new StreamObserver<>() {
+                        @Override
+                        public void onNext(CompleteTaskResponse value) {
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            synchronized (Client.this) {
+                                if (measured(System.nanoTime())) {
+                                    errors.merge("CompleteTask " + Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
+                                }
+                            }
+                            next();
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            synchronized (Client.this) {
+                                if (measured(System.nanoTime())) {
+                                    tasksCompleted++;
+                                }
+                            }
+                            next();
+                        }
+                    });
         }
 
         /**

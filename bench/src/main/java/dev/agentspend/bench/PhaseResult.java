@@ -30,6 +30,8 @@ final class PhaseResult {
     /** Retries sent (the same request_id and content again), and how many came back with another entry. */
     long retries;
     long retriesWithOtherEntry;
+    /** CompleteTask calls answered in the window (with --task-calls). */
+    long tasksCompleted;
     /** Approved first answers over the whole phase (warm-up and drain included), for the audit. */
     long approvedAcknowledgedTotal;
     /** Calls still outstanding when the phase gave up waiting for them. */

@@ -104,9 +104,10 @@ final class Report {
         out.println("==================== AgentSpend benchmark ====================");
         out.printf(Locale.ROOT, "fleet: %d agents (%d with a tight HARD daily cap, %d with a tight balance) and one hot"
                         + " agent; payments of 0.001 to 0.01 USD; %d clients, %s; %d s measured after %d s of warm-up per phase;"
-                        + " %.0f%% of calls are deliberate retries%n",
+                        + " %.0f%% of calls are deliberate retries; %s%n",
                 f.fleetAgents, f.tightCapAgents, f.tightBalanceAgents, f.options.clients(), f.options.mode(),
-                f.options.duration().toSeconds(), f.options.warmup().toSeconds(), LoadPhase.RETRY_SHARE * 100);
+                f.options.duration().toSeconds(), f.options.warmup().toSeconds(), LoadPhase.RETRY_SHARE * 100,
+                f.options.tasks());
         out.printf("machine: %d cores; load average %s before the run, %s after phase B (other work on the machine"
                 + " shares the cores with the services, PostgreSQL and the clients)%n", Runtime.getRuntime().availableProcessors(),
                 f.loadBefore, f.loadAfter);
@@ -322,6 +323,10 @@ final class Report {
                 p.declines.isEmpty() ? "" : " " + p.declines, p.errorCount(), p.errors.isEmpty() ? "" : " " + p.errors);
         out.printf("  deliberate retries (same request_id again) %d: answered with another entry %d%n", p.retries,
                 p.retriesWithOtherEntry);
+        if (p.tasksCompleted > 0) {
+            out.printf(Locale.ROOT, "  tasks completed (CompleteTask, besides the Pay calls) %d, %.1f/s%n", p.tasksCompleted,
+                    p.tasksCompleted / p.seconds);
+        }
     }
 
     private static void batches(PrintStream out, PhaseResult p, LedgerBatches.Mark start, LedgerBatches.Mark end) {

@@ -25,6 +25,22 @@ class BenchOptionsTest {
         assertTrue(o.ratePerSecond().isEmpty(), "closed loop unless --rate is given");
         assertTrue(o.pacing().isEmpty());
         assertEquals("closed loop", o.mode());
+        assertEquals(0, o.taskCalls(), "no task ids unless --task-calls is given");
+        assertEquals("no task ids", o.tasks());
+    }
+
+    @Test
+    void taskCallsGiveTaskIds() {
+        BenchOptions o = BenchOptions.parse(new String[]{"--task-calls", "10"}, STATE);
+        assertEquals(10, o.taskCalls());
+        assertEquals("task ids, 10 payments per task, each task completed", o.tasks());
+        assertEquals(BenchOptions.MAX_TASK_CALLS,
+                BenchOptions.parse(new String[]{"--task-calls", "" + BenchOptions.MAX_TASK_CALLS}, STATE).taskCalls());
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--task-calls", "-1"}, STATE)).getMessage().contains("--task-calls must be 0"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> BenchOptions.parse(new String[]{"--task-calls", "" + (BenchOptions.MAX_TASK_CALLS + 1)}, STATE))
+                .getMessage().contains("--task-calls must be 0"));
     }
 
     @Test

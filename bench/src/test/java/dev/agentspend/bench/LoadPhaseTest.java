@@ -1,14 +1,22 @@
 package dev.agentspend.bench;
 
+import dev.agentspend.proto.ledger.v1.CompleteTaskRequest;
+import dev.agentspend.proto.ledger.v1.CompleteTaskResponse;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.Entry;
 import dev.agentspend.proto.ledger.v1.LedgerServiceGrpc;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
+import io.grpc.Context;
+import io.grpc.Contexts;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.stub.StreamObserver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,12 +24,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,6 +63,10 @@ class LoadPhaseTest {
 
     private final ScheduledExecutorService answers = Executors.newSingleThreadScheduledExecutor();
     private final AtomicLong received = new AtomicLong();
+    /** Per task id seen in a Pay: the agent (API key) and its payments' request ids; CompleteTask calls by task id. */
+    private final Map<String, String> taskAgent = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> taskPayments = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> completions = new ConcurrentHashMap<>();
     /** When set, the first call received after it is answered this many milliseconds late, once. */
     private volatile long stallAfterNanos = Long.MAX_VALUE;
     private volatile long stallMillis;
@@ -64,6 +81,15 @@ class LoadPhaseTest {
             @Override
             public void pay(PayRequest request, StreamObserver<PayResponse> response) {
                 received.incrementAndGet();
+                if (!request.getTaskId().isEmpty()) {
+                    String key = AGENT_KEY.get();
+                    String before = taskAgent.putIfAbsent(request.getTaskId(), key);
+                    if (before != null && !before.equals(key)) {
+                        taskAgent.put(request.getTaskId(), "MIXED");
+                    }
+                    // a deliberate retry sends a request_id again: a set counts each payment once
+                    taskPayments.computeIfAbsent(request.getTaskId(), k -> ConcurrentHashMap.newKeySet()).add(request.getRequestId());
+                }
                 PayResponse answer = PayResponse.newBuilder().setEntry(Entry.newBuilder()
                         .setEntryId("ent_" + request.getRequestId()).setDecision(Decision.DECISION_APPROVED)).build();
                 long delayMillis = System.nanoTime() >= stallAfterNanos && stalled.compareAndSet(false, true) ? stallMillis : 0;
@@ -71,6 +97,20 @@ class LoadPhaseTest {
                     response.onNext(answer);
                     response.onCompleted();
                 }, delayMillis, TimeUnit.MILLISECONDS);
+            }
+
+            @Override
+            public void completeTask(CompleteTaskRequest request, StreamObserver<CompleteTaskResponse> response) {
+                completions.computeIfAbsent(request.getTaskId(), k -> new AtomicInteger()).incrementAndGet();
+                response.onNext(CompleteTaskResponse.getDefaultInstance());
+                response.onCompleted();
+            }
+        }).intercept(new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                                                               ServerCallHandler<Q, A> next) {
+                String auth = headers.get(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER));
+                return Contexts.interceptCall(Context.current().withValue(AGENT_KEY, auth == null ? "" : auth), call, headers, next);
             }
         }).build().start();
         channel = ManagedChannelBuilder.forAddress("localhost", server.getPort()).usePlaintext().directExecutor().build();
@@ -89,9 +129,44 @@ class LoadPhaseTest {
         answers.shutdownNow();
     }
 
+    private static final Context.Key<String> AGENT_KEY = Context.key("agent-key");
+
     private PhaseResult run(int clients, Optional<Pacing> pacing) throws InterruptedException {
-        return new LoadPhase("t", agents, List.of(channel), r -> r.nextInt(agents.size()), clients, WARMUP, WINDOW, pacing)
-                .run(NO_HOOKS);
+        return run(clients, pacing, 0);
+    }
+
+    private PhaseResult run(int clients, Optional<Pacing> pacing, int taskCalls) throws InterruptedException {
+        return new LoadPhase("t", agents, List.of(channel), r -> r.nextInt(agents.size()), clients, WARMUP, WINDOW, pacing,
+                taskCalls).run(NO_HOOKS);
+    }
+
+    @Test
+    void taskCallsGroupEachAgentsPaymentsIntoTasksThatTheClientsComplete() throws Exception {
+        PhaseResult r = run(4, Optional.empty(), 3);
+        assertEquals(0, r.errorCount(), "errors: " + r.errors);
+        assertTrue(r.tasksCompleted > 0, "tasks completed in the window");
+        assertTrue(r.tasksCompleted <= r.completed / 3 + 4, r.tasksCompleted + " tasks, " + r.completed + " payments");
+        assertTrue(taskPayments.size() > 10, "tasks: " + taskPayments.size());
+        taskPayments.forEach((task, ids) -> assertTrue(ids.size() <= 3, task + " had " + ids.size() + " payments"));
+        taskAgent.forEach((task, key) -> assertTrue(!key.equals("MIXED") && !key.isEmpty(), task + ": one agent's task"));
+        // the phase waits for every client's last call: each task that got its third payment has been
+        // completed, once, by the client that sent it; no other task has
+        Set<String> full = new HashSet<>();
+        taskPayments.forEach((task, ids) -> {
+            if (ids.size() == 3) {
+                full.add(task);
+            }
+        });
+        assertEquals(full, completions.keySet());
+        completions.forEach((task, n) -> assertEquals(1, n.get(), task + " completed once"));
+    }
+
+    @Test
+    void withoutTaskCallsPaymentsCarryNoTask() throws Exception {
+        PhaseResult r = run(2, Optional.empty());
+        assertTrue(r.completed > 0);
+        assertTrue(taskPayments.isEmpty(), "task ids: " + taskPayments.keySet());
+        assertEquals(0, r.tasksCompleted);
     }
 
     @Test
