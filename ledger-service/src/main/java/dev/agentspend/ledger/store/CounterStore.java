@@ -98,8 +98,11 @@ final class CounterStore {
     record RowRead(String[] buckets, boolean stored) {
     }
 
-    /** What a read found: the usage of every key, and every window row it read. */
-    record Read(Map<CounterKey, Usage> usage, Map<Group, RowRead> rows) {
+    /**
+     * What a read found: the usage of every key, every window row it read, and the keys of the
+     * ledger.counters rows it found (task buckets; a row the read did not find is not there).
+     */
+    record Read(Map<CounterKey, Usage> usage, Map<Group, RowRead> rows, Set<CounterKey> storedBuckets) {
     }
 
     /**
@@ -128,7 +131,11 @@ final class CounterStore {
                 WindowRow row = t.getItem1().get(g);
                 rowsRead.put(g, row == null ? new RowRead(new String[KINDS.length], false) : new RowRead(row.buckets(), true));
             }
-            Map<CounterKey, Usage> out = new HashMap<>(t.getItem2());
+            Map<CounterKey, Usage> out = new HashMap<>();
+            for (CounterKey k : bucketKeys) {
+                out.put(k, t.getItem2().getOrDefault(k, Usage.ZERO));
+            }
+            Set<CounterKey> storedBuckets = t.getItem2().keySet();
             List<CounterKey> closed = new ArrayList<>();
             for (CounterKey k : windowKeys) {
                 WindowRow row = t.getItem1().get(Group.of(k));
@@ -150,11 +157,13 @@ final class CounterStore {
                 }
             }
             if (closed.isEmpty()) {
-                return Uni.createFrom().item(new Read(out, rowsRead));
+                return Uni.createFrom().item(new Read(out, rowsRead, storedBuckets));
             }
             return readBuckets(db, closed).map(found -> {
-                out.putAll(found);
-                return new Read(out, rowsRead);
+                for (CounterKey k : closed) {
+                    out.put(k, found.getOrDefault(k, Usage.ZERO));
+                }
+                return new Read(out, rowsRead, storedBuckets);
             });
         });
     }
@@ -178,7 +187,7 @@ final class CounterStore {
                 });
     }
 
-    /** Keys read from ledger.counters; absent ones are ZERO. */
+    /** The rows of ledger.counters found for {@code keys}; absent keys are not in the map. */
     private static Uni<Map<CounterKey, Usage>> readBuckets(SqlClient db, List<CounterKey> keys) {
         if (keys.isEmpty()) {
             return Uni.createFrom().item(Map.of());
@@ -192,9 +201,6 @@ final class CounterStore {
                         .addArrayOfString(keys.stream().map(CounterKey::tool).toArray(String[]::new)))
                 .map(rs -> {
                     Map<CounterKey, Usage> out = new HashMap<>();
-                    for (CounterKey k : keys) {
-                        out.put(k, Usage.ZERO);
-                    }
                     for (Row r : rs) {
                         out.put(new CounterKey(r.getString("scope_id"), r.getString("bucket"), r.getString("tool")),
                                 new Usage(r.getLong("spent_micros"), r.getLong("held_micros")));
@@ -225,16 +231,20 @@ final class CounterStore {
      * move statement, its row lock and the lock's WAL record. A settled row that exists is grown by
      * a plain UPDATE rather than the upsert, whose conflict path locks the row (another WAL record)
      * before it updates it; new rows and team rows go through the upsert.
+     *
+     * <p>{@code settledBuckets}: the same for rows of ledger.counters (task buckets), read and found
+     * under such a lock: grown by a plain UPDATE too (a task's payments after its first).
      */
     static Uni<Void> write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits,
-                           Map<Group, RowRead> settledRows) {
+                           Map<Group, RowRead> settledRows, Set<CounterKey> settledBuckets) {
         TreeMap<CounterKey, long[]> buckets = new TreeMap<>(CounterKey.ORDER);
+        TreeMap<CounterKey, long[]> storedBuckets = new TreeMap<>(CounterKey.ORDER);
         // hashed while collecting (one lookup per key); the statements below get sorted maps
         Map<Group, GroupWrite> groups = new HashMap<>();
         Map<Group, List<CounterKey>> calendarByGroup = new HashMap<>();
         deltas.forEach((k, d) -> {
             if (!inWindowRow(k)) {
-                buckets.put(k, d);
+                (settledBuckets.contains(k) ? storedBuckets : buckets).put(k, d);
                 return;
             }
             GroupWrite g = groups.computeIfAbsent(Group.of(k), x -> new GroupWrite());
@@ -263,6 +273,9 @@ final class CounterStore {
             }
         });
         List<Uni<?>> statements = new ArrayList<>();
+        if (!storedBuckets.isEmpty()) {
+            statements.add(updateBuckets(conn, storedBuckets, limits));
+        }
         if (!buckets.isEmpty()) {
             statements.add(upsertBuckets(conn, buckets, limits));
         }
@@ -335,6 +348,43 @@ final class CounterStore {
     }
 
     private static Uni<Void> upsertBuckets(SqlConnection conn, TreeMap<CounterKey, long[]> buckets, Map<CounterKey, Long> limits) {
+        return conn.preparedQuery("""
+                        INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
+                        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                        ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
+                          spent_micros = c.spent_micros + EXCLUDED.spent_micros,
+                          held_micros = c.held_micros + EXCLUDED.held_micros,
+                          hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
+                                                   THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END""")
+                .execute(bucketArgs(buckets, limits))
+                .replaceWithVoid();
+    }
+
+    /**
+     * Grows rows that exist and that only this transaction can change (see {@link #write}): the
+     * upsert's conflict path would lock each row (a WAL record) before updating it. Every row must
+     * be there: a delta that found no row would be lost, a silent overspend.
+     */
+    private static Uni<Void> updateBuckets(SqlConnection conn, TreeMap<CounterKey, long[]> buckets, Map<CounterKey, Long> limits) {
+        return conn.preparedQuery("""
+                        UPDATE ledger.counters AS c SET
+                          spent_micros = c.spent_micros + u.spent,
+                          held_micros = c.held_micros + u.held,
+                          hard_limit_micros = CASE WHEN u.spent + u.held > 0 THEN u.lim ELSE c.hard_limit_micros END
+                        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                             AS u(scope_id, bucket, tool, spent, held, lim)
+                        WHERE c.scope_id = u.scope_id AND c.bucket = u.bucket AND c.tool = u.tool""")
+                .execute(bucketArgs(buckets, limits))
+                .invoke(rs -> {
+                    if (rs.rowCount() != buckets.size()) {
+                        throw new IllegalStateException("task counters: " + buckets.size() + " rows read under the agent's lock, "
+                                + rs.rowCount() + " updated");
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    private static Tuple bucketArgs(TreeMap<CounterKey, long[]> buckets, Map<CounterKey, Long> limits) {
         int n = buckets.size();
         String[] scopes = new String[n];
         String[] names = new String[n];
@@ -352,17 +402,8 @@ final class CounterStore {
             lims[i] = limits.get(e.getKey());
             i++;
         }
-        return conn.preparedQuery("""
-                        INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
-                        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-                        ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
-                          spent_micros = c.spent_micros + EXCLUDED.spent_micros,
-                          held_micros = c.held_micros + EXCLUDED.held_micros,
-                          hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
-                                                   THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END""")
-                .execute(Tuple.tuple().addArrayOfString(scopes).addArrayOfString(names).addArrayOfString(tools)
-                        .addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(lims))
-                .replaceWithVoid();
+        return Tuple.tuple().addArrayOfString(scopes).addArrayOfString(names).addArrayOfString(tools)
+                .addArrayOfLong(spent).addArrayOfLong(held).addArrayOfLong(lims);
     }
 
     private static final String MOVE_CLOSED = moveClosedSql();

@@ -44,6 +44,7 @@ final class Tx {
     private final Map<CounterKey, Long> hardLimits = new HashMap<>();
     private final Map<CounterKey, Usage> loaded = new HashMap<>();
     private final Map<CounterStore.Group, CounterStore.RowRead> windowRowsRead = new HashMap<>();
+    private final java.util.Set<CounterKey> bucketsFound = new java.util.HashSet<>();
     private final java.util.Set<CounterKey> requested = new java.util.HashSet<>();
     private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
@@ -184,6 +185,7 @@ final class Tx {
         return CounterStore.read(conn, missing).invoke(r -> {
             loaded.putAll(r.usage());
             windowRowsRead.putAll(r.rows());
+            bucketsFound.addAll(r.storedBuckets());
         }).replaceWithVoid();
     }
 
@@ -314,7 +316,7 @@ final class Tx {
                     .replaceWithVoid());
         }
         if (!counterDeltas.isEmpty()) {
-            writes.add(CounterStore.write(conn, counterDeltas, hardLimits, settledWindowRows()));
+            writes.add(CounterStore.write(conn, counterDeltas, hardLimits, settledWindowRows(), settledBuckets()));
         }
         return writes;
     }
@@ -389,6 +391,18 @@ final class Tx {
             }
         });
         windowRowsRead.clear();
+        return settled;
+    }
+
+    /** The same for task buckets (ledger.counters rows) the reads found: the agents' own. */
+    private java.util.Set<CounterKey> settledBuckets() {
+        java.util.Set<CounterKey> settled = new java.util.HashSet<>();
+        for (CounterKey k : bucketsFound) {
+            if (agents.containsKey(k.scopeId())) {
+                settled.add(k);
+            }
+        }
+        bucketsFound.clear();
         return settled;
     }
 

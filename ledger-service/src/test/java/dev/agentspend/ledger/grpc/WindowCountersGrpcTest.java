@@ -149,6 +149,38 @@ class WindowCountersGrpcTest {
         assertNoViolationOf(a);
     }
 
+    /**
+     * The same for a task's counter rows (ledger.counters): the task's second payment updates the
+     * rows its first inserted, without the upsert's row lock; and the task cap still sees both.
+     */
+    @Test
+    void aTasksSecondPaymentUpdatesItsCounterRowsWithoutLockingThemFirst() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_TASK, 2_500_000, true)).build(), 100_000_000);
+        clock.set(Instant.parse("2031-08-01T10:00:00Z"));
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).setTaskId("t-1").build()).getEntry().getDecision());
+        try (Connection c = Fixture.sql()) {
+            Set<WalInspection.Tuple> rows = WalInspection.tuples(c, "ledger.counters",
+                    "scope_id = '" + a.id() + "' AND bucket = 'T:t-1'");
+            assertEquals(2, rows.size(), "the task's row for every tool and for the payment's tool");
+            String from = WalInspection.position(c);
+
+            assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).setTaskId("t-1").build()).getEntry().getDecision());
+
+            List<String> records = WalInspection.heapRecordTypes(c, from, rows);
+            assertEquals(List.of(), records.stream().filter("LOCK"::equals).toList(), "row locks on the task's counter rows");
+            assertEquals(2, records.size(), "one update of each of the task's rows: " + records);
+        }
+        assertEquals(2_000_000, counter(a.id(), "T:t-1", "", "spent_micros"));
+        assertEquals(2_000_000, counter(a.id(), "T:t-1", PAY_TOOL, "spent_micros"));
+        Entry refused = a.ledger().pay(pay(1_000_000).setTaskId("t-1").build()).getEntry();
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, refused.getDeclineReason());
+        assertEquals(500_000, refused.getExceededCap().getHeadroomMicros());
+        assertEquals(Decision.DECISION_APPROVED, a.ledger().pay(pay(1_000_000).setTaskId("t-2").build()).getEntry().getDecision(),
+                "another task starts from nothing");
+        assertNoViolationOf(a);
+    }
+
     private static long counter(String scopeId, String bucket, String tool, String column) {
         return Fixture.queryLong("SELECT COALESCE(SUM(" + column + "), 0) FROM ledger.every_counter "
                 + "WHERE scope_id = ? AND bucket = ? AND tool = ?", scopeId, bucket, tool);
