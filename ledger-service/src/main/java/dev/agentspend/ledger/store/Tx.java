@@ -252,8 +252,11 @@ final class Tx {
         }
     }
 
-    /** Who may replay a Pay: the key its stored response is found by, and the request's fingerprint. */
-    record PayReplay(String caller, String requestId, byte[] fingerprint) {
+    /**
+     * Who may replay a call: the key its stored response is found by, the request's fingerprint, and
+     * the method (whose response is exactly its entry, field 1: PayResponse, CompleteTaskResponse).
+     */
+    record PayReplay(String caller, String requestId, byte[] fingerprint, String method) {
     }
 
     /**
@@ -261,7 +264,15 @@ final class Tx {
      * with the entry (its position is known only there). The entry must be queued here.
      */
     void storePayResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint) {
-        if (payReplays.putIfAbsent(e.getEntryId(), new PayReplay(caller, requestId, fingerprint)) != null) {
+        storeEntryResponse(e, caller, requestId, fingerprint, "Pay");
+    }
+
+    /**
+     * The same for another method whose response message is only its entry as field 1
+     * ({@code ledger.pay_response} builds those bytes from the entry row).
+     */
+    void storeEntryResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint, String method) {
+        if (payReplays.putIfAbsent(e.getEntryId(), new PayReplay(caller, requestId, fingerprint, method)) != null) {
             throw new IllegalStateException("entry " + e.getEntryId() + " already has a stored response");
         }
     }
@@ -431,6 +442,7 @@ final class Tx {
         String[] replayCallers = new String[payReplays.size()];
         String[] replayRequestIds = new String[payReplays.size()];
         io.vertx.core.buffer.Buffer[] replayFingerprints = new io.vertx.core.buffer.Buffer[payReplays.size()];
+        String[] replayMethods = new String[payReplays.size()];
         for (int i = 0; i < n; i++) {
             Entry.Builder e = entries.get(i);
             ids[i] = e.getEntryId();
@@ -459,6 +471,7 @@ final class Tx {
                 replayCallers[replays] = replay.caller();
                 replayRequestIds[replays] = replay.requestId();
                 replayFingerprints[replays] = io.vertx.core.buffer.Buffer.buffer(replay.fingerprint());
+                replayMethods[replays] = replay.method();
                 replays++;
             }
         }
@@ -478,6 +491,7 @@ final class Tx {
                 .addArrayOfLong(transferAmounts).addArrayOfString(replayEntries).addArrayOfString(replayCallers)
                 .addArrayOfString(replayRequestIds);
         args.getDelegate().addArrayOfBuffer(replayFingerprints);
+        args.addArrayOfString(replayMethods);
         return conn.preparedQuery("""
                         WITH p AS (
                           UPDATE ledger.feed_position SET last_position = last_position + $1 WHERE id = 1
@@ -498,9 +512,9 @@ final class Tx {
                           RETURNING position, entry_id, payload),
                         r AS (
                           INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
-                          SELECT k.caller, k.request_id, 'Pay', k.fingerprint, ledger.pay_response(e.payload, e.position)
-                          FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[])
-                               AS k(entry_id, caller, request_id, fingerprint)
+                          SELECT k.caller, k.request_id, k.method, k.fingerprint, ledger.pay_response(e.payload, e.position)
+                          FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[], $23::text[])
+                               AS k(entry_id, caller, request_id, fingerprint, method)
                           JOIN e ON e.entry_id = k.entry_id)
                         SELECT position, entry_id FROM e""")
                 .execute(args)

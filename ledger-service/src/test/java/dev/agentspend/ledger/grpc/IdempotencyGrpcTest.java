@@ -1,22 +1,28 @@
 package dev.agentspend.ledger.grpc;
 
-import dev.agentspend.ledger.support.Fixture;
+import dev.agentspend.common.error.GrpcErrors;
 import dev.agentspend.ledger.support.Fixture.TestAgent;
+import dev.agentspend.ledger.support.Fixture;
 import dev.agentspend.ledger.support.LedgerTestResource;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.ledger.v1.CompleteTaskRequest;
+import dev.agentspend.proto.ledger.v1.CompleteTaskResponse;
 import dev.agentspend.proto.ledger.v1.CreditRequest;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.DeclineReason;
 import dev.agentspend.proto.ledger.v1.HoldRequest;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
-import dev.agentspend.common.error.GrpcErrors;
+import dev.agentspend.proto.ledger.v1.TaskOutcome;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,7 +34,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static dev.agentspend.ledger.support.Fixture.pay;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @QuarkusTest
 @QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
@@ -47,6 +55,51 @@ class IdempotencyGrpcTest {
         assertEquals(first, again);
         assertEquals(entries, entriesOf(a));
         assertEquals(9_000_000, Fixture.balance(a).getBalanceMicros());
+    }
+
+    /**
+     * CompleteTask stores its response in the statement that writes its entry (as a Pay batch does):
+     * a repeat, also many at once, gets the original bytes back and changes nothing, the stored bytes
+     * are exactly what the service answered, and the request_id stays taken for other methods.
+     */
+    @Test
+    void aCompleteTaskRepeatReturnsTheOriginalResponse() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        a.ledger().pay(pay(1_000).setTaskId("job-r").build());
+        CompleteTaskRequest r = CompleteTaskRequest.newBuilder().setRequestId("done-r").setTaskId("job-r")
+                .setOutcome(TaskOutcome.TASK_OUTCOME_SUCCEEDED).putLabels("k", "v").build();
+        CompleteTaskResponse first = a.ledger().completeTask(r);
+        assertTrue(first.getEntry().getPosition() > 0);
+        long entries = entriesOf(a);
+        try (Connection c = Fixture.sql(); PreparedStatement st = c.prepareStatement(
+                "SELECT method, response FROM ledger.idempotency WHERE caller = ? AND request_id = 'done-r'")) {
+            st.setString(1, "agent:" + a.id());
+            try (ResultSet rs = st.executeQuery()) {
+                assertTrue(rs.next(), "the stored response");
+                assertEquals("CompleteTask", rs.getString(1));
+                assertArrayEquals(first.toByteArray(), rs.getBytes(2));
+            }
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<CompleteTaskResponse>> again = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                again.add(pool.submit(() -> a.ledger().completeTask(r)));
+            }
+            for (Future<CompleteTaskResponse> f : again) {
+                assertEquals(first, f.get(30, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(entries, entriesOf(a));
+        Fixture.expectError(Status.Code.ALREADY_EXISTS, () -> a.ledger().pay(pay(1_000).setRequestId("done-r").build()));
+        Fixture.expectError(Status.Code.ALREADY_EXISTS, () -> a.ledger().completeTask(r.toBuilder()
+                .setOutcome(TaskOutcome.TASK_OUTCOME_FAILED).build()));
+        // a task completed under another request_id is refused and records nothing
+        Fixture.expectError(Status.Code.FAILED_PRECONDITION, () -> a.ledger().completeTask(r.toBuilder().setRequestId("done-r2").build()));
+        assertEquals(entries, entriesOf(a));
+        assertEquals(0, Fixture.queryLong("SELECT COUNT(*) FROM ledger.idempotency WHERE caller = ? AND request_id = 'done-r2'", "agent:" + a.id()));
     }
 
     @Test
