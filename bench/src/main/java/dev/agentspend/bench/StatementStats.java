@@ -22,9 +22,13 @@ final class StatementStats {
     }
 
     /** Server settings for the window: the library preloaded, planning counted. */
+    // wal_keep_size: the WAL of the measured window is read after it (WalStats); a checkpoint inside
+    // the window may recycle its first segments before that (with task ids, 3 KB of WAL per entry:
+    // "requested WAL segment ... has already been removed")
     static final java.util.Map<String, String> SERVER_CONFIG = java.util.Map.of(
             "shared_preload_libraries", "pg_stat_statements",
-            "pg_stat_statements.track_planning", "on");
+            "pg_stat_statements.track_planning", "on",
+            "wal_keep_size", "4GB");
 
     static final int TOP = 15;
     private static final int QUERY_CHARS = 110;
