@@ -124,12 +124,18 @@ public class LedgerStore {
                     .invoke(notifier::signal)
                     .map(r -> new Result<>(r, false))
                     .onFailure(t -> t instanceof AlreadyDone || isUniqueViolation(t, "idempotency"))
-                    .recoverWithUni(() -> lookup(caller, requestId).map(again -> {
-                        if (again == null) {
-                            throw new IllegalStateException("idempotency row vanished for " + method);
-                        }
-                        return replay(again, method, fingerprint, parser, requestId);
-                    }));
+                    .recoverWithUni(() -> replayStored(caller, requestId, method, fingerprint, parser));
+        });
+    }
+
+    /** A duplicate of this request committed first: its stored response, as a replay. */
+    private <T extends Message> Uni<Result<T>> replayStored(String caller, String requestId, String method,
+                                                           byte[] fingerprint, Parser<T> parser) {
+        return lookup(caller, requestId).map(again -> {
+            if (again == null) {
+                throw new IllegalStateException("idempotency row vanished for " + method);
+            }
+            return replay(again, method, fingerprint, parser, requestId);
         });
     }
 
@@ -631,12 +637,8 @@ public class LedgerStore {
                     .invoke(notifier::signal)
                     .map(r -> new Result<>(r, false))
                     .onFailure(t -> t instanceof AlreadyDone || isUniqueViolation(t, "idempotency"))
-                    .recoverWithUni(() -> lookup(caller, req.getRequestId()).map(again -> {
-                        if (again == null) {
-                            throw new IllegalStateException("idempotency row vanished for " + method);
-                        }
-                        return replay(again, method, fingerprint, CompleteTaskResponse.parser(), req.getRequestId());
-                    }));
+                    .recoverWithUni(() -> replayStored(caller, req.getRequestId(), method, fingerprint,
+                            CompleteTaskResponse.parser()));
         });
     }
 
