@@ -590,56 +590,65 @@ public class LedgerStore {
     }
 
     /**
-     * Completes a task. Not through {@link #idempotent}: that transaction holds the feed position
-     * lock from its entry's insert through two round trips to this service (the stored response,
-     * then COMMIT) and the commit's flush, and every Pay batch waits for that lock. With tasks of ten
-     * payments each completed ({@code ./agentspend bench --task-calls 10}) the batches' entries statement
-     * spent 0.50 ms per payment waiting, three quarters of all statement time. Here the transaction
-     * is run as a Pay batch's is: BEGIN goes out with the locking reads, the stored response is
-     * written by the entries statement, and COMMIT is sent with it.
+     * A one-agent call whose response is its entry alone (field 1: CompleteTask, and Credit, PayAgent
+     * and Reverse could move here), run as a Pay batch runs its transaction rather than through
+     * {@link #idempotent}: that one holds the feed position lock from its entry's insert through two
+     * round trips to this service (the stored response, then COMMIT) and the commit's flush, and every
+     * Pay batch waits for that lock (with tasks of ten payments each completed, {@code ./agentspend
+     * bench --task-calls 10}, the batches' entries statement spent 0.50 ms per payment waiting for
+     * CompleteTask's, three quarters of all statement time). Here BEGIN goes out with the agent's
+     * lock and the idempotency re-check, {@code work} queues the entry (and may write before it),
+     * the agent rows and counters are written, and the entries statement, which also stores the
+     * response ({@code ledger.pay_response}), goes out with COMMIT.
      */
-    public Uni<Result<CompleteTaskResponse>> completeTask(String caller, PolicyView p, CompleteTaskRequest req,
-                                                          byte[] fingerprint) {
-        String method = "CompleteTask";
-        return lookup(caller, req.getRequestId()).chain(stored -> {
+    private <T extends Message> Uni<Result<T>> entryOnlyCall(String caller, String requestId, String method,
+                                                             byte[] fingerprint, Parser<T> parser, PolicyView p,
+                                                             Function<Tx, Uni<Entry.Builder>> work,
+                                                             Function<Entry.Builder, T> response) {
+        return lookup(caller, requestId).chain(stored -> {
             if (stored != null) {
-                return Uni.createFrom().item(replay(stored, method, fingerprint, CompleteTaskResponse.parser(), req.getRequestId()));
+                return Uni.createFrom().item(replay(stored, method, fingerprint, parser, requestId));
             }
             return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
                         Tx tx = new Tx(conn, clock.instant());
-                        tx.idempotency(caller, req.getRequestId());
+                        tx.idempotency(caller, requestId);
                         return Uni.combine().all().unis(tx.begin(), tx.lockAgents(Map.of(p.agentId(), p.currency())), recheck(tx))
                                 .discardItems()
-                                .chain(() -> {
-                                    Entry.Builder e = tx.entry(EventType.EVENT_TYPE_TASK_COMPLETED, p.agentId(), p.teamId());
-                                    describe(e, req.getRequestId(), 0, p.currency(), "", req.getTaskId(), "", 0, req.getLabelsMap());
-                                    e.setTaskOutcome(req.getOutcome()).setBalanceMicros(tx.agent(p.agentId()).balance);
-                                    if (req.hasOccurredTime()) {
-                                        e.setOccurredTime(req.getOccurredTime());
-                                    }
-                                    return tx.conn.preparedQuery("""
-                                                    INSERT INTO ledger.tasks (agent_id, task_id, outcome, entry_id) VALUES ($1, $2, $3, $4)
-                                                    ON CONFLICT (agent_id, task_id) DO NOTHING RETURNING task_id""")
-                                            .execute(Tuple.of(p.agentId(), req.getTaskId(), req.getOutcomeValue(), e.getEntryId()))
-                                            .map(rows -> {
-                                                if (!rows.iterator().hasNext()) {
-                                                    throw Tx.failedPrecondition("TASK_ALREADY_COMPLETED",
-                                                            "task '" + req.getTaskId() + "' of agent " + p.agentId() + " is already completed");
-                                                }
-                                                tx.storeEntryResponse(e, caller, req.getRequestId(), fingerprint, method);
-                                                return e;
-                                            });
-                                })
+                                .chain(() -> work.apply(tx))
+                                .invoke(e -> tx.storeEntryResponse(e, caller, requestId, fingerprint, method))
+                                .call(e -> tx.flushState())
                                 .call(e -> tx.writeEntriesAndCommit())
                                 .onFailure().call(tx::rollback)
-                                .map(e -> CompleteTaskResponse.newBuilder().setEntry(e).build());
+                                .map(response);
                     }))
                     .invoke(notifier::signal)
                     .map(r -> new Result<>(r, false))
                     .onFailure(t -> t instanceof AlreadyDone || isUniqueViolation(t, "idempotency"))
-                    .recoverWithUni(() -> replayStored(caller, req.getRequestId(), method, fingerprint,
-                            CompleteTaskResponse.parser()));
+                    .recoverWithUni(() -> replayStored(caller, requestId, method, fingerprint, parser));
         });
+    }
+
+    public Uni<Result<CompleteTaskResponse>> completeTask(String caller, PolicyView p, CompleteTaskRequest req,
+                                                          byte[] fingerprint) {
+        return entryOnlyCall(caller, req.getRequestId(), "CompleteTask", fingerprint, CompleteTaskResponse.parser(), p, tx -> {
+            Entry.Builder e = tx.entry(EventType.EVENT_TYPE_TASK_COMPLETED, p.agentId(), p.teamId());
+            describe(e, req.getRequestId(), 0, p.currency(), "", req.getTaskId(), "", 0, req.getLabelsMap());
+            e.setTaskOutcome(req.getOutcome()).setBalanceMicros(tx.agent(p.agentId()).balance);
+            if (req.hasOccurredTime()) {
+                e.setOccurredTime(req.getOccurredTime());
+            }
+            return tx.conn.preparedQuery("""
+                            INSERT INTO ledger.tasks (agent_id, task_id, outcome, entry_id) VALUES ($1, $2, $3, $4)
+                            ON CONFLICT (agent_id, task_id) DO NOTHING RETURNING task_id""")
+                    .execute(Tuple.of(p.agentId(), req.getTaskId(), req.getOutcomeValue(), e.getEntryId()))
+                    .map(rows -> {
+                        if (!rows.iterator().hasNext()) {
+                            throw Tx.failedPrecondition("TASK_ALREADY_COMPLETED",
+                                    "task '" + req.getTaskId() + "' of agent " + p.agentId() + " is already completed");
+                        }
+                        return e;
+                    });
+        }, e -> CompleteTaskResponse.newBuilder().setEntry(e).build());
     }
 
     public Uni<Result<CreditResponse>> credit(String caller, PolicyView p, CreditRequest req, byte[] fingerprint) {

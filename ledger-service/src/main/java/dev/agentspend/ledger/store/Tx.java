@@ -49,7 +49,7 @@ final class Tx {
     private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
     private final Map<String, Transfer> transfers = new HashMap<>();
-    private final Map<String, PayReplay> payReplays = new HashMap<>();
+    private final Map<String, StoredResponse> storedResponses = new HashMap<>();
     private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
     private boolean stateFlushed;
 
@@ -256,7 +256,7 @@ final class Tx {
      * Who may replay a call: the key its stored response is found by, the request's fingerprint, and
      * the method (whose response is exactly its entry, field 1: PayResponse, CompleteTaskResponse).
      */
-    record PayReplay(String caller, String requestId, byte[] fingerprint, String method) {
+    record StoredResponse(String caller, String requestId, byte[] fingerprint, String method) {
     }
 
     /**
@@ -272,7 +272,7 @@ final class Tx {
      * ({@code ledger.pay_response} builds those bytes from the entry row).
      */
     void storeEntryResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint, String method) {
-        if (payReplays.putIfAbsent(e.getEntryId(), new PayReplay(caller, requestId, fingerprint, method)) != null) {
+        if (storedResponses.putIfAbsent(e.getEntryId(), new StoredResponse(caller, requestId, fingerprint, method)) != null) {
             throw new IllegalStateException("entry " + e.getEntryId() + " already has a stored response");
         }
     }
@@ -438,11 +438,11 @@ final class Tx {
         Long[] transferAmounts = new Long[n];
         int transfersWritten = 0;
         int replays = 0;
-        String[] replayEntries = new String[payReplays.size()];
-        String[] replayCallers = new String[payReplays.size()];
-        String[] replayRequestIds = new String[payReplays.size()];
-        io.vertx.core.buffer.Buffer[] replayFingerprints = new io.vertx.core.buffer.Buffer[payReplays.size()];
-        String[] replayMethods = new String[payReplays.size()];
+        String[] replayEntries = new String[storedResponses.size()];
+        String[] replayCallers = new String[storedResponses.size()];
+        String[] replayRequestIds = new String[storedResponses.size()];
+        io.vertx.core.buffer.Buffer[] replayFingerprints = new io.vertx.core.buffer.Buffer[storedResponses.size()];
+        String[] replayMethods = new String[storedResponses.size()];
         for (int i = 0; i < n; i++) {
             Entry.Builder e = entries.get(i);
             ids[i] = e.getEntryId();
@@ -465,7 +465,7 @@ final class Tx {
                 transferAmounts[i] = t.amountMicros();
                 transfersWritten++;
             }
-            PayReplay replay = payReplays.get(ids[i]);
+            StoredResponse replay = storedResponses.get(ids[i]);
             if (replay != null) {
                 replayEntries[replays] = ids[i];
                 replayCallers[replays] = replay.caller();
@@ -478,8 +478,8 @@ final class Tx {
         if (transfersWritten != transfers.size()) {
             throw new IllegalStateException((transfers.size() - transfersWritten) + " transfers for entries not queued");
         }
-        if (replays != payReplays.size()) {
-            throw new IllegalStateException((payReplays.size() - replays) + " Pay responses for entries not queued");
+        if (replays != storedResponses.size()) {
+            throw new IllegalStateException((storedResponses.size() - replays) + " stored responses for entries not queued");
         }
         OffsetDateTime recorded = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
         // The UPDATE of the single feed_position row is the serialization point: its lock is held
