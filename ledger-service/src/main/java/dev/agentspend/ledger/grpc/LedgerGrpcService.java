@@ -220,7 +220,7 @@ public class LedgerGrpcService implements LedgerService {
             Requests.labels(v, req.getLabelsMap());
             Requests.time(v, "occurred_time", req.hasOccurredTime(), req.getOccurredTime());
             v.throwIfAny();
-            return store.completeTask(caller.idempotencyScope(), view, req, Requests.fingerprint("CompleteTask", req))
+            return payments.completeTask(caller.idempotencyScope(), view, req, Requests.fingerprint("CompleteTask", req))
                     .map(LedgerStore.Result::response);
         });
     }

@@ -15,7 +15,6 @@ import dev.agentspend.ledger.domain.PolicyView;
 import dev.agentspend.proto.ledger.v1.CaptureRequest;
 import dev.agentspend.proto.ledger.v1.CaptureResponse;
 import dev.agentspend.proto.ledger.v1.CompleteTaskRequest;
-import dev.agentspend.proto.ledger.v1.CompleteTaskResponse;
 import dev.agentspend.proto.ledger.v1.CreditRequest;
 import dev.agentspend.proto.ledger.v1.CreditResponse;
 import dev.agentspend.proto.ledger.v1.Entry;
@@ -104,23 +103,40 @@ public class LedgerStore {
 
     // ---------------------------------------------------------------- idempotency
 
-    private <T extends Message> Uni<Result<T>> idempotent(String caller, String requestId, String method,
-                                                           byte[] fingerprint, Parser<T> parser,
-                                                           Function<Tx, Uni<T>> work) {
+    /**
+     * One write call (not Pay or CompleteTask, which go in batches: {@link PaymentBatcher}) in a
+     * transaction of its own, run as a Pay batch runs its transaction rather than in
+     * {@code pool.withTransaction}: that one held the feed position lock, which every Pay batch waits
+     * for, from the entries' insert through two round trips to this service (the stored response, then
+     * COMMIT) and the commit's flush. (CompleteTask, when it ran so with a completion every ten
+     * payments, {@code ./agentspend bench --task-calls 10}, made the batches' entries statement wait
+     * 0.50 ms per payment, three quarters of all statement time.) Here BEGIN goes out with the lock of
+     * {@code agents} (agent id to currency; empty where {@code work} finds its agents itself and
+     * re-checks under their lock) and the idempotency re-check; {@code work} reads, decides, queues
+     * the entry (and may write before it); the agent rows and counters are written; the entries
+     * statement, which also stores the response (its entry serialized by {@code ledger.pay_response},
+     * then the response's other fields), goes out with COMMIT.
+     */
+    private <T extends Message, B extends Message.Builder> Uni<Result<T>> writeCall(
+            String caller, String requestId, String method, byte[] fingerprint, Parser<T> parser,
+            Map<String, String> agents, Function<Tx, Uni<Pending<B>>> work) {
         return lookup(caller, requestId).chain(stored -> {
             if (stored != null) {
                 return Uni.createFrom().item(replay(stored, method, fingerprint, parser, requestId));
             }
-            return pool.withTransaction(conn -> {
+            return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
                         Tx tx = new Tx(conn, clock.instant());
                         tx.idempotency(caller, requestId);
-                        return work.apply(tx).call(response -> conn.preparedQuery("""
-                                        INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
-                                        VALUES ($1, $2, $3, $4, $5)""")
-                                .execute(Tuple.tuple().addString(caller).addString(requestId).addString(method)
-                                        .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(fingerprint))
-                                        .addBuffer(io.vertx.mutiny.core.buffer.Buffer.buffer(response.toByteArray()))));
-                    })
+                        return Uni.combine().all().unis(tx.begin(), tx.lockAgents(agents), recheck(tx))
+                                .discardItems()
+                                .chain(() -> work.apply(tx))
+                                .invoke(pd -> tx.storeResponse(pd.entry(), caller, requestId, fingerprint, method,
+                                        pd.builder().build().toByteArray()))
+                                .call(pd -> tx.flushState())
+                                .call(pd -> tx.writeEntriesAndCommit())
+                                .onFailure().call(tx::rollback)
+                                .map(pd -> pd.<T>finish());
+                    }))
                     .invoke(notifier::signal)
                     .map(r -> new Result<>(r, false))
                     .onFailure(t -> t instanceof AlreadyDone || isUniqueViolation(t, "idempotency"))
@@ -139,7 +155,7 @@ public class LedgerStore {
         });
     }
 
-    private static boolean isUniqueViolation(Throwable t, String table) {
+    static boolean isUniqueViolation(Throwable t, String table) {
         return t instanceof PgException pg && "23505".equals(pg.getSqlState())
                 && pg.getMessage() != null && pg.getMessage().contains(table);
     }
@@ -215,9 +231,10 @@ public class LedgerStore {
         PolicyView p = policy.view();
         Duration ttl = req.hasTtl() ? Duration.ofSeconds(req.getTtl().getSeconds(), req.getTtl().getNanos())
                 : config.ledger().holdDefaultTtl();
-        return idempotent(caller, req.getRequestId(), "Hold", fingerprint, HoldResponse.parser(), tx -> {
+        return writeCall(caller, req.getRequestId(), "Hold", fingerprint, HoldResponse.parser(),
+                Map.of(p.agentId(), p.currency()), tx -> {
             List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
-            return prepare(tx, p, keys)
+            return readUnderAgentLock(tx, p, keys)
                         .chain(() -> {
                             return Uni.createFrom().voidItem().chain(v -> {
                                 Tx.AgentRow a = tx.agent(p.agentId());
@@ -260,22 +277,17 @@ public class LedgerStore {
                                                 .addOffsetDateTime(odt(tx.now)).addOffsetDateTime(odt(expire)))
                                         .map(r -> new Pending<>(out.setHold(hold), e));
                             });
-                        })
-                        .call(pd -> tx.flush())
-                        .map(pd -> pd.<HoldResponse>finish());
+                        });
         });
     }
 
     /**
-     * The locking reads of a one-agent authorization, sent pipelined in one round trip. PostgreSQL
-     * runs them in the order sent: the agent's row lock, the idempotency re-check (a new snapshot,
-     * taken once the lock is held), the release of the agent's overdue holds, the team's row lock,
-     * then the counters (read once both locks are held).
+     * The reads of a one-agent authorization once its agent's row is locked, sent pipelined in one
+     * round trip. PostgreSQL runs them in the order sent: the release of the agent's overdue holds,
+     * the team's row lock, then the counters (read once both locks are held).
      */
-    private Uni<Void> prepare(Tx tx, PolicyView p, List<CounterKey> keys) {
+    private Uni<Void> readUnderAgentLock(Tx tx, PolicyView p, List<CounterKey> keys) {
         return Uni.combine().all().unis(
-                        tx.lockAgents(Map.of(p.agentId(), p.currency())),
-                        recheck(tx),
                         expireOverdue(tx, p.agentId()),
                         tx.lockTeams(List.of(p.teamId())),
                         tx.loadCounters(keys),
@@ -340,9 +352,9 @@ public class LedgerStore {
             + "call_id, status, placed_time, expire_time, captured_micros";
 
     /**
-     * The hold's owner, read in the transaction before locking (it never changes), so that other
-     * agents are refused first. Reads on the transaction's own connection: a second connection per
-     * transaction could exhaust the pool under load.
+     * The hold's owner (it never changes), read first under the caller's own lock, so that another
+     * agent's hold is refused before anything else is read. Reads on the transaction's own
+     * connection: a second connection per transaction could exhaust the pool under load.
      */
     private Uni<HoldRow> holdOf(Tx tx, String holdId, String agentId) {
         return tx.conn.preparedQuery("SELECT " + HOLD_COLUMNS + " FROM ledger.holds WHERE hold_id = $1")
@@ -376,11 +388,10 @@ public class LedgerStore {
 
     public Uni<Result<CaptureResponse>> capture(String caller, Policy policy, CaptureRequest req, byte[] fingerprint) {
         PolicyView p = policy.view();
-        return idempotent(caller, req.getRequestId(), "Capture", fingerprint, CaptureResponse.parser(), tx ->
+        return writeCall(caller, req.getRequestId(), "Capture", fingerprint, CaptureResponse.parser(),
+                Map.of(p.agentId(), p.currency()), tx ->
                 holdOf(tx, req.getHoldId(), p.agentId())
-                        .chain(h0 -> tx.lockAgents(Map.of(p.agentId(), p.currency())))
-                        .chain(() -> recheck(tx))
-                        .chain(() -> expireOverdue(tx, p.agentId()))
+                        .chain(h0 -> expireOverdue(tx, p.agentId()))
                         .chain(() -> openHold(tx, req.getHoldId()))
                         .chain(h -> {
                             long amount = req.getAmountMicros();
@@ -440,18 +451,15 @@ public class LedgerStore {
                                 return closeHold(tx, h.holdId(), HoldStatus.HOLD_STATUS_CAPTURED, amount)
                                         .map(v -> new Pending<>(out.setHold(closed), e));
                             });
-                        })
-                        .call(pd -> tx.flush())
-                        .map(pd -> pd.<CaptureResponse>finish()));
+                        }));
     }
 
     public Uni<Result<ReleaseResponse>> release(String caller, Policy policy, ReleaseRequest req, byte[] fingerprint) {
         PolicyView p = policy.view();
-        return idempotent(caller, req.getRequestId(), "Release", fingerprint, ReleaseResponse.parser(), tx ->
+        return writeCall(caller, req.getRequestId(), "Release", fingerprint, ReleaseResponse.parser(),
+                Map.of(p.agentId(), p.currency()), tx ->
                 holdOf(tx, req.getHoldId(), p.agentId())
-                        .chain(h0 -> tx.lockAgents(Map.of(p.agentId(), p.currency())))
-                        .chain(() -> recheck(tx))
-                        .chain(() -> expireOverdue(tx, p.agentId()))
+                        .chain(h0 -> expireOverdue(tx, p.agentId()))
                         .chain(() -> openHold(tx, req.getHoldId()))
                         .chain(h -> {
                             Tx.AgentRow a = tx.agent(p.agentId());
@@ -468,9 +476,7 @@ public class LedgerStore {
                             Hold closed = h.toProto().toBuilder().setStatus(HoldStatus.HOLD_STATUS_RELEASED).build();
                             return closeHold(tx, h.holdId(), HoldStatus.HOLD_STATUS_RELEASED, 0)
                                     .map(v -> new Pending<>(ReleaseResponse.newBuilder().setHold(closed), e));
-                        })
-                        .call(pd -> tx.flush())
-                        .map(pd -> pd.<ReleaseResponse>finish()));
+                        }));
     }
 
     private Uni<Void> closeHold(Tx tx, String holdId, HoldStatus status, long captured) {
@@ -537,14 +543,16 @@ public class LedgerStore {
                 });
     }
 
-    /** Releases one agent's overdue holds in its own transaction. */
+    /** Releases one agent's overdue holds in its own transaction, committed as {@link #writeCall} commits. */
     public Uni<Void> expireAgent(String agentId, String currency) {
-        return pool.withTransaction(conn -> {
+        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
             Tx tx = new Tx(conn, clock.instant());
-            return tx.lockAgents(Map.of(agentId, currency))
+            return Uni.combine().all().unis(tx.begin(), tx.lockAgents(Map.of(agentId, currency))).discardItems()
                     .chain(() -> expireOverdue(tx, agentId))
-                    .chain(() -> tx.flush());
-        }).invoke(notifier::signal);
+                    .call(() -> tx.flushState())
+                    .call(() -> tx.writeEntriesAndCommit())
+                    .onFailure().call(tx::rollback);
+        })).invoke(notifier::signal);
     }
 
     // ---------------------------------------------------------------- agent payments, tasks, admin
@@ -552,10 +560,9 @@ public class LedgerStore {
     public Uni<Result<PayAgentResponse>> payAgent(String caller, Policy policy, PolicyView payee, PayAgentRequest req,
                                                   byte[] fingerprint) {
         PolicyView p = policy.view();
-        return idempotent(caller, req.getRequestId(), "PayAgent", fingerprint, PayAgentResponse.parser(), tx ->
-                tx.lockAgents(Map.of(p.agentId(), p.currency(), payee.agentId(), payee.currency()))
-                        .chain(() -> recheck(tx))
-                        .chain(() -> expireOverdue(tx, p.agentId()))
+        return writeCall(caller, req.getRequestId(), "PayAgent", fingerprint, PayAgentResponse.parser(),
+                Map.of(p.agentId(), p.currency(), payee.agentId(), payee.currency()), tx ->
+                expireOverdue(tx, p.agentId())
                         .chain(() -> tx.lockTeams(List.of(p.teamId())))
                         .chain(() -> {
                             List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
@@ -582,96 +589,44 @@ public class LedgerStore {
                                             req.getAmountMicros());
                                 }
                                 e.setBalanceMicros(a.balance);
-                                return e;
+                                return new Pending<>(PayAgentResponse.newBuilder(), e);
                             });
-                        })
-                        .call(e -> tx.flush())
-                        .map(e -> PayAgentResponse.newBuilder().setEntry(e).build()));
+                        }));
     }
 
     /**
-     * A one-agent call whose response is its entry alone (field 1: CompleteTask, and Credit, PayAgent
-     * and Reverse could move here), run as a Pay batch runs its transaction rather than through
-     * {@link #idempotent}: that one holds the feed position lock from its entry's insert through two
-     * round trips to this service (the stored response, then COMMIT) and the commit's flush, and every
-     * Pay batch waits for that lock (with tasks of ten payments each completed, {@code ./agentspend
-     * bench --task-calls 10}, the batches' entries statement spent 0.50 ms per payment waiting for
-     * CompleteTask's, three quarters of all statement time). Here BEGIN goes out with the agent's
-     * lock and the idempotency re-check, {@code work} queues the entry (and may write before it),
-     * the agent rows and counters are written, and the entries statement, which also stores the
-     * response ({@code ledger.pay_response}), goes out with COMMIT.
+     * Records the completion of {@code req}'s task inside {@code tx}, which holds the agent's lock and
+     * has found the task not completed (a task is completed once): its entry and its task row.
      */
-    private <T extends Message> Uni<Result<T>> entryOnlyCall(String caller, String requestId, String method,
-                                                             byte[] fingerprint, Parser<T> parser, PolicyView p,
-                                                             Function<Tx, Uni<Entry.Builder>> work,
-                                                             Function<Entry.Builder, T> response) {
-        return lookup(caller, requestId).chain(stored -> {
-            if (stored != null) {
-                return Uni.createFrom().item(replay(stored, method, fingerprint, parser, requestId));
-            }
-            return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
-                        Tx tx = new Tx(conn, clock.instant());
-                        tx.idempotency(caller, requestId);
-                        return Uni.combine().all().unis(tx.begin(), tx.lockAgents(Map.of(p.agentId(), p.currency())), recheck(tx))
-                                .discardItems()
-                                .chain(() -> work.apply(tx))
-                                .invoke(e -> tx.storeEntryResponse(e, caller, requestId, fingerprint, method))
-                                .call(e -> tx.flushState())
-                                .call(e -> tx.writeEntriesAndCommit())
-                                .onFailure().call(tx::rollback)
-                                .map(response);
-                    }))
-                    .invoke(notifier::signal)
-                    .map(r -> new Result<>(r, false))
-                    .onFailure(t -> t instanceof AlreadyDone || isUniqueViolation(t, "idempotency"))
-                    .recoverWithUni(() -> replayStored(caller, requestId, method, fingerprint, parser));
-        });
-    }
-
-    public Uni<Result<CompleteTaskResponse>> completeTask(String caller, PolicyView p, CompleteTaskRequest req,
-                                                          byte[] fingerprint) {
-        return entryOnlyCall(caller, req.getRequestId(), "CompleteTask", fingerprint, CompleteTaskResponse.parser(), p, tx -> {
-            Entry.Builder e = tx.entry(EventType.EVENT_TYPE_TASK_COMPLETED, p.agentId(), p.teamId());
-            describe(e, req.getRequestId(), 0, p.currency(), "", req.getTaskId(), "", 0, req.getLabelsMap());
-            e.setTaskOutcome(req.getOutcome()).setBalanceMicros(tx.agent(p.agentId()).balance);
-            if (req.hasOccurredTime()) {
-                e.setOccurredTime(req.getOccurredTime());
-            }
-            return tx.conn.preparedQuery("""
-                            INSERT INTO ledger.tasks (agent_id, task_id, outcome, entry_id) VALUES ($1, $2, $3, $4)
-                            ON CONFLICT (agent_id, task_id) DO NOTHING RETURNING task_id""")
-                    .execute(Tuple.of(p.agentId(), req.getTaskId(), req.getOutcomeValue(), e.getEntryId()))
-                    .map(rows -> {
-                        if (!rows.iterator().hasNext()) {
-                            throw Tx.failedPrecondition("TASK_ALREADY_COMPLETED",
-                                    "task '" + req.getTaskId() + "' of agent " + p.agentId() + " is already completed");
-                        }
-                        return e;
-                    });
-        }, e -> CompleteTaskResponse.newBuilder().setEntry(e).build());
+    static Entry.Builder recordCompletion(Tx tx, PolicyView p, CompleteTaskRequest req) {
+        Entry.Builder e = tx.entry(EventType.EVENT_TYPE_TASK_COMPLETED, p.agentId(), p.teamId());
+        describe(e, req.getRequestId(), 0, p.currency(), "", req.getTaskId(), "", 0, req.getLabelsMap());
+        e.setTaskOutcome(req.getOutcome()).setBalanceMicros(tx.agent(p.agentId()).balance);
+        if (req.hasOccurredTime()) {
+            e.setOccurredTime(req.getOccurredTime());
+        }
+        tx.completeTask(p.agentId(), req.getTaskId(), req.getOutcomeValue(), e.getEntryId());
+        return e;
     }
 
     public Uni<Result<CreditResponse>> credit(String caller, PolicyView p, CreditRequest req, byte[] fingerprint) {
-        return idempotent(caller, req.getRequestId(), "Credit", fingerprint, CreditResponse.parser(), tx ->
-                tx.lockAgents(Map.of(p.agentId(), p.currency()))
-                        .chain(() -> recheck(tx))
-                        .map(v -> {
-                            Tx.AgentRow a = tx.agent(p.agentId());
-                            a.balance = Money.add(a.balance, req.getAmountMicros(), "the agent's balance");
-                            a.dirty = true;
-                            Entry.Builder e = tx.entry(EventType.EVENT_TYPE_CREDIT, p.agentId(), p.teamId());
-                            describe(e, req.getRequestId(), req.getAmountMicros(), req.getCurrencyCode(), "", "", "", 0, Map.of());
-                            e.setNote(req.getNote()).setBalanceMicros(a.balance);
-                            tx.transfer(e, p.currency(), Accounts.funding(p.currency()), Accounts.agent(p.agentId()),
-                                    req.getAmountMicros());
-                            return e;
-                        })
-                        .call(e -> tx.flush())
-                        .map(e -> CreditResponse.newBuilder().setEntry(e).build()));
+        return writeCall(caller, req.getRequestId(), "Credit", fingerprint, CreditResponse.parser(),
+                Map.of(p.agentId(), p.currency()), tx -> {
+                    Tx.AgentRow a = tx.agent(p.agentId());
+                    a.balance = Money.add(a.balance, req.getAmountMicros(), "the agent's balance");
+                    a.dirty = true;
+                    Entry.Builder e = tx.entry(EventType.EVENT_TYPE_CREDIT, p.agentId(), p.teamId());
+                    describe(e, req.getRequestId(), req.getAmountMicros(), req.getCurrencyCode(), "", "", "", 0, Map.of());
+                    e.setNote(req.getNote()).setBalanceMicros(a.balance);
+                    tx.transfer(e, p.currency(), Accounts.funding(p.currency()), Accounts.agent(p.agentId()),
+                            req.getAmountMicros());
+                    return Uni.createFrom().item(new Pending<>(CreditResponse.newBuilder(), e));
+                });
     }
 
     public Uni<Result<ReverseResponse>> reverse(String caller, ReverseRequest req, byte[] fingerprint) {
-        return idempotent(caller, req.getRequestId(), "Reverse", fingerprint, ReverseResponse.parser(), tx ->
+        // the agents are known once the entry is read: locked then, and the request re-checked under their lock
+        return writeCall(caller, req.getRequestId(), "Reverse", fingerprint, ReverseResponse.parser(), Map.of(), tx ->
                 tx.conn.preparedQuery("SELECT payload FROM ledger.entries WHERE entry_id = $1")
                         .execute(Tuple.of(req.getEntryId()))
                         .map(rows -> {
@@ -739,11 +694,9 @@ public class LedgerStore {
                                         }
                                         agent.dirty = true;
                                         e.setBalanceMicros(agent.balance);
-                                        return e;
+                                        return new Pending<>(ReverseResponse.newBuilder(), e);
                                     });
-                        })
-                        .call(e -> tx.flush())
-                        .map(e -> ReverseResponse.newBuilder().setEntry(e).build()));
+                        }));
     }
 
     private static void requireAvailable(Tx.AgentRow a, long amount, String who) {

@@ -1,9 +1,13 @@
 package dev.agentspend.ledger.store;
 
+import com.google.protobuf.Message;
 import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.ledger.config.LedgerConfig;
 import dev.agentspend.ledger.domain.PayQueue;
+import dev.agentspend.ledger.domain.PolicyView;
+import dev.agentspend.proto.ledger.v1.CompleteTaskRequest;
+import dev.agentspend.proto.ledger.v1.CompleteTaskResponse;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
 import io.micrometer.core.instrument.Counter;
@@ -11,6 +15,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.UniEmitter;
 import jakarta.annotation.PostConstruct;
 import io.vertx.mutiny.sqlclient.Pool;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -19,9 +24,10 @@ import org.jboss.logging.Logger;
 
 import java.time.InstantSource;
 import java.util.List;
+import java.util.function.Function;
 
 /**
- * Group commit for Pay. A commit costs a durable WAL flush and the feed position row is held
+ * Group commit for Pay (and CompleteTask, see {@link PaymentBatch}). A commit costs a durable WAL flush and the feed position row is held
  * until it is done, so one payment per transaction caps the ledger at one payment per flush.
  * Payments that arrive while a batch is in flight wait here and go together in the next one: one
  * transaction, a handful of set-based statements, one flush. Under light load a batch holds one
@@ -53,7 +59,7 @@ public class PaymentBatcher {
     @Inject
     MeterRegistry registry;
 
-    private final PayQueue<PaymentBatch.Job> queue = new PayQueue<>(j -> j.policy().view().agentId());
+    private final PayQueue<PaymentBatch.Job> queue = new PayQueue<>(PaymentBatch.Job::agentId);
     private DistributionSummary batchSizes;
     private Counter batchesRetried;
 
@@ -78,8 +84,23 @@ public class PaymentBatcher {
     /** Decides and records one payment, in the next batch. */
     public Uni<LedgerStore.Result<PayResponse>> pay(String caller, LedgerStore.Policy policy, PayRequest req,
                                                     byte[] fingerprint) {
+        return enqueue(out -> new PaymentBatch.Job(caller, policy, req, fingerprint, out))
+                .map(r -> new LedgerStore.Result<>((PayResponse) r.response(), r.replayed()));
+    }
+
+    /** Records the completion of a task, in the next batch (after the agent's payments queued before it). */
+    public Uni<LedgerStore.Result<CompleteTaskResponse>> completeTask(String caller, PolicyView agent,
+                                                                      CompleteTaskRequest req, byte[] fingerprint) {
+        // a completion decides nothing against the policy: whether it is fresh does not matter
+        LedgerStore.Policy policy = new LedgerStore.Policy(agent, true);
+        return enqueue(out -> new PaymentBatch.Job(caller, policy, req, fingerprint, out))
+                .map(r -> new LedgerStore.Result<>((CompleteTaskResponse) r.response(), r.replayed()));
+    }
+
+    private Uni<LedgerStore.Result<Message>> enqueue(
+            Function<UniEmitter<? super LedgerStore.Result<Message>>, PaymentBatch.Job> newJob) {
         return Uni.createFrom().emitter(out -> {
-            PaymentBatch.Job job = new PaymentBatch.Job(caller, policy, req, fingerprint, out);
+            PaymentBatch.Job job = newJob.apply(out);
             synchronized (this) {
                 if (queue.size() >= config.ledger().payQueueMax()) {
                     out.fail(ApiException.of(ErrorCode.RESOURCE_EXHAUSTED, "LEDGER_BUSY",
@@ -104,7 +125,7 @@ public class PaymentBatcher {
             if (batch == null) {
                 return;
             }
-            commit(batch.payments(), () -> committing(batch)).subscribe().with(v -> finished(batch), t -> finished(batch));
+            commit(batch.payments(), () -> committing(batch), false).subscribe().with(v -> finished(batch), t -> finished(batch));
         }
     }
 
@@ -122,7 +143,11 @@ public class PaymentBatcher {
         drain();
     }
 
-    private Uni<Void> commit(List<PaymentBatch.Job> jobs, Runnable committing) {
+    /**
+     * @param again whether this is a single call committed a second time after its idempotency row
+     *              collided with a concurrent one's
+     */
+    private Uni<Void> commit(List<PaymentBatch.Job> jobs, Runnable committing, boolean again) {
         PaymentBatch batch = new PaymentBatch(jobs);
         batchSizes.record(jobs.size());
         // the batch begins and commits its transaction itself, pipelined with its statements
@@ -135,6 +160,11 @@ public class PaymentBatcher {
                 })
                 .onFailure().recoverWithUni(t -> {
                     if (jobs.size() == 1) {
+                        if (!again && LedgerStore.isUniqueViolation(t, "idempotency")) {
+                            // the same caller and request_id committed concurrently for another agent
+                            // (an admin's CompleteTask): run again, to find it and answer as its replay
+                            return commit(jobs, committing, true);
+                        }
                         jobs.get(0).fail(t);
                         return Uni.createFrom().voidItem();
                     }
@@ -151,6 +181,6 @@ public class PaymentBatcher {
             return Uni.createFrom().voidItem();
         }
         // the failed batch is still in flight (its agents held) until every retry is done
-        return commit(List.of(jobs.get(from)), () -> { }).chain(() -> oneByOne(jobs, from + 1));
+        return commit(List.of(jobs.get(from)), () -> { }, false).chain(() -> oneByOne(jobs, from + 1));
     }
 }

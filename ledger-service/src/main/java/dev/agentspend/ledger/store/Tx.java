@@ -29,7 +29,7 @@ import java.util.TreeMap;
  * One writing transaction of the ledger. Locks are taken in one global order: agent rows (sorted
  * by id), then team rows (sorted), then counters (task buckets, then window rows, each sorted;
  * see {@link CounterStore}), then the feed position row, which is the last statement before commit. Everything the transaction writes is collected
- * here and flushed set-based by {@link #flush}.
+ * here and written set-based: {@link #flushState}, then {@link #writeEntriesAndCommit}.
  */
 final class Tx {
     private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(Tx.class);
@@ -51,6 +51,7 @@ final class Tx {
     private final Map<String, Transfer> transfers = new HashMap<>();
     private final Map<String, StoredResponse> storedResponses = new HashMap<>();
     private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
+    private final List<TaskRow> taskRows = new ArrayList<>();
     private boolean stateFlushed;
 
     String caller;
@@ -253,28 +254,46 @@ final class Tx {
     }
 
     /**
-     * Who may replay a call: the key its stored response is found by, the request's fingerprint, and
-     * the method (whose response is exactly its entry, field 1: PayResponse, CompleteTaskResponse).
+     * Who may replay a call: the key its stored response is found by, the request's fingerprint, the
+     * method, and the response's fields after its entry (field 1, which the entries statement
+     * serializes: {@code ledger.pay_response}): empty where the response is the entry alone (Pay,
+     * CompleteTask, Credit, PayAgent, Reverse), the hold (field 2) for Hold, Capture and Release.
+     * Serialized fields concatenated are the message with both, and fields are serialized in number
+     * order, so entry bytes then these are the bytes of the whole response.
      */
-    record StoredResponse(String caller, String requestId, byte[] fingerprint, String method) {
+    record StoredResponse(String caller, String requestId, byte[] fingerprint, String method, byte[] fieldsAfterEntry) {
     }
 
     /**
-     * Stores entry {@code e}'s PayResponse for replays of {@code caller}'s {@code requestId}, written
-     * with the entry (its position is known only there). The entry must be queued here.
-     */
-    void storePayResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint) {
-        storeEntryResponse(e, caller, requestId, fingerprint, "Pay");
-    }
-
-    /**
-     * The same for another method whose response message is only its entry as field 1
-     * ({@code ledger.pay_response} builds those bytes from the entry row).
+     * Stores entry {@code e}'s response, a message whose only field is the entry (field 1), for
+     * replays of {@code caller}'s {@code requestId}: written with the entry ({@code ledger.pay_response}
+     * builds those bytes from the entry row, whose position is known only there). The entry must be
+     * queued here.
      */
     void storeEntryResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint, String method) {
-        if (storedResponses.putIfAbsent(e.getEntryId(), new StoredResponse(caller, requestId, fingerprint, method)) != null) {
+        storeResponse(e, caller, requestId, fingerprint, method, new byte[0]);
+    }
+
+    /** The same for a response with more fields than its entry: {@code fieldsAfterEntry} serialized. */
+    void storeResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint, String method,
+                       byte[] fieldsAfterEntry) {
+        if (storedResponses.putIfAbsent(e.getEntryId(),
+                new StoredResponse(caller, requestId, fingerprint, method, fieldsAfterEntry)) != null) {
             throw new IllegalStateException("entry " + e.getEntryId() + " already has a stored response");
         }
+    }
+
+    /** A completed task's row (ledger.tasks), written with the agent rows and counters. */
+    private record TaskRow(String agentId, String taskId, int outcome, String entryId) {
+    }
+
+    /**
+     * Queues the row that marks {@code agentId}'s task completed by entry {@code entryId}. The caller
+     * holds the agent's lock and has checked that the task is not completed yet: the row is inserted
+     * without a conflict clause, so a second completion fails the transaction rather than vanish.
+     */
+    void completeTask(String agentId, String taskId, int outcome, String entryId) {
+        taskRows.add(new TaskRow(agentId, taskId, outcome, entryId));
     }
 
     /** Queues an entry; its id is assigned now, its position at flush. */
@@ -293,19 +312,6 @@ final class Tx {
 
     boolean hasEntries() {
         return !entries.isEmpty();
-    }
-
-    /**
-     * Writes everything queued: agent rows, counters, then (last, holding the feed position row
-     * until commit) the entries with their positions and transfers.
-     */
-    Uni<Void> flush() {
-        // pipelined: sent at once, run by PostgreSQL in this order, the entries (feed lock) last
-        List<Uni<Void>> writes = stateWrites();
-        if (!entries.isEmpty()) {
-            writes.add(insertEntries());
-        }
-        return all(writes);
     }
 
     /** The agent rows and counters queued so far (everything but the entries), pipelined. */
@@ -328,6 +334,18 @@ final class Tx {
         }
         if (!counterDeltas.isEmpty()) {
             writes.add(CounterStore.write(conn, counterDeltas, hardLimits, settledWindowRows(), settledBuckets()));
+        }
+        if (!taskRows.isEmpty()) {
+            writes.add(conn.preparedQuery("""
+                            INSERT INTO ledger.tasks (agent_id, task_id, outcome, entry_id)
+                            SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[])""")
+                    .execute(Tuple.tuple()
+                            .addArrayOfString(taskRows.stream().map(TaskRow::agentId).toArray(String[]::new))
+                            .addArrayOfString(taskRows.stream().map(TaskRow::taskId).toArray(String[]::new))
+                            .addArrayOfShort(taskRows.stream().map(t -> (short) t.outcome()).toArray(Short[]::new))
+                            .addArrayOfString(taskRows.stream().map(TaskRow::entryId).toArray(String[]::new)))
+                    .replaceWithVoid());
+            taskRows.clear();
         }
         return writes;
     }
@@ -358,7 +376,7 @@ final class Tx {
         if (entries.isEmpty()) {
             return conn.query("COMMIT").execute().replaceWithVoid();
         }
-        if (!stateFlushed && (!counterDeltas.isEmpty() || agents.values().stream().anyMatch(a -> a.dirty))) {
+        if (!stateFlushed && (!counterDeltas.isEmpty() || !taskRows.isEmpty() || agents.values().stream().anyMatch(a -> a.dirty))) {
             throw new IllegalStateException("the agent rows and counters must be written before the entries go out with COMMIT");
         }
         String lastEntry = entries.get(entries.size() - 1).getEntryId();
@@ -443,6 +461,7 @@ final class Tx {
         String[] replayRequestIds = new String[storedResponses.size()];
         io.vertx.core.buffer.Buffer[] replayFingerprints = new io.vertx.core.buffer.Buffer[storedResponses.size()];
         String[] replayMethods = new String[storedResponses.size()];
+        io.vertx.core.buffer.Buffer[] replaySuffixes = new io.vertx.core.buffer.Buffer[storedResponses.size()];
         for (int i = 0; i < n; i++) {
             Entry.Builder e = entries.get(i);
             ids[i] = e.getEntryId();
@@ -472,6 +491,7 @@ final class Tx {
                 replayRequestIds[replays] = replay.requestId();
                 replayFingerprints[replays] = io.vertx.core.buffer.Buffer.buffer(replay.fingerprint());
                 replayMethods[replays] = replay.method();
+                replaySuffixes[replays] = io.vertx.core.buffer.Buffer.buffer(replay.fieldsAfterEntry());
                 replays++;
             }
         }
@@ -492,6 +512,7 @@ final class Tx {
                 .addArrayOfString(replayRequestIds);
         args.getDelegate().addArrayOfBuffer(replayFingerprints);
         args.addArrayOfString(replayMethods);
+        args.getDelegate().addArrayOfBuffer(replaySuffixes);
         return conn.preparedQuery("""
                         WITH p AS (
                           UPDATE ledger.feed_position SET last_position = last_position + $1 WHERE id = 1
@@ -512,9 +533,10 @@ final class Tx {
                           RETURNING position, entry_id, payload),
                         r AS (
                           INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
-                          SELECT k.caller, k.request_id, k.method, k.fingerprint, ledger.pay_response(e.payload, e.position)
-                          FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[], $23::text[])
-                               AS k(entry_id, caller, request_id, fingerprint, method)
+                          SELECT k.caller, k.request_id, k.method, k.fingerprint,
+                                 ledger.pay_response(e.payload, e.position) || k.after_entry
+                          FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[], $23::text[], $24::bytea[])
+                               AS k(entry_id, caller, request_id, fingerprint, method, after_entry)
                           JOIN e ON e.entry_id = k.entry_id)
                         SELECT position, entry_id FROM e""")
                 .execute(args)

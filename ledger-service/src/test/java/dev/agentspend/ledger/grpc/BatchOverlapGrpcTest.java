@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 @QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
 class BatchOverlapGrpcTest {
     /** The default fewest payments that start a batch beside another (pay-batch-min-beside-another). */
-    private static final int BESIDE_ANOTHER_MIN = 16;
+    static final int BESIDE_ANOTHER_MIN = 16;
 
     @Test
     void theNextBatchStartsBesideOneWaitingAtItsCommit() throws Exception {

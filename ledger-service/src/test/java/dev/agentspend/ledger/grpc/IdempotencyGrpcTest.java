@@ -10,9 +10,17 @@ import dev.agentspend.proto.ledger.v1.CompleteTaskResponse;
 import dev.agentspend.proto.ledger.v1.CreditRequest;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.DeclineReason;
+import dev.agentspend.proto.ledger.v1.CaptureRequest;
+import dev.agentspend.proto.ledger.v1.CaptureResponse;
 import dev.agentspend.proto.ledger.v1.HoldRequest;
+import dev.agentspend.proto.ledger.v1.HoldResponse;
+import dev.agentspend.proto.ledger.v1.HoldStatus;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.PayResponse;
+import dev.agentspend.proto.ledger.v1.ReleaseRequest;
+import dev.agentspend.proto.ledger.v1.ReleaseResponse;
+import dev.agentspend.proto.ledger.v1.ReverseRequest;
+import dev.agentspend.proto.ledger.v1.ReverseResponse;
 import dev.agentspend.proto.ledger.v1.TaskOutcome;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -100,6 +108,83 @@ class IdempotencyGrpcTest {
         Fixture.expectError(Status.Code.FAILED_PRECONDITION, () -> a.ledger().completeTask(r.toBuilder().setRequestId("done-r2").build()));
         assertEquals(entries, entriesOf(a));
         assertEquals(0, Fixture.queryLong("SELECT COUNT(*) FROM ledger.idempotency WHERE caller = ? AND request_id = 'done-r2'", "agent:" + a.id()));
+    }
+
+    /**
+     * Hold, Capture and Release store a response with the hold after the entry (the entries statement
+     * serializes the entry, the service the rest): the stored bytes are the answer's, and a repeat
+     * returns it whole.
+     */
+    @Test
+    void holdCaptureAndReleaseRepeatsReturnTheHoldToo() {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        HoldRequest h = HoldsGrpcTest.hold(300_000).setRequestId("hold-r").build();
+        HoldResponse held = a.ledger().hold(h);
+        assertTrue(held.hasHold() && held.getEntry().getPosition() > 0);
+        assertArrayEquals(held.toByteArray(), storedResponse(a, "hold-r", "Hold"));
+        assertEquals(held, a.ledger().hold(h));
+
+        CaptureRequest c = HoldsGrpcTest.capture(held.getHold().getHoldId(), 200_000).toBuilder().setRequestId("capture-r").build();
+        CaptureResponse captured = a.ledger().capture(c);
+        assertEquals(HoldStatus.HOLD_STATUS_CAPTURED, captured.getHold().getStatus());
+        assertArrayEquals(captured.toByteArray(), storedResponse(a, "capture-r", "Capture"));
+        assertEquals(captured, a.ledger().capture(c));
+
+        String second = a.ledger().hold(HoldsGrpcTest.hold(100_000).build()).getHold().getHoldId();
+        ReleaseRequest r = ReleaseRequest.newBuilder().setRequestId("release-r").setHoldId(second).build();
+        ReleaseResponse released = a.ledger().release(r);
+        assertEquals(HoldStatus.HOLD_STATUS_RELEASED, released.getHold().getStatus());
+        assertArrayEquals(released.toByteArray(), storedResponse(a, "release-r", "Release"));
+        assertEquals(released, a.ledger().release(r));
+        assertEquals(10_000_000 - 200_000, Fixture.balance(a).getBalanceMicros());
+    }
+
+    /**
+     * A reversal learns its agents from the entry it reverses, so it re-checks its request_id once
+     * their lock is held: racing repeats of a full reversal all get its entry, none ALREADY_REVERSED.
+     */
+    @Test
+    void racingRepeatsOfAReversalGetItsEntry() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        String paid = a.ledger().pay(pay(400_000).build()).getEntry().getEntryId();
+        ReverseRequest r = ReverseRequest.newBuilder().setRequestId("reverse-race-" + a.id()).setEntryId(paid)
+                .setNote("refund").build();
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<ReverseResponse>> results = new ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) {
+                results.add(pool.submit(() -> {
+                    start.await();
+                    return Fixture.admin().reverse(r);
+                }));
+            }
+            start.countDown();
+            Set<String> entryIds = new HashSet<>();
+            for (Future<ReverseResponse> f : results) {
+                entryIds.add(f.get(30, TimeUnit.SECONDS).getEntry().getEntryId());
+            }
+            assertEquals(1, entryIds.size());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(10_000_000, Fixture.balance(a).getBalanceMicros());
+        assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE reversed_entry_id = ?", paid));
+    }
+
+    private static byte[] storedResponse(TestAgent a, String requestId, String method) {
+        try (Connection c = Fixture.sql(); PreparedStatement st = c.prepareStatement(
+                "SELECT method, response FROM ledger.idempotency WHERE caller = ? AND request_id = ?")) {
+            st.setString(1, "agent:" + a.id());
+            st.setString(2, requestId);
+            try (ResultSet rs = st.executeQuery()) {
+                assertTrue(rs.next(), "the stored response of " + requestId);
+                assertEquals(method, rs.getString(1));
+                return rs.getBytes(2);
+            }
+        } catch (java.sql.SQLException e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test
