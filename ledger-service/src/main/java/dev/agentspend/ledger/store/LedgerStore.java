@@ -565,7 +565,8 @@ public class LedgerStore {
                 expireOverdue(tx, p.agentId())
                         .chain(() -> tx.lockTeams(List.of(p.teamId())))
                         .chain(() -> {
-                            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
+                            List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(),
+                                    p.countedTask(req.getTaskId()), tx.now);
                             return tx.loadCounters(keys).chain(() -> discountTeammatesOverdueHolds(tx, p)).map(v -> {
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Tx.AgentRow b = tx.agent(payee.agentId());

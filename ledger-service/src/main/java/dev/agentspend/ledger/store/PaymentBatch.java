@@ -132,7 +132,8 @@ final class PaymentBatch {
                     teamMember.putIfAbsent(p.teamId(), p);
                 }
                 // every Pay, not only the first of a request_id: a second one is decided if the first is refused
-                List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), pay.getTool(), pay.getTaskId(), tx.now);
+                List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), pay.getTool(),
+                        p.countedTask(pay.getTaskId()), tx.now);
                 keysByJob.put(j, keys);
                 allKeys.addAll(keys);
             } else if (j.req() instanceof CompleteTaskRequest c) {

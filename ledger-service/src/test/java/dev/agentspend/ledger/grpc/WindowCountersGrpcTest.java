@@ -181,6 +181,42 @@ class WindowCountersGrpcTest {
         assertNoViolationOf(a);
     }
 
+    /**
+     * A task is counted only where a TASK cap reads it: an agent without one writes no task rows for
+     * its payments (they would only grow ledger.counters, by two rows a task, never read), its holds
+     * still count the task (a reservation is released from the rows it was placed in, whatever the
+     * policy by then), and a team's TASK cap counts its members' tasks.
+     */
+    @Test
+    void paymentsAreCountedPerTaskOnlyWhereATaskCapReadsThem() {
+        clock.set(Instant.parse("2031-09-01T10:00:00Z"));
+        TestAgent free = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, 50_000_000, true)).build(), 100_000_000);
+        assertEquals(Decision.DECISION_APPROVED, free.ledger().pay(pay(1_000).setTaskId("t-free").build()).getEntry().getDecision());
+        assertEquals(0, rowsOf(free.id(), "T:t-free"), "no task rows without a TASK cap");
+        String hold = free.ledger().hold(HoldsGrpcTest.hold(2_000).setTaskId("t-free").build()).getHold().getHoldId();
+        assertEquals(2, rowsOf(free.id(), "T:t-free"), "a hold counts its task");
+        free.ledger().capture(HoldsGrpcTest.capture(hold, 1_500));
+        assertEquals(1_500, counter(free.id(), "T:t-free", "", "spent_micros"));
+        assertEquals(0, counter(free.id(), "T:t-free", "", "held_micros"));
+        assertEquals(1_000 + 1_500, counter(free.id(), "D:2031-09-01", "", "spent_micros"), "the windows count every payment");
+
+        String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_TASK, 5_000, true));
+        TestAgent member = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 100_000_000);
+        assertEquals(Decision.DECISION_APPROVED, member.ledger().pay(pay(3_000).setTaskId("t-team").build()).getEntry().getDecision());
+        assertEquals(3_000, counter(team, "T:t-team", "", "spent_micros"));
+        assertEquals(3_000, counter(member.id(), "T:t-team", "", "spent_micros"));
+        Entry over = member.ledger().pay(pay(3_000).setTaskId("t-team").build()).getEntry();
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, over.getDeclineReason());
+        assertEquals(CapWindow.CAP_WINDOW_TASK, over.getExceededCap().getWindow());
+        assertNoViolationOf(free);
+        assertNoViolationOf(member);
+    }
+
+    private static long rowsOf(String scopeId, String bucket) {
+        return Fixture.queryLong("SELECT COUNT(*) FROM ledger.every_counter WHERE scope_id = ? AND bucket = ?", scopeId, bucket);
+    }
+
     private static long counter(String scopeId, String bucket, String tool, String column) {
         return Fixture.queryLong("SELECT COALESCE(SUM(" + column + "), 0) FROM ledger.every_counter "
                 + "WHERE scope_id = ? AND bucket = ? AND tool = ?", scopeId, bucket, tool);
