@@ -309,11 +309,61 @@ public class IngestionStore {
         return exec(c, ADD_AGENT_DAYS, agent, day, spend, calls, declines);
     }
 
+    /** Adds a batch's task sums ({@link #tasks}); the parameters are parallel arrays, one element per task. */
+    static final String ADD_TASKS = """
+            WITH d AS (
+              SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::timestamptz[],
+                  $7::timestamptz[], $8::int4[], $9::timestamptz[])
+                AS d(agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time)),
+            old AS (
+              SELECT t.agent_id, t.task_id, t.cost_micros AS old_cost, t.completed_time AS old_completed
+              FROM analytics.task t JOIN d USING (agent_id, task_id)
+              WHERE t.completed_time IS NOT NULL),
+            u AS (
+              UPDATE analytics.task AS t SET
+                cost_micros = t.cost_micros + d.cost,
+                call_count = t.call_count + d.calls,
+                retry_call_count = t.retry_call_count + d.retries,
+                first_payment_time = LEAST(t.first_payment_time, d.first_time),
+                last_payment_time = GREATEST(t.last_payment_time, d.last_time),
+                outcome = CASE WHEN t.completed_time IS NULL THEN d.outcome ELSE t.outcome END,
+                completed_time = COALESCE(t.completed_time, d.completed_time)
+              FROM d WHERE t.agent_id = d.agent_id AND t.task_id = d.task_id
+              RETURNING t.agent_id, t.task_id, t.cost_micros, t.completed_time),
+            i AS (
+              INSERT INTO analytics.task AS t (agent_id, task_id, cost_micros, call_count, retry_call_count,
+                  first_payment_time, last_payment_time, outcome, completed_time)
+              SELECT agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time FROM d
+              WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.agent_id = d.agent_id AND u.task_id = d.task_id)
+              ON CONFLICT (agent_id, task_id) DO UPDATE SET
+                cost_micros = t.cost_micros + excluded.cost_micros,
+                call_count = t.call_count + excluded.call_count,
+                retry_call_count = t.retry_call_count + excluded.retry_call_count,
+                first_payment_time = LEAST(t.first_payment_time, excluded.first_payment_time),
+                last_payment_time = GREATEST(t.last_payment_time, excluded.last_payment_time),
+                outcome = CASE WHEN t.completed_time IS NULL THEN excluded.outcome ELSE t.outcome END,
+                completed_time = COALESCE(t.completed_time, excluded.completed_time)
+              RETURNING t.agent_id, t.task_id, t.cost_micros, t.completed_time),
+            up AS (SELECT * FROM u UNION ALL SELECT * FROM i)
+            INSERT INTO analytics.agent_day AS a (agent_id, day, completed_task_count, completed_task_micros)
+            SELECT up.agent_id, (up.completed_time AT TIME ZONE 'UTC')::date,
+                   SUM(CASE WHEN old.old_completed IS NULL THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN old.old_completed IS NULL THEN up.cost_micros ELSE up.cost_micros - old.old_cost END)
+            FROM up LEFT JOIN old USING (agent_id, task_id)
+            WHERE up.completed_time IS NOT NULL
+            GROUP BY 1, 2
+            ON CONFLICT (agent_id, day) DO UPDATE SET
+              completed_task_count = a.completed_task_count + excluded.completed_task_count,
+              completed_task_micros = a.completed_task_micros + excluded.completed_task_micros
+            """;
+
     /**
      * Tasks, and the completed-task rollup of agent_day in the same statement: a task completed in
      * this batch adds 1 and its whole cost to its completion day; spend that reaches a task already
      * completed adds its delta to that day. The {@code old} CTE reads the rows as they were before
-     * this statement (every sub-statement sees the same snapshot).
+     * this statement (every sub-statement sees the same snapshot). A task is paid several times
+     * over a few batches, so most of a batch's task rows exist: they get a plain UPDATE, and only
+     * the others the upsert, which locks a row it finds before updating it (see {@link AggregateAdd}).
      */
     private Uni<Void> tasks(SqlConnection c, BatchDelta d) {
         if (d.tasks.isEmpty()) {
@@ -342,38 +392,7 @@ public class IngestionStore {
             outcome[i] = t.outcome;
             completed[i++] = t.completedTime == null ? null : OffsetDateTime.ofInstant(t.completedTime, ZoneOffset.UTC);
         }
-        return exec(c, """
-                WITH d AS (
-                  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::timestamptz[],
-                      $7::timestamptz[], $8::int4[], $9::timestamptz[])
-                    AS d(agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time)),
-                old AS (
-                  SELECT t.agent_id, t.task_id, t.cost_micros AS old_cost, t.completed_time AS old_completed
-                  FROM analytics.task t JOIN d USING (agent_id, task_id)),
-                up AS (
-                  INSERT INTO analytics.task AS t (agent_id, task_id, cost_micros, call_count, retry_call_count,
-                      first_payment_time, last_payment_time, outcome, completed_time)
-                  SELECT agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time FROM d
-                  ON CONFLICT (agent_id, task_id) DO UPDATE SET
-                    cost_micros = t.cost_micros + excluded.cost_micros,
-                    call_count = t.call_count + excluded.call_count,
-                    retry_call_count = t.retry_call_count + excluded.retry_call_count,
-                    first_payment_time = LEAST(t.first_payment_time, excluded.first_payment_time),
-                    last_payment_time = GREATEST(t.last_payment_time, excluded.last_payment_time),
-                    outcome = CASE WHEN t.completed_time IS NULL THEN excluded.outcome ELSE t.outcome END,
-                    completed_time = COALESCE(t.completed_time, excluded.completed_time)
-                  RETURNING t.agent_id, t.task_id, t.cost_micros, t.completed_time)
-                INSERT INTO analytics.agent_day AS a (agent_id, day, completed_task_count, completed_task_micros)
-                SELECT up.agent_id, (up.completed_time AT TIME ZONE 'UTC')::date,
-                       SUM(CASE WHEN old.old_completed IS NULL THEN 1 ELSE 0 END),
-                       SUM(CASE WHEN old.old_completed IS NULL THEN up.cost_micros ELSE up.cost_micros - old.old_cost END)
-                FROM up LEFT JOIN old USING (agent_id, task_id)
-                WHERE up.completed_time IS NOT NULL
-                GROUP BY 1, 2
-                ON CONFLICT (agent_id, day) DO UPDATE SET
-                  completed_task_count = a.completed_task_count + excluded.completed_task_count,
-                  completed_task_micros = a.completed_task_micros + excluded.completed_task_micros
-                """, agent, task, cost, calls, retries, first, last, outcome, completed);
+        return exec(c, ADD_TASKS, agent, task, cost, calls, retries, first, last, outcome, completed);
     }
 
     private Uni<Void> flows(SqlConnection c, BatchDelta d) {

@@ -40,6 +40,8 @@ class AggregateAddTest {
         st.execute("PREPARE add_tool_minutes(text[], timestamptz[], text[], text[], int8[], int8[], int8[], int8[], int8[], int8[], "
                 + "bool[]) AS "
                 + IngestionStore.ADD_TOOL_MINUTES);
+        st.execute("PREPARE add_tasks(text[], text[], int8[], int8[], int8[], timestamptz[], timestamptz[], int4[], timestamptz[]) AS "
+                + IngestionStore.ADD_TASKS);
     }
 
     @AfterEach
@@ -99,6 +101,69 @@ class AggregateAddTest {
         assertEquals(List.of(), records.stream().filter("LOCK"::equals).toList(), "row locks on the existing row");
         assertEquals(1, records.size(), "one update of the existing row: " + records);
         assertEquals("105 2 0", agentDay("agt_add_wal", "2031-03-01"));
+    }
+
+    /**
+     * Tasks (ADD_TASKS): sums add up over batches, a task completed in a batch adds 1 and its whole
+     * cost to its completion day, and spend that reaches it after adds only its delta there.
+     */
+    @Test
+    void taskSumsAndTheirCompletionDay() throws Exception {
+        st.execute(addTask("agt_task_a", "job-1", 100, 1, 0, "2031-03-01T10:00:00Z", 0, null));
+        st.execute(addTask("agt_task_a", "job-1", 50, 2, 1, "2031-03-01T10:00:05Z", 1, "2031-03-01T10:00:06Z"));
+        assertEquals("150 3 1 1 2031-03-01 10:00:05", task("agt_task_a", "job-1"));
+        assertEquals("1 150", completedTasks("agt_task_a", "2031-03-01"));
+        // a late payment reaches the completed task: its delta goes to the completion day, the count stays
+        st.execute(addTask("agt_task_a", "job-1", 30, 1, 0, "2031-03-02T00:00:01Z", 0, null));
+        assertEquals("180 4 1 1 2031-03-02 00:00:01", task("agt_task_a", "job-1"));
+        assertEquals("1 180", completedTasks("agt_task_a", "2031-03-01"));
+    }
+
+    /** Committed (pg_walinspect reads only flushed WAL), and deleted afterwards. */
+    @Test
+    void aTaskRowThatExistsIsUpdatedWithoutALockFirst() throws Exception {
+        db.commit();
+        db.setAutoCommit(true);
+        try {
+            st.execute(addTask("agt_task_wal", "job-1", 100, 1, 0, "2031-03-01T10:00:00Z", 0, null));
+            Set<WalInspection.Tuple> row = WalInspection.tuples(db, "analytics.task", "agent_id = 'agt_task_wal'");
+            String from = WalInspection.position(db);
+
+            st.execute(addTask("agt_task_wal", "job-1", 5, 1, 0, "2031-03-01T10:00:01Z", 0, null));
+
+            List<String> records = WalInspection.heapRecordTypes(db, from, row);
+            assertEquals(List.of(), records.stream().filter("LOCK"::equals).toList(), "row locks on the existing row");
+            assertEquals(1, records.size(), "one update of the existing row: " + records);
+            assertEquals("105 2 0 0 2031-03-01 10:00:01", task("agt_task_wal", "job-1"));
+        } finally {
+            st.execute("DELETE FROM analytics.task WHERE agent_id = 'agt_task_wal'");
+            db.setAutoCommit(false);
+        }
+    }
+
+    private static String addTask(String agentId, String taskId, long cost, long calls, long retries, String paidAt,
+                                  int outcome, String completedAt) {
+        return "EXECUTE add_tasks(ARRAY['" + agentId + "'], ARRAY['" + taskId + "'], ARRAY[" + cost + "]::int8[], ARRAY["
+                + calls + "]::int8[], ARRAY[" + retries + "]::int8[], ARRAY['" + paidAt + "']::timestamptz[], ARRAY['" + paidAt
+                + "']::timestamptz[], ARRAY[" + outcome + "], ARRAY[" + (completedAt == null ? "NULL" : "'" + completedAt + "'")
+                + "]::timestamptz[])";
+    }
+
+    private String task(String agentId, String taskId) throws Exception {
+        try (ResultSet r = st.executeQuery("SELECT cost_micros || ' ' || call_count || ' ' || retry_call_count || ' ' || outcome"
+                + " || ' ' || to_char(last_payment_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM analytics.task "
+                + "WHERE agent_id = '" + agentId + "' AND task_id = '" + taskId + "'")) {
+            r.next();
+            return r.getString(1);
+        }
+    }
+
+    private String completedTasks(String agentId, String day) throws Exception {
+        try (ResultSet r = st.executeQuery("SELECT completed_task_count || ' ' || completed_task_micros FROM analytics.agent_day "
+                + "WHERE agent_id = '" + agentId + "' AND day = '" + day + "'")) {
+            r.next();
+            return r.getString(1);
+        }
     }
 
     private String agentDay(String agentId, String day) throws Exception {
