@@ -27,8 +27,9 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * Group commit for Pay (and CompleteTask, see {@link PaymentBatch}). A commit costs a durable WAL flush and the feed position row is held
- * until it is done, so one payment per transaction caps the ledger at one payment per flush.
+ * Group commit for Pay (and CompleteTask, see {@link PaymentBatch}). A commit costs a durable WAL
+ * flush and the feed position row is held until it is done, so one payment per transaction caps
+ * the ledger at one payment per flush.
  * Payments that arrive while a batch is in flight wait here and go together in the next one: one
  * transaction, a handful of set-based statements, one flush. Under light load a batch holds one
  * payment and nothing waits; under heavy load batches grow until they absorb the arrival rate.
