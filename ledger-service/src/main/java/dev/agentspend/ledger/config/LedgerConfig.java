@@ -89,8 +89,8 @@ public interface LedgerConfig {
         long agentRateBurst();
 
         /**
-         * Payments waiting for a batch, at most. Past it Pay answers RESOURCE_EXHAUSTED at once
-         * rather than letting every caller's latency grow without bound.
+         * Pay and CompleteTask calls waiting for a batch, at most. Past it they are answered
+         * RESOURCE_EXHAUSTED at once rather than letting every caller's latency grow without bound.
          */
         @WithDefault("20000")
         int payQueueMax();

@@ -67,14 +67,14 @@ public class PaymentBatcher {
     @PostConstruct
     void metrics() {
         batchSizes = DistributionSummary.builder("agentspend.ledger.pay.batch.size")
-                .description("Payments committed per transaction (group commit)")
+                .description("Pay and CompleteTask calls committed per transaction (group commit)")
                 .publishPercentiles(0.5, 0.99)
                 .register(registry);
         batchesRetried = Counter.builder("agentspend.ledger.pay.batches.retried")
                 .description("Batches of several payments that failed as a whole and were committed one payment per transaction")
                 .register(registry);
         Gauge.builder("agentspend.ledger.pay.queue.size", this, PaymentBatcher::waiting)
-                .description("Payments waiting for a batch")
+                .description("Pay and CompleteTask calls waiting for a batch")
                 .register(registry);
     }
 
@@ -105,7 +105,7 @@ public class PaymentBatcher {
             synchronized (this) {
                 if (queue.size() >= config.ledger().payQueueMax()) {
                     out.fail(ApiException.of(ErrorCode.RESOURCE_EXHAUSTED, "LEDGER_BUSY",
-                            "the ledger has " + queue.size() + " payments waiting to be committed; retry with the same "
+                            "the ledger has " + queue.size() + " calls waiting to be committed; retry with the same "
                                     + "request_id after a short backoff"));
                     return;
                 }
