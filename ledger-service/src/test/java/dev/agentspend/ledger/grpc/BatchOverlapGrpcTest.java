@@ -48,12 +48,12 @@ class BatchOverlapGrpcTest {
             lock.setAutoCommit(false);
             st.executeQuery("SELECT 1 FROM ledger.feed_position WHERE id = 1 FOR UPDATE").close();
             answers.add(clients.submit(() -> first.ledger().pay(pay(1_000).build())));
-            Fixture.await(Duration.ofSeconds(10), "the first batch waiting at its commit", () -> waitingForALock() == 1);
+            Fixture.await(Duration.ofSeconds(10), "the first batch waiting at its commit", () -> Fixture.ledgerConnectionsWaitingForALock() == 1);
             for (TestAgent a : others) {
                 answers.add(clients.submit(() -> a.ledger().pay(pay(1_000).build())));
             }
             Fixture.await(Duration.ofSeconds(10), "a second batch beside it, read, decided and at its commit too",
-                    () -> waitingForALock() == 2);
+                    () -> Fixture.ledgerConnectionsWaitingForALock() == 2);
             lock.rollback();
         }
         try {
@@ -66,10 +66,5 @@ class BatchOverlapGrpcTest {
         for (TestAgent a : others) {
             assertEquals(999_000, Fixture.balance(a).getBalanceMicros());
         }
-    }
-
-    private static long waitingForALock() {
-        return Fixture.queryLong("SELECT COUNT(*) FROM pg_stat_activity "
-                + "WHERE application_name = 'ledger-service' AND wait_event_type = 'Lock'");
     }
 }

@@ -110,8 +110,8 @@ class FailedBatchGrpcTest {
             lock.setAutoCommit(false);
             st.executeQuery("SELECT 1 FROM ledger.agent_state WHERE agent_id = '" + blocker.id() + "' FOR UPDATE").close();
             blocked = clients.submit(() -> blocker.ledger().pay(pay(1_000).build()));
-            Fixture.await(Duration.ofSeconds(10), "a batch waiting for the locked agent row", () -> Fixture.queryLong(
-                    "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'ledger-service' AND wait_event_type = 'Lock'") > 0);
+            Fixture.await(Duration.ofSeconds(10), "a batch waiting for the locked agent row",
+                    () -> Fixture.ledgerConnectionsWaitingForALock() > 0);
             TestAgent refused = fleet.get(0);
             answers.add(clients.submit(() -> refused.ledger().pay(pay(1_000).setTool(REFUSED_TOOL).build())));
             Fixture.await(Duration.ofSeconds(10), "the refused payment queued", () -> queued() == 1);

@@ -60,9 +60,9 @@ class RequestIdCollisionGrpcTest {
                 lock.setAutoCommit(false);
                 st.executeQuery("SELECT 1 FROM ledger.feed_position WHERE id = 1 FOR UPDATE").close();
                 forA = clients.submit(() -> Fixture.admin().completeTask(complete(a)));
-                Fixture.await(Duration.ofSeconds(10), "the first batch waiting at its commit", () -> waitingForALock() == 1);
+                Fixture.await(Duration.ofSeconds(10), "the first batch waiting at its commit", () -> Fixture.ledgerConnectionsWaitingForALock() == 1);
                 forB = clients.submit(() -> Fixture.admin().completeTask(complete(b)));
-                Fixture.await(Duration.ofSeconds(10), "the second batch at its commit too", () -> waitingForALock() == 2);
+                Fixture.await(Duration.ofSeconds(10), "the second batch at its commit too", () -> Fixture.ledgerConnectionsWaitingForALock() == 2);
                 lock.rollback();
             }
             assertEquals(a.id(), forA.get(30, TimeUnit.SECONDS).getEntry().getAgentId());
@@ -78,10 +78,5 @@ class RequestIdCollisionGrpcTest {
     private static CompleteTaskRequest complete(TestAgent agent) {
         return CompleteTaskRequest.newBuilder().setRequestId("admin-single-collide").setAgentId(agent.id()).setTaskId("t1")
                 .setOutcome(TaskOutcome.TASK_OUTCOME_SUCCEEDED).build();
-    }
-
-    private static long waitingForALock() {
-        return Fixture.queryLong("SELECT COUNT(*) FROM pg_stat_activity "
-                + "WHERE application_name = 'ledger-service' AND wait_event_type = 'Lock'");
     }
 }

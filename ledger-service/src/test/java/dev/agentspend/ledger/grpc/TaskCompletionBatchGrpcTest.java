@@ -75,7 +75,7 @@ class TaskCompletionBatchGrpcTest {
         CompleteTaskRequest t1 = complete("batch-t1", "t1");
         try (Connection lock = lockAgentRow(a)) {
             first = clients.submit(() -> a.ledger().pay(pay(1_000).build()));
-            Fixture.await(Duration.ofSeconds(10), "the first batch waiting for the agent's lock", () -> waitingForALock() == 1);
+            Fixture.await(Duration.ofSeconds(10), "the first batch waiting for the agent's lock", () -> Fixture.ledgerConnectionsWaitingForALock() == 1);
             batch.add(queue(() -> a.ledger().pay(pay(1_000).setTaskId("t1").build()).getEntry()));
             batch.add(queue(() -> a.ledger().pay(pay(2_000).setTaskId("t1").build()).getEntry()));
             batch.add(queue(() -> a.ledger().completeTask(t1).getEntry()));
@@ -138,7 +138,7 @@ class TaskCompletionBatchGrpcTest {
         Future<CompleteTaskResponse> forB;
         try (Connection lock = lockAgentRow(a)) {
             Future<?> first = clients.submit(() -> Fixture.admin().completeTask(adminComplete("admin-first", a, "t0")));
-            Fixture.await(Duration.ofSeconds(10), "the first batch waiting for the agent's lock", () -> waitingForALock() == 1);
+            Fixture.await(Duration.ofSeconds(10), "the first batch waiting for the agent's lock", () -> Fixture.ledgerConnectionsWaitingForALock() == 1);
             forA = queue(() -> Fixture.admin().completeTask(adminComplete("admin-shared", a, "t1")));
             forB = queue(() -> Fixture.admin().completeTask(adminComplete("admin-shared", b, "t1")));
             lock.rollback();
@@ -169,12 +169,12 @@ class TaskCompletionBatchGrpcTest {
             lock.setAutoCommit(false);
             st.executeQuery("SELECT 1 FROM ledger.feed_position WHERE id = 1 FOR UPDATE").close();
             forA = clients.submit(() -> Fixture.admin().completeTask(adminComplete("admin-collide", a, "t1")));
-            Fixture.await(Duration.ofSeconds(10), "the first batch waiting at its commit", () -> waitingForALock() == 1);
+            Fixture.await(Duration.ofSeconds(10), "the first batch waiting at its commit", () -> Fixture.ledgerConnectionsWaitingForALock() == 1);
             forB = clients.submit(() -> Fixture.admin().completeTask(adminComplete("admin-collide", b, "t1")));
             for (TestAgent p : payers) {
                 payments.add(clients.submit(() -> p.ledger().pay(pay(1_000).build()).getEntry()));
             }
-            Fixture.await(Duration.ofSeconds(10), "a second batch at its commit too", () -> waitingForALock() == 2);
+            Fixture.await(Duration.ofSeconds(10), "a second batch at its commit too", () -> Fixture.ledgerConnectionsWaitingForALock() == 2);
             lock.rollback();
         }
         assertEquals(a.id(), forA.get(30, TimeUnit.SECONDS).getEntry().getAgentId());
@@ -225,11 +225,6 @@ class TaskCompletionBatchGrpcTest {
         return String.valueOf(Fixture.queryLong("SELECT xmin::text::bigint FROM ledger.entries WHERE agent_id = ? "
                 + "AND event_type = ? ORDER BY position LIMIT 1", a.id(),
                 EventType.EVENT_TYPE_PAYMENT_APPROVED_VALUE));
-    }
-
-    private static long waitingForALock() {
-        return Fixture.queryLong("SELECT COUNT(*) FROM pg_stat_activity "
-                + "WHERE application_name = 'ledger-service' AND wait_event_type = 'Lock'");
     }
 
     private static long queueSize() {

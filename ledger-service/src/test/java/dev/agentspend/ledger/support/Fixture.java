@@ -187,6 +187,12 @@ public final class Fixture {
         }
     }
 
+    /** The ledger's connections waiting for a row lock now (a batch the test holds back). */
+    public static long ledgerConnectionsWaitingForALock() {
+        return queryLong("SELECT COUNT(*) FROM pg_stat_activity "
+                + "WHERE application_name = 'ledger-service' AND wait_event_type = 'Lock'");
+    }
+
     public static StatusRuntimeException expectError(Status.Code code, Runnable call) {
         try {
             call.run();
