@@ -26,7 +26,6 @@ import dev.agentspend.proto.ledger.v1.HoldStatus;
 import dev.agentspend.proto.ledger.v1.PayAgentRequest;
 import dev.agentspend.proto.ledger.v1.PayAgentResponse;
 import dev.agentspend.proto.ledger.v1.PayRequest;
-import dev.agentspend.proto.ledger.v1.PayResponse;
 import dev.agentspend.proto.ledger.v1.ReleaseRequest;
 import dev.agentspend.proto.ledger.v1.ReleaseResponse;
 import dev.agentspend.proto.ledger.v1.ReverseRequest;
