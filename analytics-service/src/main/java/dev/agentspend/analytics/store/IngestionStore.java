@@ -309,40 +309,42 @@ public class IngestionStore {
         return exec(c, ADD_AGENT_DAYS, agent, day, spend, calls, declines);
     }
 
+    /**
+     * What a task row's update adds from {@code %1$s}, the batch's row of the same columns: the
+     * plain UPDATE's {@code d} and the upsert's {@code excluded}.
+     */
+    private static final String ADD_TO_TASK = """
+            cost_micros = t.cost_micros + %1$s.cost_micros,
+                call_count = t.call_count + %1$s.call_count,
+                retry_call_count = t.retry_call_count + %1$s.retry_call_count,
+                first_payment_time = LEAST(t.first_payment_time, %1$s.first_payment_time),
+                last_payment_time = GREATEST(t.last_payment_time, %1$s.last_payment_time),
+                outcome = CASE WHEN t.completed_time IS NULL THEN %1$s.outcome ELSE t.outcome END,
+                completed_time = COALESCE(t.completed_time, %1$s.completed_time)""";
+
     /** Adds a batch's task sums ({@link #tasks}); the parameters are parallel arrays, one element per task. */
     static final String ADD_TASKS = """
             WITH d AS (
               SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::timestamptz[],
                   $7::timestamptz[], $8::int4[], $9::timestamptz[])
-                AS d(agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time)),
+                AS d(agent_id, task_id, cost_micros, call_count, retry_call_count, first_payment_time,
+                     last_payment_time, outcome, completed_time)),
             old AS (
               SELECT t.agent_id, t.task_id, t.cost_micros AS old_cost, t.completed_time AS old_completed
               FROM analytics.task t JOIN d USING (agent_id, task_id)
               WHERE t.completed_time IS NOT NULL),
             u AS (
               UPDATE analytics.task AS t SET
-                cost_micros = t.cost_micros + d.cost,
-                call_count = t.call_count + d.calls,
-                retry_call_count = t.retry_call_count + d.retries,
-                first_payment_time = LEAST(t.first_payment_time, d.first_time),
-                last_payment_time = GREATEST(t.last_payment_time, d.last_time),
-                outcome = CASE WHEN t.completed_time IS NULL THEN d.outcome ELSE t.outcome END,
-                completed_time = COALESCE(t.completed_time, d.completed_time)
+                %1$s
               FROM d WHERE t.agent_id = d.agent_id AND t.task_id = d.task_id
               RETURNING t.agent_id, t.task_id, t.cost_micros, t.completed_time),
             i AS (
               INSERT INTO analytics.task AS t (agent_id, task_id, cost_micros, call_count, retry_call_count,
                   first_payment_time, last_payment_time, outcome, completed_time)
-              SELECT agent_id, task_id, cost, calls, retries, first_time, last_time, outcome, completed_time FROM d
+              SELECT d.* FROM d
               WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.agent_id = d.agent_id AND u.task_id = d.task_id)
               ON CONFLICT (agent_id, task_id) DO UPDATE SET
-                cost_micros = t.cost_micros + excluded.cost_micros,
-                call_count = t.call_count + excluded.call_count,
-                retry_call_count = t.retry_call_count + excluded.retry_call_count,
-                first_payment_time = LEAST(t.first_payment_time, excluded.first_payment_time),
-                last_payment_time = GREATEST(t.last_payment_time, excluded.last_payment_time),
-                outcome = CASE WHEN t.completed_time IS NULL THEN excluded.outcome ELSE t.outcome END,
-                completed_time = COALESCE(t.completed_time, excluded.completed_time)
+                %2$s
               RETURNING t.agent_id, t.task_id, t.cost_micros, t.completed_time),
             up AS (SELECT * FROM u UNION ALL SELECT * FROM i)
             INSERT INTO analytics.agent_day AS a (agent_id, day, completed_task_count, completed_task_micros)
@@ -355,7 +357,7 @@ public class IngestionStore {
             ON CONFLICT (agent_id, day) DO UPDATE SET
               completed_task_count = a.completed_task_count + excluded.completed_task_count,
               completed_task_micros = a.completed_task_micros + excluded.completed_task_micros
-            """;
+            """.formatted(ADD_TO_TASK.formatted("d"), ADD_TO_TASK.formatted("excluded"));
 
     /**
      * Tasks, and the completed-task rollup of agent_day in the same statement: a task completed in

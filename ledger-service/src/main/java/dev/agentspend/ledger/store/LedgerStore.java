@@ -123,19 +123,12 @@ public class LedgerStore {
             if (stored != null) {
                 return Uni.createFrom().item(replay(stored, method, fingerprint, parser, requestId));
             }
-            return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
-                        Tx tx = new Tx(conn, clock.instant());
+            return inOwnTransaction(agents, tx -> {
                         tx.idempotency(caller, requestId);
-                        return Uni.combine().all().unis(tx.begin(), tx.lockAgents(agents), recheck(tx))
-                                .discardItems()
-                                .chain(() -> work.apply(tx))
-                                .invoke(pd -> tx.storeResponse(pd.entry(), caller, requestId, fingerprint, method,
-                                        pd.builder().build().toByteArray()))
-                                .call(pd -> tx.flushState())
-                                .call(pd -> tx.writeEntriesAndCommit())
-                                .onFailure().call(tx::rollback)
-                                .map(pd -> pd.<T>finish());
-                    }))
+                        return recheck(tx);
+                    }, tx -> work.apply(tx).invoke(pd -> tx.storeResponse(pd.entry(), caller, requestId, fingerprint,
+                            method, pd.builder().build().toByteArray())))
+                    .map(pd -> pd.<T>finish())
                     .invoke(notifier::signal)
                     .map(r -> new Result<>(r, false))
                     .onFailure(t -> t instanceof AlreadyDone || isUniqueViolation(t, "idempotency"))
@@ -143,8 +136,25 @@ public class LedgerStore {
         });
     }
 
+    /**
+     * A transaction of its own, begun and committed as a Pay batch's is (see {@link #writeCall}):
+     * BEGIN, the lock of {@code agents} and {@code underLock} sent together (PostgreSQL runs them in
+     * that order), then {@code work}, the agent rows and counters, and the entries with COMMIT.
+     */
+    private <R> Uni<R> inOwnTransaction(Map<String, String> agents, Function<Tx, Uni<Void>> underLock,
+                                        Function<Tx, Uni<R>> work) {
+        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
+            Tx tx = new Tx(conn, clock.instant());
+            return Uni.combine().all().unis(tx.begin(), tx.lockAgents(agents), underLock.apply(tx)).discardItems()
+                    .chain(() -> work.apply(tx))
+                    .call(r -> tx.flushState())
+                    .call(r -> tx.writeEntriesAndCommit())
+                    .onFailure().call(tx::rollback);
+        }));
+    }
+
     /** A duplicate of this request committed first: its stored response, as a replay. */
-    private <T extends Message> Uni<Result<T>> replayStored(String caller, String requestId, String method,
+    <T extends Message> Uni<Result<T>> replayStored(String caller, String requestId, String method,
                                                            byte[] fingerprint, Parser<T> parser) {
         return lookup(caller, requestId).map(again -> {
             if (again == null) {
@@ -542,16 +552,10 @@ public class LedgerStore {
                 });
     }
 
-    /** Releases one agent's overdue holds in its own transaction, committed as {@link #writeCall} commits. */
+    /** Releases one agent's overdue holds in its own transaction. */
     public Uni<Void> expireAgent(String agentId, String currency) {
-        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
-            Tx tx = new Tx(conn, clock.instant());
-            return Uni.combine().all().unis(tx.begin(), tx.lockAgents(Map.of(agentId, currency))).discardItems()
-                    .chain(() -> expireOverdue(tx, agentId))
-                    .call(() -> tx.flushState())
-                    .call(() -> tx.writeEntriesAndCommit())
-                    .onFailure().call(tx::rollback);
-        })).invoke(notifier::signal);
+        return inOwnTransaction(Map.of(agentId, currency), tx -> expireOverdue(tx, agentId),
+                tx -> Uni.createFrom().voidItem()).invoke(notifier::signal);
     }
 
     // ---------------------------------------------------------------- agent payments, tasks, admin

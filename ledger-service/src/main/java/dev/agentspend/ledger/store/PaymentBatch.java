@@ -123,7 +123,7 @@ final class PaymentBatch {
         Map<String, PolicyView> teamMember = new TreeMap<>();
         Map<Job, List<CounterKey>> keysByJob = new IdentityHashMap<>();
         List<CounterKey> allKeys = new ArrayList<>();
-        List<CompleteTaskRequest> completions = new ArrayList<>();
+        boolean completions = false;
         for (Job j : jobs) {
             PolicyView p = j.policy().view();
             currencyByAgent.put(p.agentId(), p.currency());
@@ -136,15 +136,15 @@ final class PaymentBatch {
                         p.countedTask(pay.getTaskId()), tx.now);
                 keysByJob.put(j, keys);
                 allKeys.addAll(keys);
-            } else if (j.req() instanceof CompleteTaskRequest c) {
-                completions.add(c);
+            } else {
+                completions = true;
             }
         }
         List<Uni<Void>> reads = new ArrayList<>();
         reads.add(tx.begin());
         reads.add(tx.lockAgents(currencyByAgent));
         reads.add(findDone(tx));
-        if (!completions.isEmpty()) {
+        if (completions) {
             reads.add(findCompleted(tx));
         }
         reads.add(store.expireOverdue(tx, new TreeSet<>(currencyByAgent.keySet())));

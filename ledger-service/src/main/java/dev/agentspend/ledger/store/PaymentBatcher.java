@@ -126,7 +126,7 @@ public class PaymentBatcher {
             if (batch == null) {
                 return;
             }
-            commit(batch.payments(), () -> committing(batch), false).subscribe().with(v -> finished(batch), t -> finished(batch));
+            commit(batch.payments(), () -> committing(batch)).subscribe().with(v -> finished(batch), t -> finished(batch));
         }
     }
 
@@ -144,11 +144,7 @@ public class PaymentBatcher {
         drain();
     }
 
-    /**
-     * @param again whether this is a single call committed a second time after its idempotency row
-     *              collided with a concurrent one's
-     */
-    private Uni<Void> commit(List<PaymentBatch.Job> jobs, Runnable committing, boolean again) {
+    private Uni<Void> commit(List<PaymentBatch.Job> jobs, Runnable committing) {
         PaymentBatch batch = new PaymentBatch(jobs);
         batchSizes.record(jobs.size());
         // the batch begins and commits its transaction itself, pipelined with its statements
@@ -161,12 +157,13 @@ public class PaymentBatcher {
                 })
                 .onFailure().recoverWithUni(t -> {
                     if (jobs.size() == 1) {
-                        if (!again && LedgerStore.isUniqueViolation(t, "idempotency")) {
-                            // the same caller and request_id committed concurrently for another agent
-                            // (an admin's CompleteTask): run again, to find it and answer as its replay
-                            return commit(jobs, committing, true);
+                        PaymentBatch.Job job = jobs.get(0);
+                        if (LedgerStore.isUniqueViolation(t, "idempotency")) {
+                            // the same caller and request_id committed meanwhile in another batch (an
+                            // admin's CompleteTask for another agent): answered from its stored response
+                            return replayStored(job);
                         }
-                        jobs.get(0).fail(t);
+                        job.fail(t);
                         return Uni.createFrom().voidItem();
                     }
                     batchesRetried.increment();
@@ -177,11 +174,24 @@ public class PaymentBatcher {
                 });
     }
 
+    private Uni<Void> replayStored(PaymentBatch.Job job) {
+        return store.replayStored(job.caller(), job.requestId(), job.method(), job.fingerprint(), job.parser())
+                .map(r -> new LedgerStore.Result<Message>(r.response(), r.replayed()))
+                .onItemOrFailure().<Void>transform((r, failure) -> {
+                    if (failure != null) {
+                        job.fail(failure);
+                    } else {
+                        job.out().complete(r);
+                    }
+                    return null;
+                });
+    }
+
     private Uni<Void> oneByOne(List<PaymentBatch.Job> jobs, int from) {
         if (from >= jobs.size()) {
             return Uni.createFrom().voidItem();
         }
         // the failed batch is still in flight (its agents held) until every retry is done
-        return commit(List.of(jobs.get(from)), () -> { }, false).chain(() -> oneByOne(jobs, from + 1));
+        return commit(List.of(jobs.get(from)), () -> { }).chain(() -> oneByOne(jobs, from + 1));
     }
 }

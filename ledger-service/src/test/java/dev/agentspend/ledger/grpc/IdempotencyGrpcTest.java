@@ -149,27 +149,36 @@ class IdempotencyGrpcTest {
         String paid = a.ledger().pay(pay(400_000).build()).getEntry().getEntryId();
         ReverseRequest r = ReverseRequest.newBuilder().setRequestId("reverse-race-" + a.id()).setEntryId(paid)
                 .setNote("refund").build();
-        ExecutorService pool = Executors.newFixedThreadPool(8);
+        Set<String> entryIds = new HashSet<>();
+        for (ReverseResponse answer : race(8, () -> Fixture.admin().reverse(r))) {
+            entryIds.add(answer.getEntry().getEntryId());
+        }
+        assertEquals(1, entryIds.size());
+        assertEquals(10_000_000, Fixture.balance(a).getBalanceMicros());
+        assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE reversed_entry_id = ?", paid));
+    }
+
+    /** Makes {@code call} from {@code racers} threads released at once; their answers. */
+    private static <T> List<T> race(int racers, java.util.concurrent.Callable<T> call) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(racers);
         CountDownLatch start = new CountDownLatch(1);
-        List<Future<ReverseResponse>> results = new ArrayList<>();
+        List<Future<T>> results = new ArrayList<>();
         try {
-            for (int i = 0; i < 8; i++) {
+            for (int i = 0; i < racers; i++) {
                 results.add(pool.submit(() -> {
                     start.await();
-                    return Fixture.admin().reverse(r);
+                    return call.call();
                 }));
             }
             start.countDown();
-            Set<String> entryIds = new HashSet<>();
-            for (Future<ReverseResponse> f : results) {
-                entryIds.add(f.get(30, TimeUnit.SECONDS).getEntry().getEntryId());
+            List<T> answers = new ArrayList<>();
+            for (Future<T> f : results) {
+                answers.add(f.get(60, TimeUnit.SECONDS));
             }
-            assertEquals(1, entryIds.size());
+            return answers;
         } finally {
             pool.shutdownNow();
         }
-        assertEquals(10_000_000, Fixture.balance(a).getBalanceMicros());
-        assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE reversed_entry_id = ?", paid));
     }
 
     private static byte[] storedResponse(TestAgent a, String requestId, String method) {
@@ -226,21 +235,10 @@ class IdempotencyGrpcTest {
         int racers = 32;
         for (int round = 0; round < 5; round++) {
             PayRequest r = pay(100_000).setRequestId("race-" + round).build();
-            ExecutorService pool = Executors.newFixedThreadPool(racers);
-            CountDownLatch start = new CountDownLatch(1);
-            List<Future<PayResponse>> results = new ArrayList<>();
-            for (int i = 0; i < racers; i++) {
-                results.add(pool.submit(() -> {
-                    start.await();
-                    return a.ledger().pay(r);
-                }));
-            }
-            start.countDown();
             Set<String> entryIds = new HashSet<>();
-            for (Future<PayResponse> f : results) {
-                entryIds.add(f.get(60, TimeUnit.SECONDS).getEntry().getEntryId());
+            for (PayResponse answer : race(racers, () -> a.ledger().pay(r))) {
+                entryIds.add(answer.getEntry().getEntryId());
             }
-            pool.shutdown();
             assertEquals(1, entryIds.size(), "every racer sees the one effect");
         }
         assertEquals(10_000_000 - 5 * 100_000, Fixture.balance(a).getBalanceMicros());

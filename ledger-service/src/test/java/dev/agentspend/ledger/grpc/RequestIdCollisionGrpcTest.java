@@ -32,9 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /**
  * A batch of one call whose idempotency row collides with another batch's, committed meanwhile:
  * possible for an admin's CompleteTask, whose caller ("admin") does not name the agent, so the
- * same request_id can be in two batches of different agents at once. The call is run again,
- * finds the other's stored response and is answered ALREADY_EXISTS, as any reuse of a request_id
- * is, rather than with the database's error. With every batch starting beside another as soon as
+ * same request_id can be in two batches of different agents at once. The call is answered from
+ * the other's stored response: ALREADY_EXISTS, as any reuse of a request_id is, rather than the
+ * database's error. With every batch starting beside another as soon as
  * one call waits, two single-call batches can be at their commit together.
  */
 @QuarkusTest
