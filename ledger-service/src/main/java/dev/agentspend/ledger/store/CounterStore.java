@@ -235,8 +235,8 @@ final class CounterStore {
      * <p>{@code settledBuckets}: the same for rows of ledger.counters (task buckets), read and found
      * under such a lock: grown by a plain UPDATE too (a task's payments after its first).
      */
-    static Uni<Void> write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits,
-                           Map<Group, RowRead> settledRows, Set<CounterKey> settledBuckets) {
+    static Write write(SqlConnection conn, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits,
+                       Map<Group, RowRead> settledRows, Set<CounterKey> settledBuckets) {
         TreeMap<CounterKey, long[]> buckets = new TreeMap<>(CounterKey.ORDER);
         TreeMap<CounterKey, long[]> storedBuckets = new TreeMap<>(CounterKey.ORDER);
         // hashed while collecting (one lookup per key); the statements below get sorted maps
@@ -273,21 +273,36 @@ final class CounterStore {
             }
         });
         List<Uni<?>> statements = new ArrayList<>();
+        int checkedWrites = 0;
         if (!storedBuckets.isEmpty()) {
             statements.add(updateBuckets(conn, storedBuckets, limits));
+            checkedWrites++;
         }
         if (!buckets.isEmpty()) {
             statements.add(upsertBuckets(conn, buckets, limits));
+            checkedWrites++;
         }
         if (!calendar.isEmpty()) {
             statements.add(moveClosed(conn, moving, calendar, deltas, limits).invoke(before::putAll));
         }
+        // settled rows where nothing moves (the common case) are checked by their statement; rows
+        // that move or are created, by checkNothingLost when their statements answer
+        TreeMap<Group, GroupWrite> settledGrown = new TreeMap<>(Group.ORDER);
         TreeMap<Group, GroupWrite> updated = new TreeMap<>(Group.ORDER);
         TreeMap<Group, GroupWrite> upserted = new TreeMap<>(Group.ORDER);
         groups.forEach((g, w) -> {
             RowRead settled = settledRows.get(g);
-            (settled != null && settled.stored() ? updated : upserted).put(g, w);
+            boolean exists = settled != null && settled.stored();
+            if (exists && !moving.containsKey(g)) {
+                settledGrown.put(g, w);
+            } else {
+                (exists ? updated : upserted).put(g, w);
+            }
         });
+        if (!settledGrown.isEmpty()) {
+            statements.add(growSettledRows(conn, settledGrown, deltas, limits));
+            checkedWrites++;
+        }
         Map<Group, String[]> after = new HashMap<>();
         if (!updated.isEmpty()) {
             statements.add(growRows(conn, UPDATE_ROWS, updated, deltas, limits).invoke(after::putAll));
@@ -295,10 +310,19 @@ final class CounterStore {
         if (!upserted.isEmpty()) {
             statements.add(growRows(conn, UPSERT_ROWS, upserted, deltas, limits).invoke(after::putAll));
         }
-        if (statements.isEmpty()) {
-            return Uni.createFrom().voidItem();
-        }
-        return Uni.combine().all().unis(statements).discardItems().invoke(() -> checkNothingLost(groups, before, after));
+        Map<Group, GroupWrite> checkedHere = new HashMap<>(updated);
+        checkedHere.putAll(upserted);
+        Uni<Void> all = statements.isEmpty() ? Uni.createFrom().voidItem()
+                : Uni.combine().all().unis(statements).discardItems().invoke(() -> checkNothingLost(checkedHere, before, after));
+        return new Write(all, checkedWrites, !checkedHere.isEmpty() || !calendar.isEmpty());
+    }
+
+    /**
+     * The statements of {@link #write}, sent when {@code statements} is subscribed. {@code checkedWrites}
+     * of them end in ledger.require_rows (checked in the database); {@code answersToCheck}: others must
+     * answer, and their answers pass {@code checkNothingLost}, before the transaction may commit.
+     */
+    record Write(Uni<Void> statements, int checkedWrites, boolean answersToCheck) {
     }
 
     /**
@@ -347,40 +371,40 @@ final class CounterStore {
         });
     }
 
+    /** Adds to task buckets, creating their rows (a checked write: one row per bucket). */
     private static Uni<Void> upsertBuckets(SqlConnection conn, TreeMap<CounterKey, long[]> buckets, Map<CounterKey, Long> limits) {
         return conn.preparedQuery("""
-                        INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
-                        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-                        ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
-                          spent_micros = c.spent_micros + EXCLUDED.spent_micros,
-                          held_micros = c.held_micros + EXCLUDED.held_micros,
-                          hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
-                                                   THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END""")
-                .execute(bucketArgs(buckets, limits))
+                        WITH w AS (
+                          INSERT INTO ledger.counters AS c (scope_id, bucket, tool, spent_micros, held_micros, hard_limit_micros)
+                          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                          ON CONFLICT (scope_id, bucket, tool) DO UPDATE SET
+                            spent_micros = c.spent_micros + EXCLUDED.spent_micros,
+                            held_micros = c.held_micros + EXCLUDED.held_micros,
+                            hard_limit_micros = CASE WHEN EXCLUDED.spent_micros + EXCLUDED.held_micros > 0
+                                                     THEN EXCLUDED.hard_limit_micros ELSE c.hard_limit_micros END
+                          RETURNING 1)
+                        SELECT ledger.require_rows(count(*), $7, 'task counters') FROM w""")
+                .execute(bucketArgs(buckets, limits).addLong((long) buckets.size()))
                 .replaceWithVoid();
     }
 
     /**
      * Grows rows that exist and that only this transaction can change (see {@link #write}): the
      * upsert's conflict path would lock each row (a WAL record) before updating it. Every row must
-     * be there: a delta that found no row would be lost, a silent overspend.
+     * be there: a delta that found no row would be lost, a silent overspend (a checked write).
      */
     private static Uni<Void> updateBuckets(SqlConnection conn, TreeMap<CounterKey, long[]> buckets, Map<CounterKey, Long> limits) {
         return conn.preparedQuery("""
-                        UPDATE ledger.counters AS c SET
-                          spent_micros = c.spent_micros + u.spent,
-                          held_micros = c.held_micros + u.held,
-                          hard_limit_micros = CASE WHEN u.spent + u.held > 0 THEN u.lim ELSE c.hard_limit_micros END
-                        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-                             AS u(scope_id, bucket, tool, spent, held, lim)
-                        WHERE c.scope_id = u.scope_id AND c.bucket = u.bucket AND c.tool = u.tool""")
-                .execute(bucketArgs(buckets, limits))
-                .invoke(rs -> {
-                    if (rs.rowCount() != buckets.size()) {
-                        throw new IllegalStateException("task counters: " + buckets.size() + " rows read under the agent's lock, "
-                                + rs.rowCount() + " updated");
-                    }
-                })
+                        WITH w AS (
+                          UPDATE ledger.counters AS c SET
+                            spent_micros = c.spent_micros + u.spent,
+                            held_micros = c.held_micros + u.held,
+                            hard_limit_micros = CASE WHEN u.spent + u.held > 0 THEN u.lim ELSE c.hard_limit_micros END
+                          FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+                               AS u(scope_id, bucket, tool, spent, held, lim)
+                          WHERE c.scope_id = u.scope_id AND c.bucket = u.bucket AND c.tool = u.tool RETURNING 1)
+                        SELECT ledger.require_rows(count(*), $7, 'task counters read under the agents'' locks') FROM w""")
+                .execute(bucketArgs(buckets, limits).addLong((long) buckets.size()))
                 .replaceWithVoid();
     }
 
@@ -498,9 +522,15 @@ final class CounterStore {
         return conn.preparedQuery(MOVE_CLOSED).execute(args).map(CounterStore::bucketsByGroup);
     }
 
-    private static final String UPSERT_ROWS = growRowsSql(true);
+    private static final String UPSERT_ROWS = growRowsSql(true, false);
     /** The same for rows known to exist under this transaction's agent lock: no conflict path. */
-    private static final String UPDATE_ROWS = growRowsSql(false);
+    private static final String UPDATE_ROWS = growRowsSql(false, false);
+    /**
+     * The same for such rows where nothing moves (see {@link #nothingMoves}), a checked write: each
+     * window the transaction adds to must hold no bucket or the transaction's, so that the delta
+     * adds to it or starts it; a row missing or found otherwise fails the transaction.
+     */
+    static final String GROW_SETTLED_ROWS = growRowsSql(false, true);
 
     /**
      * Per window: the transaction's newest bucket replaces an older one (already moved by
@@ -508,7 +538,7 @@ final class CounterStore {
      * moved). Returns the buckets after. {@code upsert}: inserts rows that do not exist; otherwise
      * a plain UPDATE of rows that do.
      */
-    private static String growRowsSql(boolean upsert) {
+    private static String growRowsSql(boolean upsert, boolean settled) {
         String in = upsert ? "EXCLUDED." : "u.";
         StringBuilder columns = new StringBuilder("scope_id, tool");
         StringBuilder types = new StringBuilder("$1::text[], $2::text[]");
@@ -547,6 +577,17 @@ final class CounterStore {
                   lifetime_limit = CASE WHEN %1$slifetime_spent + %1$slifetime_held > 0
                                         THEN %1$slifetime_limit ELSE c.lifetime_limit END""".formatted(in));
         String returning = "\nRETURNING c.scope_id, c.tool, c.hour_bucket, c.day_bucket, c.week_bucket, c.month_bucket";
+        if (settled) {
+            StringBuilder asRead = new StringBuilder();
+            for (String c : COLUMN) {
+                asRead.append("\n  AND (u.").append(c).append("_bucket IS NULL OR c.").append(c).append("_bucket IS NULL OR c.")
+                        .append(c).append("_bucket = u.").append(c).append("_bucket)");
+            }
+            return "WITH w AS (\nUPDATE ledger.window_counters AS c SET\n  " + set + "\nFROM unnest(" + types + ") AS u(" + columns + ")\n"
+                    + "WHERE c.scope_id = u.scope_id AND c.tool = u.tool" + asRead + "\nRETURNING 1)\n"
+                    + "SELECT ledger.require_rows(count(*), $" + (p + 1) + ", 'window counter rows read under the agents'' locks, "
+                    + "in the buckets read') FROM w";
+        }
         if (upsert) {
             return "INSERT INTO ledger.window_counters AS c (" + columns + ")\nSELECT * FROM unnest(" + types + ")\n"
                     + "ON CONFLICT (scope_id, tool) DO UPDATE SET\n  " + set + returning;
@@ -557,6 +598,16 @@ final class CounterStore {
 
     private static Uni<Map<Group, String[]>> growRows(SqlConnection conn, String sql, TreeMap<Group, GroupWrite> groups,
                                                       Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
+        return conn.preparedQuery(sql).execute(growArgs(groups, deltas, limits)).map(CounterStore::bucketsByGroup);
+    }
+
+    private static Uni<Void> growSettledRows(SqlConnection conn, TreeMap<Group, GroupWrite> groups,
+                                             Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
+        return conn.preparedQuery(GROW_SETTLED_ROWS).execute(growArgs(groups, deltas, limits).addLong((long) groups.size()))
+                .replaceWithVoid();
+    }
+
+    private static Tuple growArgs(TreeMap<Group, GroupWrite> groups, Map<CounterKey, long[]> deltas, Map<CounterKey, Long> limits) {
         int n = groups.size();
         List<Group> order = new ArrayList<>(groups.keySet());
         List<GroupWrite> writes = new ArrayList<>(groups.values());
@@ -581,7 +632,7 @@ final class CounterStore {
         args.addArrayOfLong(writes.stream().map(w -> w.lifetimeSpent).toArray(Long[]::new))
                 .addArrayOfLong(writes.stream().map(w -> w.lifetimeHeld).toArray(Long[]::new))
                 .addArrayOfLong(writes.stream().map(w -> w.lifetimeLimit).toArray(Long[]::new));
-        return conn.preparedQuery(sql).execute(args).map(CounterStore::bucketsByGroup);
+        return args;
     }
 
     /** Rows of scope_id, tool and the four windows' buckets (in {@link #KINDS} order), read by position. */

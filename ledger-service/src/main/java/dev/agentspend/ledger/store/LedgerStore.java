@@ -147,8 +147,7 @@ public class LedgerStore {
             Tx tx = new Tx(conn, clock.instant());
             return Uni.combine().all().unis(tx.begin(), tx.lockAgents(agents), underLock.apply(tx)).discardItems()
                     .chain(() -> work.apply(tx))
-                    .call(r -> tx.flushState())
-                    .call(r -> tx.writeEntriesAndCommit())
+                    .call(r -> tx.flushAndCommit(() -> { }))
                     .onFailure().call(tx::rollback);
         }));
     }

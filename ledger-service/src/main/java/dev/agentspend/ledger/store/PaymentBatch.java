@@ -31,12 +31,13 @@ import java.util.TreeSet;
  * done, release the agents' overdue holds, lock the team rows (id order), read every counter,
  * discount teammates' overdue holds. Then each payment is decided in arrival order against the
  * running state, so two payments of one agent in a batch see each other exactly as if they had
- * committed one after the other. The writes are set-based: agent rows and counters, then (once
- * they have answered) the entries with the idempotency rows (the stored responses) in one
- * statement, sent together with the COMMIT. The batch runs its own transaction (see
- * {@link Tx#begin}): BEGIN goes out with the reads, and the feed position lock, which every batch
- * waits for, is held from the entries statement to the commit's flush without a round trip to
- * this service in between.
+ * committed one after the other. The writes are set-based: agent rows and counters, then the
+ * entries with the idempotency rows (the stored responses) in one statement, and the COMMIT, all
+ * sent together: the writes check themselves in the database (see {@link Tx#flushAndCommit}, and
+ * there the rare batch whose counter rows move or are created, whose writes answer first). The
+ * batch runs its own transaction (see {@link Tx#begin}): BEGIN goes out with the reads, and the
+ * feed position lock, which every batch waits for, is held from the entries statement to the
+ * commit's flush without a round trip to this service in between.
  *
  * <p>Task completions (CompleteTask) go in the same batches, in their agent's arrival order: an
  * agent completes a task after its last payment for it, several times a second with short tasks,
@@ -162,9 +163,7 @@ final class PaymentBatch {
                         }
                     }
                 })
-                .call(tx::flushState)
-                .invoke(() -> afterThisTask(committing))
-                .call(tx::writeEntriesAndCommit)
+                .call(() -> tx.flushAndCommit(() -> afterThisTask(committing)))
                 .onFailure().call(tx::rollback);
     }
 

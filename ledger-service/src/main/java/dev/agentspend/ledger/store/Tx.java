@@ -52,7 +52,8 @@ final class Tx {
     private final Map<String, StoredResponse> storedResponses = new HashMap<>();
     private final java.util.Set<String> lockedTeams = new java.util.HashSet<>();
     private final List<TaskRow> taskRows = new ArrayList<>();
-    private boolean stateFlushed;
+    /** Statements sent that end in ledger.require_rows: COMMIT goes only if that many ran. */
+    private int checkedWrites;
 
     String caller;
     String requestId;
@@ -105,11 +106,16 @@ final class Tx {
             UNION ALL
             SELECT * FROM added""";
 
-    /** Writes the locked agent rows' balances, holds and hold counts; the same plan rule as {@link #LOCK_AGENTS}. */
+    /**
+     * Writes the locked agent rows' balances, holds and hold counts ($5: how many, a checked write:
+     * see {@link #flushAndCommit}); the same plan rule as {@link #LOCK_AGENTS}.
+     */
     static final String UPDATE_AGENTS = """
-            UPDATE ledger.agent_state s SET balance_micros = u.balance, held_micros = u.held, open_holds = u.holds
-            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[]) AS u(agent_id, balance, held, holds)
-            WHERE s.agent_id = u.agent_id""";
+            WITH w AS (
+              UPDATE ledger.agent_state s SET balance_micros = u.balance, held_micros = u.held, open_holds = u.holds
+              FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::int[]) AS u(agent_id, balance, held, holds)
+              WHERE s.agent_id = u.agent_id RETURNING 1)
+            SELECT ledger.require_rows(count(*), $5, 'agent rows locked by this transaction') FROM w""";
 
     /**
      * Locks the agents' rows in id order, creating rows and accounts on first use. One statement
@@ -314,40 +320,80 @@ final class Tx {
         return !entries.isEmpty();
     }
 
-    /** The agent rows and counters queued so far (everything but the entries), pipelined. */
+    /** The agent rows and counters queued so far (everything but the entries), pipelined; checked when they answer. */
     Uni<Void> flushState() {
-        stateFlushed = true;
-        return all(stateWrites());
+        return all(stateWrites().statements());
     }
 
-    private List<Uni<Void>> stateWrites() {
+    /**
+     * Writes the agent rows, counters and task rows, then the entries, and commits. Every write is
+     * checked inside its statement (ledger.require_rows, migration V9) except those of counter rows
+     * that move to a new bucket or are created, which this service checks from their answers: then
+     * the entries and COMMIT wait for those answers. Otherwise everything goes out at once: the
+     * answers come back while the next batch is already reading. {@code sent} runs once the entries
+     * and COMMIT are on their way.
+     */
+    Uni<Void> flushAndCommit(Runnable sent) {
+        return Uni.createFrom().deferred(() -> {
+            StateWrites state = stateWrites();
+            if (state.answersToCheck() || entries.isEmpty()) {
+                return all(state.statements()).chain(() -> {
+                    Uni<Void> commit = writeEntriesAndCommit();
+                    sent.run();
+                    return commit;
+                });
+            }
+            Uni<Void> everything = firstFailure(all(state.statements()), writeEntriesAndCommit());
+            sent.run();
+            return everything;
+        });
+    }
+
+    /**
+     * The statements writing the agent rows, counters and task rows (none sent before subscribed);
+     * {@code answersToCheck}: some must answer, and their answers be checked, before COMMIT goes.
+     */
+    private record StateWrites(List<Uni<Void>> statements, boolean answersToCheck) {
+    }
+
+    private StateWrites stateWrites() {
         List<Uni<Void>> writes = new ArrayList<>();
+        boolean answersToCheck = false;
         List<AgentRow> dirty = agents.values().stream().filter(a -> a.dirty).toList();
         if (!dirty.isEmpty()) {
+            checkedWrites++;
             writes.add(conn.preparedQuery(UPDATE_AGENTS)
                     .execute(Tuple.tuple()
                             .addArrayOfString(dirty.stream().map(a -> a.agentId).toArray(String[]::new))
                             .addArrayOfLong(dirty.stream().map(a -> a.balance).toArray(Long[]::new))
                             .addArrayOfLong(dirty.stream().map(a -> a.held).toArray(Long[]::new))
-                            .addArrayOfInteger(dirty.stream().map(a -> a.openHolds).toArray(Integer[]::new)))
+                            .addArrayOfInteger(dirty.stream().map(a -> a.openHolds).toArray(Integer[]::new))
+                            .addLong((long) dirty.size()))
                     .replaceWithVoid());
         }
         if (!counterDeltas.isEmpty()) {
-            writes.add(CounterStore.write(conn, counterDeltas, hardLimits, settledWindowRows(), settledBuckets()));
+            CounterStore.Write counters = CounterStore.write(conn, counterDeltas, hardLimits, settledWindowRows(), settledBuckets());
+            checkedWrites += counters.checkedWrites();
+            answersToCheck = counters.answersToCheck();
+            writes.add(counters.statements());
         }
         if (!taskRows.isEmpty()) {
+            checkedWrites++;
             writes.add(conn.preparedQuery("""
-                            INSERT INTO ledger.tasks (agent_id, task_id, outcome, entry_id)
-                            SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[])""")
+                            WITH w AS (
+                              INSERT INTO ledger.tasks (agent_id, task_id, outcome, entry_id)
+                              SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[], $4::text[]) RETURNING 1)
+                            SELECT ledger.require_rows(count(*), $5, 'completed task rows') FROM w""")
                     .execute(Tuple.tuple()
                             .addArrayOfString(taskRows.stream().map(TaskRow::agentId).toArray(String[]::new))
                             .addArrayOfString(taskRows.stream().map(TaskRow::taskId).toArray(String[]::new))
                             .addArrayOfShort(taskRows.stream().map(t -> (short) t.outcome()).toArray(Short[]::new))
-                            .addArrayOfString(taskRows.stream().map(TaskRow::entryId).toArray(String[]::new)))
+                            .addArrayOfString(taskRows.stream().map(TaskRow::entryId).toArray(String[]::new))
+                            .addLong((long) taskRows.size()))
                     .replaceWithVoid());
             taskRows.clear();
         }
-        return writes;
+        return new StateWrites(writes, answersToCheck);
     }
 
     private static Uni<Void> all(List<Uni<Void>> writes) {
@@ -355,6 +401,16 @@ final class Tx {
             return Uni.createFrom().voidItem();
         }
         return Uni.combine().all().unis(writes).discardItems();
+    }
+
+    /**
+     * Subscribes to both in order (pipelined on the connection) and fails with the first failure in
+     * that order: the one that aborted the transaction, not a later statement's "transaction is aborted".
+     */
+    private static Uni<Void> firstFailure(Uni<Void> first, Uni<Void> second) {
+        return Uni.combine().all().unis(first, second).collectFailures().discardItems()
+                .onFailure(io.smallrye.mutiny.CompositeException.class)
+                .transform(t -> ((io.smallrye.mutiny.CompositeException) t).getCauses().get(0));
     }
 
     // A transaction this class runs itself, for group commit: BEGIN goes out with the first
@@ -369,15 +425,12 @@ final class Tx {
     /**
      * Commits, the entries (feed position lock) sent with the COMMIT: the lock is held for
      * PostgreSQL's work and the commit's WAL flush, not for a round trip to this service. Call
-     * after {@link #flushState}, whose statements have all answered. Fails if anything did not
-     * commit; then {@link #rollback} ends the transaction.
+     * after {@link #stateWrites} (see {@link #flushAndCommit}). Fails if anything did not commit;
+     * then {@link #rollback} ends the transaction.
      */
-    Uni<Void> writeEntriesAndCommit() {
+    private Uni<Void> writeEntriesAndCommit() {
         if (entries.isEmpty()) {
             return conn.query("COMMIT").execute().replaceWithVoid();
-        }
-        if (!stateFlushed && (!counterDeltas.isEmpty() || !taskRows.isEmpty() || agents.values().stream().anyMatch(a -> a.dirty))) {
-            throw new IllegalStateException("the agent rows and counters must be written before the entries go out with COMMIT");
         }
         String lastEntry = entries.get(entries.size() - 1).getEntryId();
         // it goes into the COMMIT query's text
@@ -387,12 +440,12 @@ final class Tx {
         Uni<Void> insert = insertEntries();
         // A statement the client refuses before sending it (a parameter that does not fit) fails
         // here and the connection sends the next one: COMMIT alone would then keep the balances
-        // and counters without their entries. require_entry fails the transaction unless the
-        // entries statement ran, and in one simple query an error skips the COMMIT after it.
-        Uni<Void> commit = conn.query("SELECT ledger.require_entry('" + lastEntry + "'); COMMIT").execute().replaceWithVoid();
-        return Uni.combine().all().unis(insert, commit).collectFailures().discardItems()
-                .onFailure(io.smallrye.mutiny.CompositeException.class)
-                .transform(t -> ((io.smallrye.mutiny.CompositeException) t).getCauses().get(0));
+        // and counters without their entries, or entries without their balances. require_written
+        // fails the transaction unless the entries statement and every checked write ran, and in
+        // one simple query an error skips the COMMIT after it.
+        Uni<Void> commit = conn.query("SELECT ledger.require_written('" + lastEntry + "', " + checkedWrites + "); COMMIT")
+                .execute().replaceWithVoid();
+        return firstFailure(insert, commit);
     }
 
     /**

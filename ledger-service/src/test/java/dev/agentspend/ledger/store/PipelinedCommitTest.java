@@ -25,10 +25,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Why a Pay batch sends {@code SELECT ledger.require_entry(..); COMMIT} behind its entries
- * statement, on the ledger's own pool: the reactive client fails a statement whose parameters do
- * not fit before sending it, and sends the next one anyway. A bare COMMIT then keeps what the
- * transaction wrote before; with require_entry in the same simple query the COMMIT never runs.
+ * Why a Pay batch sends {@code SELECT ledger.require_written(..); COMMIT} behind its writes and
+ * entries statement, on the ledger's own pool: the reactive client fails a statement whose
+ * parameters do not fit before sending it, and sends the next one anyway. A bare COMMIT then keeps
+ * what the transaction wrote before; with require_entry (V7) or require_written (V9) in the same
+ * simple query the COMMIT never runs. require_written also counts the checked writes that ran, so
+ * a refused write among them keeps the entries after it from committing.
  */
 @QuarkusTest
 @QuarkusTestResource(value = LedgerTestResource.class, restrictToAnnotatedClass = false)
@@ -58,6 +60,19 @@ class PipelinedCommitTest {
     }
 
     @Test
+    void requireWrittenKeepsACommitBehindARefusedCheckedWriteFromRunning() throws Exception {
+        String note = "checked-" + Ids.randomBase32(8);
+        String entryId = Ids.newId("ent");
+        Outcome o = writeThenPipeline(note, entryId, "SELECT ledger.require_rows($1::int, 1, 'a checked write')",
+                "SELECT ledger.require_written('" + entryId + "', 1); COMMIT");
+        assertNotNull(o.refused(), "the client refuses a text for an int parameter");
+        assertNotNull(o.commit(), "require_written fails the simple query");
+        assertTrue(o.commit().getMessage().contains("0 of 1 checked writes ran"), o.commit().getMessage());
+        assertEquals(List.of(), notes(note), "nothing committed: neither the write before nor the entry");
+        assertEquals(Boolean.FALSE, o.inTransactionAfter(), "the connection is back outside a transaction");
+    }
+
+    @Test
     void aBareCommitBehindARefusedStatementKeepsTheWritesBeforeIt() throws Exception {
         String note = "bare-" + Ids.randomBase32(8);
         Outcome o = writeThenPipeline(note, "COMMIT");
@@ -75,10 +90,17 @@ class PipelinedCommitTest {
      * int) and {@code commitQuery}; then ROLLBACK, as a failed batch sends it.
      */
     private Outcome writeThenPipeline(String note, String commitQuery) {
+        return writeThenPipeline(note, null, "SELECT $1::int AS n", commitQuery);
+    }
+
+    /** The same with {@code refused} as the refused statement and, unless null, an entry written before it. */
+    private Outcome writeThenPipeline(String note, String entryId, String refused, String commitQuery) {
         return pool.withConnection(conn -> conn.query("BEGIN").execute()
                 .chain(() -> conn.preparedQuery("INSERT INTO public.pipelined_writes (note) VALUES ($1)").execute(Tuple.of(note)))
+                .chain(() -> entryId == null ? Uni.createFrom().voidItem() : conn.preparedQuery(Fixture.INSERT_BARE_ENTRY)
+                        .execute(Tuple.of(entryId)).replaceWithVoid())
                 .chain(() -> Uni.combine().all()
-                        .unis(failureOf(conn.preparedQuery("SELECT $1::int AS n").execute(Tuple.of("not a number"))),
+                        .unis(failureOf(conn.preparedQuery(refused).execute(Tuple.of("not a number"))),
                                 failureOf(conn.query(commitQuery).execute()))
                         .asTuple())
                 .chain(t -> conn.query("ROLLBACK").execute().chain(() -> inTransaction(conn))

@@ -169,6 +169,16 @@ public final class Fixture {
     }
 
     /** A JDBC connection to the ledger's database. */
+    /**
+     * Inserts an entry row ($1: its id) with nothing behind it, past every position in use: for a
+     * test transaction that is rolled back (VerifyLedger would report it committed).
+     */
+    public static final String INSERT_BARE_ENTRY = """
+            INSERT INTO ledger.entries (position, entry_id, event_type, agent_id, team_id, tool, task_id, decision,
+              amount_micros, spend_micros, currency_code, hold_id, reversed_entry_id, recorded_time, payload)
+            VALUES ((SELECT COALESCE(MAX(position), 0) + 1000000 FROM ledger.entries), $1, 2, 'agt_bare', '', '', '',
+              2, 1, 0, 'USD', '', '', now(), '\\x00')""";
+
     public static Connection sql() throws SQLException {
         return DriverManager.getConnection(LedgerTestResource.database().jdbcUrl(LedgerTestResource.LEDGER_DB), "postgres", "");
     }
