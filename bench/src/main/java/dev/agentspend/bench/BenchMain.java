@@ -136,11 +136,11 @@ public final class BenchMain {
                                 } catch (java.sql.SQLException e) {
                                     f.statementsError = e.getMessage();
                                 }
-                                try (java.sql.Connection c = stack.jdbc()) {
-                                    f.walStart = WalStats.mark(c);
-                                } catch (java.sql.SQLException e) {
-                                    f.walError = e.getMessage();
-                                }
+                            }
+                            try (java.sql.Connection c = stack.jdbc()) {
+                                f.walStart = WalStats.mark(c);
+                            } catch (java.sql.SQLException e) {
+                                f.walError = e.getMessage();
                             }
                         }
 
@@ -156,9 +156,12 @@ public final class BenchMain {
                                     f.statementsError = e.getMessage();
                                 }
                             }
-                            if (options.statements() && f.walError == null) {
+                            if (f.walError == null) {
                                 try (java.sql.Connection c = stack.jdbc()) {
-                                    f.wal = WalStats.read(c, f.walStart, WalStats.mark(c));
+                                    f.walEnd = WalStats.mark(c);
+                                    if (options.statements()) {
+                                        f.wal = WalStats.read(c, f.walStart, f.walEnd);
+                                    }
                                 } catch (java.sql.SQLException e) {
                                     f.walError = e.getMessage();
                                 }
@@ -289,6 +292,11 @@ public final class BenchMain {
             f.audit = DatabaseAudit.run(c, caps);
         } catch (SQLException | RuntimeException e) {
             f.auditError = e.toString();
+        }
+        try (Connection c = stack.jdbc()) {
+            f.disk = DiskUsage.read(c);
+        } catch (SQLException e) {
+            f.diskError = e.getMessage();
         }
         try {
             f.verify = stack.ledgerAdmin().withDeadlineAfter(300, TimeUnit.SECONDS)

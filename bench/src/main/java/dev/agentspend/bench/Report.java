@@ -63,10 +63,14 @@ final class Report {
         /** pg_stat_statements over phase A's window (--statements), most execution time first. */
         List<StatementStats.Row> statements = List.of();
         String statementsError;
-        /** The WAL written in phase A's window (--statements), per entry. */
+        /** Where the WAL stood at the edges of phase A's window; its detail per entry (--statements). */
         WalStats.Mark walStart;
+        WalStats.Mark walEnd;
         WalStats.Window wal;
         String walError;
+        /** Each schema's size after the run. */
+        DiskUsage.Sizes disk;
+        String diskError;
         int ledgerSessionSnapshots;
         DatabaseAudit.Result audit;
         String auditError;
@@ -182,7 +186,7 @@ final class Report {
             out.println();
             printStatements(out, f);
         }
-        if (f.wal != null || f.walError != null) {
+        if (f.options.statements() && (f.wal != null || f.walError != null)) {
             out.println();
             printWal(out, f);
         }
@@ -217,6 +221,9 @@ final class Report {
         } else {
             out.println("  VerifyLedger: not done: " + f.verifyError);
         }
+
+        out.println();
+        printDisk(out, f);
 
         out.println();
         out.printf("pgbench (same PostgreSQL, services stopped, %d clients, %d threads, %d s, synchronous_commit=on):%n",
@@ -285,6 +292,42 @@ final class Report {
         out.printf(Locale.ROOT, "  %10s %12s %10s  %s%n", "block refs", "record bytes", "fpi bytes", "relation");
         w.relations().stream().limit(WalStats.TOP).forEach(r -> out.printf(Locale.ROOT, "  %10.3f %12.1f %10.1f  %s%n",
                 w.perEntry(r.blockRefs()), w.perEntry(r.recordBytes()), w.perEntry(r.fullPageBytes()), r.name()));
+    }
+
+    /**
+     * What a deployment's disks take per payment: the WAL written in phase A's window (every
+     * replica, backup and archive of the WAL gets these bytes) and each schema's size after the run,
+     * with the day each makes at phase A's rate (a straight extrapolation, for sizing).
+     */
+    static void printDisk(PrintStream out, Figures f) {
+        out.println("Disk (PostgreSQL's own accounting, for sizing; \"a day\" extrapolates phase A's rate):");
+        double seconds = f.fleet == null ? 0 : f.fleet.seconds;
+        long entries = f.walStart == null || f.walEnd == null ? 0 : f.walEnd.entriesSince(f.walStart);
+        if (f.walError != null) {
+            out.println("  WAL: not measured: " + f.walError);
+        } else if (entries > 0 && seconds > 0) {
+            long walBytes = f.walEnd.walBytesSince(f.walStart);
+            out.printf(Locale.ROOT, "  WAL written in phase A's window: %.0f bytes per ledger entry, %.1f MB/s (%d entries"
+                            + " in %.1f s); a day: %.0f GB%n", (double) walBytes / entries, walBytes / seconds / 1e6, entries,
+                    seconds, DiskUsage.gigabytesPerDay(walBytes / seconds));
+        } else {
+            out.println("  WAL: no entry was written in phase A's window");
+        }
+        if (f.disk == null) {
+            out.println("  schemas: not measured: " + f.diskError);
+            return;
+        }
+        DiskUsage.Sizes d = f.disk;
+        StringBuilder sizes = new StringBuilder();
+        for (DiskUsage.Schema s : d.schemas()) {
+            sizes.append(sizes.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%s %.1f MB", s.name(), s.bytes() / 1e6));
+        }
+        out.printf(Locale.ROOT, "  schemas after the run (tables with their indexes and TOAST): %s; the ledger's %d entries:"
+                + " %.0f bytes each%n", sizes, d.ledgerEntries(), d.ledgerBytesPerEntry());
+        if (entries > 0 && seconds > 0) {
+            out.printf(Locale.ROOT, "  the ledger's tables at phase A's rate (entries and idempotency rows are kept for good):"
+                    + " %.0f GB a day%n", DiskUsage.gigabytesPerDay(d.ledgerBytesPerEntry() * entries / seconds));
+        }
     }
 
     static void phase(PrintStream out, String title, PhaseResult p) {

@@ -9,17 +9,36 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What PostgreSQL wrote to its WAL during a measured window ({@code --statements}), per ledger
- * entry written in it: bytes and records in all, and per relation the block references (one per
- * page a record changes: a row version, an index entry, a lock), the record bytes and the
- * full-page images. Unlike time and CPU these counts do not drift with the machine's speed, so
- * two builds compare exactly: a statement that writes a row version or takes a lock for nothing
- * shows as block references on its relation. Read with pg_walinspect (PostgreSQL 16) from the
- * WAL between two positions, right after the window, while those segments are still there.
+ * What PostgreSQL wrote to its WAL during a measured window: its bytes in every run (two
+ * {@link Mark}s), and with {@code --statements} the detail per ledger entry written in it: bytes
+ * and records in all, and per relation the block references (one per page a record changes: a row
+ * version, an index entry, a lock), the record bytes and the full-page images. Unlike time and CPU
+ * these counts do not drift with the machine's speed, so two builds compare exactly: a statement
+ * that writes a row version or takes a lock for nothing shows as block references on its
+ * relation. The detail is read with pg_walinspect (PostgreSQL 16) from the WAL between the two
+ * marks, right after the window, while those segments are still there.
  */
 final class WalStats {
     /** Where the WAL and the ledger's feed stood at one moment. */
     record Mark(String lsn, long feedPosition) {
+        /** WAL bytes written from {@code earlier} to this mark. */
+        long walBytesSince(Mark earlier) {
+            return lsnBytes(lsn) - lsnBytes(earlier.lsn);
+        }
+
+        /** Ledger entries written from {@code earlier} to this mark (positions are handed out without gaps). */
+        long entriesSince(Mark earlier) {
+            return feedPosition - earlier.feedPosition;
+        }
+    }
+
+    /** A pg_lsn's text ("16/B374D848": the high and low 32 bits in hex) as a byte offset into the WAL. */
+    static long lsnBytes(String lsn) {
+        int slash = lsn.indexOf('/');
+        if (slash <= 0 || slash == lsn.length() - 1) {
+            throw new IllegalArgumentException("not a pg_lsn: " + lsn);
+        }
+        return (Long.parseLong(lsn.substring(0, slash), 16) << 32) + Long.parseLong(lsn.substring(slash + 1), 16);
     }
 
     /** One relation's share of the window's WAL. */

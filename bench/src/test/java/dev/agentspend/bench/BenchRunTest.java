@@ -82,6 +82,13 @@ class BenchRunTest {
                 "the entries written show on ledger.entries, by name: " + f.wal);
         assertTrue(lines.stream().anyMatch(l -> l.matches("  \\d+ entries: \\d+ bytes and \\d+\\.\\d records per entry")),
                 "the WAL line of the report");
+        // the disk figures: the WAL of phase A's window as the marks saw it, every service's schema after the run
+        assertEquals(f.wal.walBytes(), f.walEnd.walBytesSince(f.walStart), "the WAL between the marks");
+        assertTrue(lines.stream().anyMatch(l -> l.matches("  WAL written in phase A's window: \\d+ bytes per ledger entry, .*")),
+                "the report's WAL line");
+        assertEquals(DiskUsage.SCHEMAS.size(), f.disk.schemas().size(), "every service's schema: " + f.disk);
+        assertEquals(f.verify.getEntryCount(), f.disk.ledgerEntries(), "the ledger's entries");
+        assertTrue(f.disk.ledgerBytesPerEntry() > 100, "an entry and its idempotency row take bytes: " + f.disk);
 
         // nothing is left running: no service JVM, no PostgreSQL of this run (a running process has
         // resident memory; a stopped one is gone, or a zombie with none until its reaper collects it)

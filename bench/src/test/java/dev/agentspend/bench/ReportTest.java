@@ -85,4 +85,39 @@ class ReportTest {
         assertEquals("  offered 100 payments/s, achieved 111.1 (111.1%)", lines.get(2));
         assertTrue(lines.get(3).startsWith("  more than offered: the clients were still catching up calls"), lines.get(3));
     }
+
+    private static List<String> diskLines(Report.Figures f) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Report.printDisk(new PrintStream(bytes, true, StandardCharsets.UTF_8), f);
+        return bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    }
+
+    @Test
+    void diskGivesTheWalAndTheLedgerPerEntryAndTheirDayAtPhaseARate() {
+        Report.Figures f = new Report.Figures();
+        f.fleet = new PhaseResult("a", 20);
+        f.walStart = new WalStats.Mark("1/0", 1_000);
+        f.walEnd = new WalStats.Mark("1/1E8480", 2_000);   // 2,000,000 bytes for 1,000 entries in 20 s
+        f.disk = new DiskUsage.Sizes(List.of(new DiskUsage.Schema("ledger", 3_000_000), new DiskUsage.Schema("alerts", 150_000)),
+                3_000);
+        List<String> lines = diskLines(f);
+        assertEquals("  WAL written in phase A's window: 2000 bytes per ledger entry, 0.1 MB/s (1000 entries in 20.0 s);"
+                + " a day: 9 GB", lines.get(1));
+        assertEquals("  schemas after the run (tables with their indexes and TOAST): ledger 3.0 MB, alerts 0.2 MB;"
+                + " the ledger's 3000 entries: 1000 bytes each", lines.get(2));
+        // 1,000 bytes an entry, 50 entries a second: 4.32 GB a day
+        assertEquals("  the ledger's tables at phase A's rate (entries and idempotency rows are kept for good): 4 GB a day",
+                lines.get(3));
+    }
+
+    @Test
+    void diskSaysWhatItCouldNotMeasure() {
+        Report.Figures f = new Report.Figures();
+        f.fleet = new PhaseResult("a", 20);
+        f.walError = "connection refused";
+        f.diskError = "connection refused";
+        List<String> lines = diskLines(f);
+        assertEquals(List.of("  WAL: not measured: connection refused", "  schemas: not measured: connection refused"),
+                lines.subList(1, 3));
+    }
 }
