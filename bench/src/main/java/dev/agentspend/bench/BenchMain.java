@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>phase A: K clients pay from random agents of the fleet; the feed lag of analytics and
  *   alerts is sampled meanwhile ({@link LoadPhase}, {@link LagProbe});</li>
  *   <li>phase B: the same clients all pay from one hot agent;</li>
- *   <li>audits the database for overspend and duplicates and calls VerifyLedger ({@link DatabaseAudit});</li>
+ *   <li>audits the database for overspend and duplicates and calls VerifyLedger ({@link DatabaseAudit}), and
+ *   measures what the run left on disk ({@link DiskUsage}; the WAL of phase A's window: {@link WalStats});</li>
  *   <li>runs pgbench on the same PostgreSQL with one payment per transaction ({@link PgBench});</li>
  *   <li>prints the report; its last line is machine-readable ({@link Report#lastLine}).</li>
  * </ol>
