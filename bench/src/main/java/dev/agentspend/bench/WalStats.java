@@ -73,18 +73,14 @@ final class WalStats {
     }
 
     static Window read(Connection c, Mark start, Mark end) throws SQLException {
-        long walBytes;
         long records;
-        try (PreparedStatement s = c.prepareStatement("SELECT pg_wal_lsn_diff(?::pg_lsn, ?::pg_lsn)::bigint,"
-                + " (SELECT COALESCE(SUM(count), 0)::bigint FROM pg_get_wal_stats(?::pg_lsn, ?::pg_lsn))")) {
-            s.setString(1, end.lsn());
-            s.setString(2, start.lsn());
-            s.setString(3, start.lsn());
-            s.setString(4, end.lsn());
+        try (PreparedStatement s = c.prepareStatement(
+                "SELECT COALESCE(SUM(count), 0)::bigint FROM pg_get_wal_stats(?::pg_lsn, ?::pg_lsn)")) {
+            s.setString(1, start.lsn());
+            s.setString(2, end.lsn());
             try (ResultSet rs = s.executeQuery()) {
                 rs.next();
-                walBytes = rs.getLong(1);
-                records = rs.getLong(2);
+                records = rs.getLong(1);
             }
         }
         List<Relation> relations = new ArrayList<>();
@@ -106,6 +102,6 @@ final class WalStats {
                 }
             }
         }
-        return new Window(end.feedPosition() - start.feedPosition(), walBytes, records, relations);
+        return new Window(end.entriesSince(start), end.walBytesSince(start), records, relations);
     }
 }

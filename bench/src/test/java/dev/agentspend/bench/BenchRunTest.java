@@ -83,7 +83,9 @@ class BenchRunTest {
         assertTrue(lines.stream().anyMatch(l -> l.matches("  \\d+ entries: \\d+ bytes and \\d+\\.\\d records per entry")),
                 "the WAL line of the report");
         // the disk figures: the WAL of phase A's window as the marks saw it, every service's schema after the run
-        assertEquals(f.wal.walBytes(), f.walEnd.walBytesSince(f.walStart), "the WAL between the marks");
+        // an entry row alone is some 400 bytes of WAL: fewer per entry would be a mark read wrongly
+        assertTrue(f.walEnd.walBytesSince(f.walStart) > 200 * f.walEnd.entriesSince(f.walStart),
+                "WAL between the marks: " + f.walStart + " " + f.walEnd);
         assertTrue(lines.stream().anyMatch(l -> l.matches("  WAL written in phase A's window: \\d+ bytes per ledger entry, .*")),
                 "the report's WAL line");
         assertEquals(DiskUsage.SCHEMAS.size(), f.disk.schemas().size(), "every service's schema: " + f.disk);
