@@ -64,6 +64,36 @@ public record PolicyView(String agentId, String teamId, AgentStatus status, bool
         return "";
     }
 
+    /**
+     * The scopes (this agent, its team) whose counters of {@code tool} a decision for this agent
+     * reads: those with a cap on that tool in a calendar window or lifetime, among the caps that
+     * bound the agent (its own unless sandboxed, its team's). A payment adds to a tool's counters
+     * only where they count every payment of the tool, which the ledger makes so the first time a
+     * cap reads them (ToolCounters): only such a cap ever reads them, and a payment that grew them
+     * all paid a sixth of its cost for it. Empty for the every-tool counters (tool ''), which
+     * count every payment. TASK caps on a tool read task buckets, which {@link #countedTask} rules.
+     */
+    public List<String> toolRowScopes(String tool) {
+        if (tool == null || tool.isEmpty()) {
+            return List.of();
+        }
+        boolean agent = !sandbox && readsToolRow(agentCaps, tool);
+        boolean team = readsToolRow(teamCaps, tool);
+        if (agent && team) {
+            return List.of(agentId, teamId);
+        }
+        return agent ? List.of(agentId) : team ? List.of(teamId) : List.of();
+    }
+
+    private static boolean readsToolRow(List<CapRule> caps, String tool) {
+        for (CapRule c : caps) {
+            if (c.window().isCalendarOrLifetime() && c.tool().equals(tool)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public String scopeId(Scope scope) {
         return scope == Scope.TEAM ? teamId : agentId;
     }

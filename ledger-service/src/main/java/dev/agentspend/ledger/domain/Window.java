@@ -21,6 +21,11 @@ public enum Window {
         return this == HOUR || this == DAY || this == WEEK || this == MONTH;
     }
 
+    /** Calendar windows and lifetime: the counters a scope keeps per tool in one row (not TASK, not PAYMENT). */
+    public boolean isCalendarOrLifetime() {
+        return this == LIFETIME || isCalendar();
+    }
+
     /** Start of the calendar window containing {@code t} (inclusive). */
     public Instant start(Instant t) {
         ZonedDateTime z = t.atZone(ZoneOffset.UTC);

@@ -61,23 +61,23 @@ final class CounterStore {
     }
 
     private static boolean inWindowRow(CounterKey k) {
-        Window w = k.window();
-        return w == Window.LIFETIME || kind(w) >= 0;
+        return k.window().isCalendarOrLifetime();
     }
 
     // ------------------------------------------------------------------------------------ reads
 
     /**
      * The columns {@link WindowRow#of} reads, by position: scope and tool, then bucket, spent and held
-     * of each window in {@link #KINDS} order, then lifetime's spent and held. By position because a
+     * of each window in {@link #KINDS} order, then lifetime's spent and held, then whether the row
+     * counts every payment of its tool (migration V10). By position because a
      * batch reads some fifty of these rows, and a read by name is a search of the row's column names.
      */
     private static final String WINDOW_ROW_COLUMNS = "c.scope_id, c.tool, c.hour_bucket, c.hour_spent, c.hour_held, "
             + "c.day_bucket, c.day_spent, c.day_held, c.week_bucket, c.week_spent, c.week_held, "
-            + "c.month_bucket, c.month_spent, c.month_held, c.lifetime_spent, c.lifetime_held";
+            + "c.month_bucket, c.month_spent, c.month_held, c.lifetime_spent, c.lifetime_held, c.complete";
 
-    /** The window row as read: each window's current bucket and usage, and lifetime. */
-    private record WindowRow(String[] buckets, Usage[] usage, Usage lifetime) {
+    /** The window row as read: each window's current bucket and usage, lifetime, and whether complete. */
+    private record WindowRow(String[] buckets, Usage[] usage, Usage lifetime, boolean complete) {
         static WindowRow of(Row r) {
             String[] buckets = new String[KINDS.length];
             Usage[] usage = new Usage[KINDS.length];
@@ -87,15 +87,22 @@ final class CounterStore {
                 usage[i] = new Usage(r.getLong(column + 1), r.getLong(column + 2));
                 column += 3;
             }
-            return new WindowRow(buckets, usage, new Usage(r.getLong(column), r.getLong(column + 1)));
+            return new WindowRow(buckets, usage, new Usage(r.getLong(column), r.getLong(column + 1)),
+                    r.getBoolean(column + 2));
         }
     }
 
     /**
      * A window row as a read found it: the current bucket of each window (hour, day, week, month;
-     * null where none), all null for a row that does not exist ({@code stored} false).
+     * null where none), all null for a row that does not exist ({@code stored} false); whether it
+     * counts every payment of its tool ({@code complete}: always for the every-tool row, see
+     * migration V10; never for a row that does not exist).
      */
-    record RowRead(String[] buckets, boolean stored) {
+    record RowRead(String[] buckets, boolean stored, boolean complete) {
+        /** Whether a payment's spend adds to this row (see {@link dev.agentspend.ledger.domain.PolicyView#toolRowScopes}). */
+        boolean counts(String tool) {
+            return tool.isEmpty() || complete;
+        }
     }
 
     /**
@@ -129,7 +136,8 @@ final class CounterStore {
             Map<Group, RowRead> rowsRead = new HashMap<>();
             for (Group g : groups) {
                 WindowRow row = t.getItem1().get(g);
-                rowsRead.put(g, row == null ? new RowRead(new String[KINDS.length], false) : new RowRead(row.buckets(), true));
+                rowsRead.put(g, row == null ? new RowRead(new String[KINDS.length], false, false)
+                        : new RowRead(row.buckets(), true, row.complete()));
             }
             Map<CounterKey, Usage> out = new HashMap<>();
             for (CounterKey k : bucketKeys) {
@@ -589,7 +597,10 @@ final class CounterStore {
                     + "in the buckets read') FROM w";
         }
         if (upsert) {
-            return "INSERT INTO ledger.window_counters AS c (" + columns + ")\nSELECT * FROM unnest(" + types + ")\n"
+            // a tool's row inserted here is not complete: only a hold, a capture, a release or an
+            // expiry writes a row that is not, and a payment of the tool before it was not counted
+            return "INSERT INTO ledger.window_counters AS c (" + columns + ", complete)\nSELECT u.*, u.tool = '' FROM unnest("
+                    + types + ") AS u(" + columns + ")\n"
                     + "ON CONFLICT (scope_id, tool) DO UPDATE SET\n  " + set + returning;
         }
         return "UPDATE ledger.window_counters AS c SET\n  " + set + "\nFROM unnest(" + types + ") AS u(" + columns + ")\n"

@@ -60,6 +60,9 @@ public class LedgerQueries {
     LedgerConfig config;
 
     @Inject
+    ToolCounters toolCounters;
+
+    @Inject
     MeterRegistry registry;
 
     @PostConstruct
@@ -103,7 +106,7 @@ public class LedgerQueries {
                             keys.add(k);
                         }
                     }
-                    return counters(keys).map(usage -> {
+                    return counters(p, keys).map(usage -> {
                         for (CapRule c : caps) {
                             if (c.window() == Window.TASK && (taskId == null || taskId.isEmpty())) {
                                 continue;
@@ -139,8 +142,29 @@ public class LedgerQueries {
         return pool.query("SHOW synchronous_commit").execute().map(rows -> rows.iterator().next().getString(0));
     }
 
-    private Uni<Map<CounterKey, Usage>> counters(List<CounterKey> keys) {
-        return CounterStore.read(pool, keys).map(CounterStore.Read::usage);
+    /**
+     * The usage of the caps' counters. A cap's tool counters that do not count every payment of
+     * the tool yet (no decision has read them since the cap was set) are made to first, as the
+     * next decision would, so the figures are those that decision will see.
+     */
+    private Uni<Map<CounterKey, Usage>> counters(PolicyView p, List<CounterKey> keys) {
+        return CounterStore.read(pool, keys).chain(read -> {
+            java.util.Set<String> uncounted = new java.util.TreeSet<>();
+            for (CounterKey k : keys) {
+                CounterStore.RowRead row = read.rows().get(CounterStore.Group.of(k));
+                if (row != null && !row.counts(k.tool())) {
+                    uncounted.add(k.tool());
+                }
+            }
+            if (uncounted.isEmpty()) {
+                return Uni.createFrom().item(read.usage());
+            }
+            Uni<Void> seeds = Uni.createFrom().voidItem();
+            for (String tool : uncounted) {
+                seeds = seeds.chain(() -> toolCounters.seed(p, tool));
+            }
+            return seeds.chain(() -> CounterStore.read(pool, keys)).map(CounterStore.Read::usage);
+        });
     }
 
     /** Entries in position order, filtered; the page token carries the last position returned. */
@@ -324,6 +348,19 @@ public class LedgerQueries {
             GROUP BY e.position, e.entry_id, e.transfer_micros, e.from_account_id, e.to_account_id
             ORDER BY e.position""";
 
+    /**
+     * A total of rows per counter scope and tool, as the window rows keep them: per agent and per
+     * team ($1: the total, $2: the relation), each for every tool ('') and per tool (tool '' rows
+     * of the relation count only in the every-tool total, whose row has the same name). Rows of no
+     * team make a total for team '', which no counter row has.
+     */
+    private static final String PER_SCOPE_AND_TOOL = """
+            SELECT agent_id AS scope_id, CASE WHEN GROUPING(tool) = 1 THEN '' ELSE tool END AS tool, %1$s AS total
+            FROM %2$s GROUP BY GROUPING SETS ((agent_id), (agent_id, tool)) HAVING GROUPING(tool) = 1 OR tool <> ''
+            UNION ALL
+            SELECT team_id, CASE WHEN GROUPING(tool) = 1 THEN '' ELSE tool END, %1$s
+            FROM %2$s GROUP BY GROUPING SETS ((team_id), (team_id, tool)) HAVING GROUPING(tool) = 1 OR tool <> ''""";
+
     /** Checks every invariant and reports each violation (at most 1,000). */
     public Uni<VerifyLedgerResponse> verify() {
         List<LedgerViolation> found = new ArrayList<>();
@@ -364,21 +401,22 @@ public class LedgerQueries {
                                    WHERE status = 1 GROUP BY agent_id) h ON h.agent_id = s.agent_id
                         WHERE s.held_micros <> COALESCE(h.total, 0) OR s.open_holds <> COALESCE(h.n, 0)"""))
                 .chain(() -> check(conn, found, "holds", """
-                        SELECT c.scope_id AS subject, 'lifetime counter holds ' || c.lifetime_held || ' but open holds sum to '
+                        SELECT c.scope_id || CASE WHEN c.tool = '' THEN '' ELSE ' ' || c.tool END AS subject,
+                               'lifetime counter holds ' || c.lifetime_held || ' but open holds sum to '
                                || COALESCE(h.total, 0) AS description
                         FROM ledger.window_counters c
-                        LEFT JOIN (SELECT agent_id, SUM(amount_micros) AS total FROM ledger.holds WHERE status = 1 GROUP BY agent_id) h
-                          ON h.agent_id = c.scope_id
-                        WHERE c.tool = '' AND c.scope_id LIKE 'agt%'
-                          AND c.lifetime_held <> COALESCE(h.total, 0)"""))
+                        LEFT JOIN (%s) h ON h.scope_id = c.scope_id AND h.tool = c.tool
+                        WHERE c.lifetime_held <> COALESCE(h.total, 0)""".formatted(PER_SCOPE_AND_TOOL.formatted(
+                        "SUM(amount_micros)", "ledger.holds WHERE status = 1"))))
+                // a tool's row counts every payment only once complete (migration V10); its held amounts always
                 .chain(() -> check(conn, found, "spend_counters", """
-                        SELECT c.scope_id AS subject, 'lifetime spend counter ' || c.lifetime_spent || ' but entries sum to '
+                        SELECT c.scope_id || CASE WHEN c.tool = '' THEN '' ELSE ' ' || c.tool END AS subject,
+                               'lifetime spend counter ' || c.lifetime_spent || ' but entries sum to '
                                || COALESCE(e.total, 0) AS description
                         FROM ledger.window_counters c
-                        LEFT JOIN (SELECT agent_id, SUM(spend_micros) FILTER (WHERE event_type <> 12) AS total
-                                   FROM ledger.entries GROUP BY agent_id) e ON e.agent_id = c.scope_id
-                        WHERE c.tool = '' AND c.scope_id LIKE 'agt%'
-                          AND c.lifetime_spent <> COALESCE(e.total, 0)"""))
+                        LEFT JOIN (%s) e ON e.scope_id = c.scope_id AND e.tool = c.tool
+                        WHERE (c.tool = '' OR c.complete) AND c.lifetime_spent <> COALESCE(e.total, 0)""".formatted(
+                        PER_SCOPE_AND_TOOL.formatted("SUM(spend_micros) FILTER (WHERE event_type <> 12)", "ledger.entries"))))
                 .chain(() -> check(conn, found, "positions", """
                         SELECT 'entries' AS subject, COUNT(*) || ' entries but positions run from ' || COALESCE(MIN(position), 0)
                                || ' to ' || COALESCE(MAX(position), 0) AS description

@@ -72,6 +72,9 @@ public class LedgerStore {
     @Inject
     LedgerConfig config;
 
+    @Inject
+    ToolCounters toolCounters;
+
     /** A response and whether it is the replay of an earlier request with the same request_id. */
     public record Result<T>(T response, boolean replayed) {
     }
@@ -215,6 +218,7 @@ public class LedgerStore {
      */
     static Entry.Builder decidePayment(Tx tx, Policy policy, PayRequest req, List<CounterKey> keys) {
         PolicyView p = policy.view();
+        tx.requireCounted(p, req.getTool());
         Tx.AgentRow a = tx.agent(p.agentId());
         Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
                 req.getTool(), req.getTaskId(), tx.now, tx.now, false);
@@ -239,12 +243,13 @@ public class LedgerStore {
         PolicyView p = policy.view();
         Duration ttl = req.hasTtl() ? Duration.ofSeconds(req.getTtl().getSeconds(), req.getTtl().getNanos())
                 : config.ledger().holdDefaultTtl();
-        return writeCall(caller, req.getRequestId(), "Hold", fingerprint, HoldResponse.parser(),
+        return toolCounters.whenCounted(() -> writeCall(caller, req.getRequestId(), "Hold", fingerprint, HoldResponse.parser(),
                 Map.of(p.agentId(), p.currency()), tx -> {
             List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(), req.getTaskId(), tx.now);
             return readUnderAgentLock(tx, p, keys)
                         .chain(() -> {
                             return Uni.createFrom().voidItem().chain(v -> {
+                                tx.requireCounted(p, req.getTool());
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
                                         req.getTool(), req.getTaskId(), tx.now, tx.now, true);
@@ -286,7 +291,7 @@ public class LedgerStore {
                                         .map(r -> new Pending<>(out.setHold(hold), e));
                             });
                         });
-        });
+        }));
     }
 
     /**
@@ -396,7 +401,7 @@ public class LedgerStore {
 
     public Uni<Result<CaptureResponse>> capture(String caller, Policy policy, CaptureRequest req, byte[] fingerprint) {
         PolicyView p = policy.view();
-        return writeCall(caller, req.getRequestId(), "Capture", fingerprint, CaptureResponse.parser(),
+        return toolCounters.whenCounted(() -> writeCall(caller, req.getRequestId(), "Capture", fingerprint, CaptureResponse.parser(),
                 Map.of(p.agentId(), p.currency()), tx ->
                 holdOf(tx, req.getHoldId(), p.agentId())
                         .chain(h0 -> expireOverdue(tx, p.agentId()))
@@ -419,6 +424,7 @@ public class LedgerStore {
                                 decision = tx.lockTeams(List.of(h.teamId()))
                                         .chain(() -> tx.loadCounters(h.keys()))
                                         .map(v -> {
+                                            tx.requireCounted(view, h.tool());
                                             // the hold's own reservation is released by this capture
                                             tx.addToCounters(h.keys(), 0, -h.amount());
                                             Tx.AgentRow a = tx.agent(p.agentId());
@@ -459,7 +465,7 @@ public class LedgerStore {
                                 return closeHold(tx, h.holdId(), HoldStatus.HOLD_STATUS_CAPTURED, amount)
                                         .map(v -> new Pending<>(out.setHold(closed), e));
                             });
-                        }));
+                        })));
     }
 
     public Uni<Result<ReleaseResponse>> release(String caller, Policy policy, ReleaseRequest req, byte[] fingerprint) {
@@ -562,7 +568,7 @@ public class LedgerStore {
     public Uni<Result<PayAgentResponse>> payAgent(String caller, Policy policy, PolicyView payee, PayAgentRequest req,
                                                   byte[] fingerprint) {
         PolicyView p = policy.view();
-        return writeCall(caller, req.getRequestId(), "PayAgent", fingerprint, PayAgentResponse.parser(),
+        return toolCounters.whenCounted(() -> writeCall(caller, req.getRequestId(), "PayAgent", fingerprint, PayAgentResponse.parser(),
                 Map.of(p.agentId(), p.currency(), payee.agentId(), payee.currency()), tx ->
                 expireOverdue(tx, p.agentId())
                         .chain(() -> tx.lockTeams(List.of(p.teamId())))
@@ -570,6 +576,7 @@ public class LedgerStore {
                             List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(),
                                     p.countedTask(req.getTaskId()), tx.now);
                             return tx.loadCounters(keys).chain(() -> discountTeammatesOverdueHolds(tx, p)).map(v -> {
+                                tx.requireCounted(p, req.getTool());
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Tx.AgentRow b = tx.agent(payee.agentId());
                                 Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
@@ -594,7 +601,7 @@ public class LedgerStore {
                                 e.setBalanceMicros(a.balance);
                                 return new Pending<>(PayAgentResponse.newBuilder(), e);
                             });
-                        }));
+                        })));
     }
 
     /**
@@ -711,11 +718,14 @@ public class LedgerStore {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Applies an approved spend: balance, counters (with the HARD limits in force) and the entry's spend. */
+    /**
+     * Applies an approved spend: balance, counters (with the HARD limits in force; a tool's only
+     * where they count every payment, see {@link Tx#countedKeys}) and the entry's spend.
+     */
     static void spend(Tx tx, PolicyView p, Tx.AgentRow a, List<CounterKey> keys, Authorizer.Request ar, Entry.Builder e) {
         a.balance = Money.subtract(a.balance, ar.increment(), "the agent's balance");
         a.dirty = true;
-        tx.addToCounters(keys, ar.increment(), 0);
+        tx.addToCounters(tx.countedKeys(keys), ar.increment(), 0);
         tx.recordHardLimits(Authorizer.hardLimits(p, ar));
         e.setSpendMicros(ar.increment());
     }

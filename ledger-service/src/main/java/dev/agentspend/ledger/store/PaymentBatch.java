@@ -170,7 +170,13 @@ final class PaymentBatch {
     private void decide(Tx tx, Job j, List<CounterKey> keys) {
         Entry.Builder e;
         if (j.req() instanceof PayRequest pay) {
-            e = LedgerStore.decidePayment(tx, j.policy(), pay, keys);
+            try {
+                e = LedgerStore.decidePayment(tx, j.policy(), pay, keys);
+            } catch (ToolNotCounted uncounted) {
+                // refused before anything was decided; PaymentBatcher makes the tool counted and queues it again
+                refused.put(j, uncounted);
+                return;
+            }
         } else {
             CompleteTaskRequest c = (CompleteTaskRequest) j.req();
             PolicyView p = j.policy().view();

@@ -55,6 +55,9 @@ public class PaymentBatcher {
     LedgerStore store;
 
     @Inject
+    ToolCounters toolCounters;
+
+    @Inject
     LedgerConfig config;
 
     @Inject
@@ -85,7 +88,7 @@ public class PaymentBatcher {
     /** Decides and records one payment, in the next batch. */
     public Uni<LedgerStore.Result<PayResponse>> pay(String caller, LedgerStore.Policy policy, PayRequest req,
                                                     byte[] fingerprint) {
-        return enqueue(out -> new PaymentBatch.Job(caller, policy, req, fingerprint, out))
+        return toolCounters.whenCounted(() -> enqueue(out -> new PaymentBatch.Job(caller, policy, req, fingerprint, out)))
                 .map(r -> new LedgerStore.Result<>((PayResponse) r.response(), r.replayed()));
     }
 

@@ -223,6 +223,58 @@ final class Tx {
         }
     }
 
+    /**
+     * Before a decision for {@code view} that reads {@code tool}'s counters: each window row of the
+     * tool that a cap of {@code view} reads counts every payment of the tool, or this throws
+     * {@link ToolNotCounted} (nothing is decided yet: the caller makes the rows complete, see
+     * {@link ToolCounters}, and runs again). The rows must have been read by this transaction.
+     */
+    void requireCounted(dev.agentspend.ledger.domain.PolicyView view, String tool) {
+        for (String scope : view.toolRowScopes(tool)) {
+            CounterStore.RowRead row = windowRowsRead.get(new CounterStore.Group(scope, tool));
+            if (row == null) {
+                throw new IllegalStateException("the window row of " + scope + " and " + tool + " was not read");
+            }
+            if (!row.complete()) {
+                throw new ToolNotCounted(view, tool);
+            }
+        }
+    }
+
+    /**
+     * The counters a payment's spend adds to, of {@code keys} (a payment's, all read by this
+     * transaction): all but those of a tool's window row that does not count every payment of the
+     * tool (see {@link dev.agentspend.ledger.domain.PolicyView#toolRowScopes}). Holds, captures,
+     * releases and expiries add to every key: held amounts are exact in every row.
+     */
+    List<CounterKey> countedKeys(List<CounterKey> keys) {
+        List<CounterKey> counted = null;
+        // a payment's keys come a row at a time (CounterKey.forPayment): one lookup per row
+        CounterStore.Group group = null;
+        boolean groupCounts = true;
+        for (int i = 0; i < keys.size(); i++) {
+            CounterKey k = keys.get(i);
+            boolean counts = true;
+            if (!k.tool().isEmpty() && k.window().isCalendarOrLifetime()) {
+                if (group == null || !group.scopeId().equals(k.scopeId()) || !group.tool().equals(k.tool())) {
+                    group = CounterStore.Group.of(k);
+                    CounterStore.RowRead row = windowRowsRead.get(group);
+                    if (row == null) {
+                        throw new IllegalStateException("counter " + k + " was not read");
+                    }
+                    groupCounts = row.counts(k.tool());
+                }
+                counts = groupCounts;
+            }
+            if (!counts && counted == null) {
+                counted = new ArrayList<>(keys.subList(0, i));
+            } else if (counts && counted != null) {
+                counted.add(k);
+            }
+        }
+        return counted == null ? keys : counted;
+    }
+
     /** Adds to counters: spent and held deltas (negative to release). */
     void addToCounters(Collection<CounterKey> keys, long spentDelta, long heldDelta) {
         for (CounterKey k : keys) {

@@ -141,7 +141,7 @@ class CheckedWritesTest {
     private static Map<CounterStore.Group, CounterStore.RowRead> rowsAsRead(String scope, Instant t) {
         Map<CounterStore.Group, CounterStore.RowRead> read = new HashMap<>();
         for (String tool : List.of("", TOOL)) {
-            read.put(new CounterStore.Group(scope, tool), new CounterStore.RowRead(buckets(t), true));
+            read.put(new CounterStore.Group(scope, tool), new CounterStore.RowRead(buckets(t), true, true));
         }
         return read;
     }

@@ -16,7 +16,7 @@ import static dev.agentspend.platform.SqlRows.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Migration V2 on a ledger that ran on V1: every counter keeps its value, either as the current
+ * Migrations V2 (and V10, below) on a ledger that ran on V1: every counter keeps its value, either as the current
  * bucket of its window row (the newest of each window, and lifetime) or still in ledger.counters
  * (older buckets, tasks), so ledger.every_counter lists exactly what ledger.counters did.
  */
@@ -67,6 +67,12 @@ class WindowCountersMigrationTest {
                     SELECT string_agg(collation_name, '|' ORDER BY table_name) FROM information_schema.columns
                     WHERE table_schema = 'ledger' AND (table_name, column_name) IN (('agent_state', 'agent_id'),
                           ('idempotency', 'request_id'), ('entries', 'entry_id'), ('window_counters', 'hour_bucket'))"""));
+            // V10: every row the releases before wrote counted every payment: complete; a row such a
+            // release inserts during a rolling update (without the column) is not, and is rebuilt when read
+            assertEquals(List.of("agt_a||t", "agt_a|openai/chat|t", "team_t||t"),
+                    rows(st, "SELECT scope_id, tool, complete FROM ledger.window_counters ORDER BY scope_id, tool"));
+            st.executeUpdate("INSERT INTO ledger.window_counters (scope_id, tool, lifetime_spent) VALUES ('agt_b', 'x', 5)");
+            assertEquals(List.of("f"), rows(st, "SELECT complete FROM ledger.window_counters WHERE scope_id = 'agt_b'"));
         }
     }
 
