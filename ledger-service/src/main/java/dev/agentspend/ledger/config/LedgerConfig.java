@@ -54,6 +54,14 @@ public interface LedgerConfig {
         /** Entries read per database round trip by StreamEntries. */
         @WithDefault("500")
         int streamBatchSize();
+
+        /**
+         * The newest entries this replica committed that StreamEntries serves from memory (0 to
+         * 1048576; 0: every read goes to the database). At the default, about 3 MB of payloads; a
+         * subscriber further behind than this reads the database.
+         */
+        @WithDefault("8192")
+        int feedTailEntries();
     
         /**
          * Most payments committed in one transaction (group commit). Batches form only while an

@@ -1,7 +1,9 @@
 package dev.agentspend.ledger.store;
 
+import dev.agentspend.ledger.config.LedgerConfig;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
@@ -11,20 +13,44 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Wakes idle StreamEntries subscribers as soon as this replica commits entries; subscribers also
- * poll (entries committed by other replicas), so a missed wake-up costs at most one poll interval.
+ * Keeps the entries this replica commits in its {@link FeedTail} and wakes idle StreamEntries
+ * subscribers as soon as it does; subscribers also poll (entries committed by other replicas), so
+ * a missed wake-up costs at most one poll interval.
  */
 @ApplicationScoped
 public class FeedNotifier {
     private final List<Runnable> waiting = new ArrayList<>();
     /** Signals so far (guarded by {@code waiting}): a reader notes it before it reads. */
     private long signals;
+    /** Keeps nothing until sized from the configuration (a test without CDI reads the database). */
+    private FeedTail tail = new FeedTail(0);
 
     @Inject
     Vertx vertx;
 
-    /** Called after a commit that wrote entries. */
-    public void signal() {
+    @Inject
+    LedgerConfig config;
+
+    @PostConstruct
+    void sizeTail() {
+        tail = new FeedTail(config.ledger().feedTailEntries());
+    }
+
+    /** Called after a transaction committed: its entries join the tail, then waiting readers wake. */
+    public void committed(List<FeedEntry> entries) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        tail.add(entries);
+        signal();
+    }
+
+    /** The committed entries after {@code afterPosition} from memory, or empty: read the database (see {@link FeedTail#after}). */
+    List<FeedEntry> fromTail(long afterPosition, int max) {
+        return tail.after(afterPosition, max);
+    }
+
+    private void signal() {
         List<Runnable> wake;
         synchronized (waiting) {
             signals++;

@@ -17,6 +17,7 @@ import dev.agentspend.proto.ledger.v1.LedgerViolation;
 import dev.agentspend.proto.ledger.v1.ListEntriesRequest;
 import dev.agentspend.proto.ledger.v1.ListEntriesResponse;
 import dev.agentspend.proto.ledger.v1.VerifyLedgerResponse;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Multi;
 import jakarta.annotation.PostConstruct;
@@ -65,9 +66,14 @@ public class LedgerQueries {
     @Inject
     MeterRegistry registry;
 
+    private Counter pagesFromMemory;
+    private Counter pagesFromDatabase;
+
     @PostConstruct
-    void registerGauge() {
+    void registerMeters() {
         registry.gauge("agentspend.ledger.stream.subscribers", activeStreams);
+        pagesFromMemory = registry.counter("agentspend.ledger.stream.reads", "source", "memory");
+        pagesFromDatabase = registry.counter("agentspend.ledger.stream.reads", "source", "database");
     }
 
     /**
@@ -242,7 +248,8 @@ public class LedgerQueries {
     static final int EMPTY_READS_BEFORE_OPEN_READ = 10;
 
     /**
-     * The entry feed after {@code afterPosition}: pages from the database; when caught up, waits
+     * The entry feed after {@code afterPosition}: pages from the entries this replica committed last
+     * ({@link FeedTail}) when it holds them, else from the database; when caught up, waits
      * for a local commit or the poll interval, then reads again; ends when the subscriber cancels.
      * A page shorter than a full one was read caught up: the next read waits for a commit after the
      * read began (counted by the notifier, so one that came during the read is not missed) instead of
@@ -313,6 +320,14 @@ public class LedgerQueries {
      * {@code open} read looks past it.
      */
     private Uni<List<FeedEntry>> readPage(long after, int batch, boolean open) {
+        if (!open) {
+            List<FeedEntry> committedHere = notifier.fromTail(after, batch);
+            if (!committedHere.isEmpty()) {
+                pagesFromMemory.increment();
+                return Uni.createFrom().item(committedHere);
+            }
+        }
+        pagesFromDatabase.increment();
         String sql = open
                 ? "SELECT position, payload FROM ledger.entries WHERE position > $1::bigint ORDER BY position LIMIT $2::bigint"
                 : """

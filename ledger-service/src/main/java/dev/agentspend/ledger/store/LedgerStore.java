@@ -132,7 +132,6 @@ public class LedgerStore {
                     }, tx -> work.apply(tx).invoke(pd -> tx.storeResponse(pd.entry(), caller, requestId, fingerprint,
                             method, pd.builder().build().toByteArray())))
                     .map(pd -> pd.<T>finish())
-                    .invoke(notifier::signal)
                     .map(r -> new Result<>(r, false))
                     .onFailure(t -> t instanceof AlreadyDone || isUniqueViolation(t, "idempotency"))
                     .recoverWithUni(() -> replayStored(caller, requestId, method, fingerprint, parser));
@@ -151,6 +150,7 @@ public class LedgerStore {
             return Uni.combine().all().unis(tx.begin(), tx.lockAgents(agents), underLock.apply(tx)).discardItems()
                     .chain(() -> work.apply(tx))
                     .call(r -> tx.flushAndCommit(() -> { }))
+                    .invoke(r -> notifier.committed(tx.committedEntries()))
                     .onFailure().call(tx::rollback);
         }));
     }
@@ -560,7 +560,7 @@ public class LedgerStore {
     /** Releases one agent's overdue holds in its own transaction. */
     public Uni<Void> expireAgent(String agentId, String currency) {
         return inOwnTransaction(Map.of(agentId, currency), tx -> expireOverdue(tx, agentId),
-                tx -> Uni.createFrom().voidItem()).invoke(notifier::signal);
+                tx -> Uni.createFrom().voidItem());
     }
 
     // ---------------------------------------------------------------- agent payments, tasks, admin

@@ -153,11 +153,11 @@ public class PaymentBatcher {
         // the batch begins and commits its transaction itself, pipelined with its statements
         // deferred: a throw while the batch builds its statements fails the Uni, so withConnection
         // still hands the connection back
-        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> batch.run(store, new Tx(conn, clock.instant()), committing)))
-                .invoke(v -> {
-                    notifier.signal();
-                    batch.answer();
-                })
+        return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
+                    Tx tx = new Tx(conn, clock.instant());
+                    return batch.run(store, tx, committing).invoke(v -> notifier.committed(tx.committedEntries()));
+                }))
+                .invoke(v -> batch.answer())
                 .onFailure().recoverWithUni(t -> {
                     if (jobs.size() == 1) {
                         PaymentBatch.Job job = jobs.get(0);

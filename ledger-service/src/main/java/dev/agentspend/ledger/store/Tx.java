@@ -54,6 +54,9 @@ final class Tx {
     private final List<TaskRow> taskRows = new ArrayList<>();
     /** Statements sent that end in ledger.require_rows: COMMIT goes only if that many ran. */
     private int checkedWrites;
+    /** The entries as written (payload bytes and positions), once the entries statement answered. */
+    private List<FeedEntry> written = List.of();
+    private boolean committed;
 
     String caller;
     String requestId;
@@ -497,7 +500,18 @@ final class Tx {
         // one simple query an error skips the COMMIT after it.
         Uni<Void> commit = conn.query("SELECT ledger.require_written('" + lastEntry + "', " + checkedWrites + "); COMMIT")
                 .execute().replaceWithVoid();
-        return firstFailure(insert, commit);
+        return firstFailure(insert, commit).invoke(() -> committed = true);
+    }
+
+    /**
+     * The entries this transaction committed, in position order, with the payload bytes written:
+     * what the feed reads back from ledger.entries. Only after {@link #flushAndCommit} succeeded.
+     */
+    List<FeedEntry> committedEntries() {
+        if (!entries.isEmpty() && !committed) {
+            throw new IllegalStateException("the entries of a transaction that did not commit are not the feed's");
+        }
+        return written;
     }
 
     /**
@@ -555,6 +569,7 @@ final class Tx {
         String[] holds = new String[n];
         String[] reversed = new String[n];
         io.vertx.core.buffer.Buffer[] payloads = new io.vertx.core.buffer.Buffer[n];
+        byte[][] payloadBytes = new byte[n][];
         // null where an entry moves no money
         String[] fromAccounts = new String[n];
         String[] toAccounts = new String[n];
@@ -581,7 +596,8 @@ final class Tx {
             currencies[i] = e.getCurrencyCode();
             holds[i] = e.getHoldId();
             reversed[i] = e.getReversedEntryId();
-            payloads[i] = io.vertx.core.buffer.Buffer.buffer(e.clearPosition().build().toByteArray());
+            payloadBytes[i] = e.clearPosition().build().toByteArray();
+            payloads[i] = io.vertx.core.buffer.Buffer.buffer(payloadBytes[i]);
             Transfer t = transfers.get(ids[i]);
             if (t != null) {
                 fromAccounts[i] = t.fromAccount();
@@ -650,9 +666,15 @@ final class Tx {
                     for (Row r : rows) {
                         positions.put(r.getString("entry_id"), r.getLong("position"));
                     }
-                    for (Entry.Builder e : entries) {
-                        e.setPosition(positions.get(e.getEntryId()));
+                    FeedEntry[] feed = new FeedEntry[n];
+                    for (int i = 0; i < n; i++) {
+                        long position = positions.get(ids[i]);
+                        entries.get(i).setPosition(position);
+                        feed[i] = FeedEntry.of(position, payloadBytes[i]);
                     }
+                    // in position order, whatever order RETURNING gave the rows in
+                    java.util.Arrays.sort(feed, java.util.Comparator.comparingLong(FeedEntry::position));
+                    written = List.of(feed);
                 })
                 .replaceWithVoid();
     }

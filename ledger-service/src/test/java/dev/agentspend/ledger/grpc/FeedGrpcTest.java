@@ -44,6 +44,9 @@ class FeedGrpcTest {
     @Inject
     LedgerQueries queries;
 
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
+
     /** A StreamEntries subscription on its own cancellable context. */
     static final class Subscription implements AutoCloseable {
         final Context.CancellableContext context = Context.current().withCancellation();
@@ -157,6 +160,47 @@ class FeedGrpcTest {
                 assertEquals(received.get(i), feed.nextResponse().getEntry());
             }
         }
+    }
+
+    /**
+     * The entries a subscriber at the head gets come from the ledger's memory of its own commits
+     * (FeedTail), not from the database: they must be the rows as stored, positions included.
+     */
+    @Test
+    void entriesServedFromMemoryAreTheDatabasesOwn() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(cap(CapWindow.CAP_WINDOW_DAY, 8_000, true)).build(), 10_000_000);
+        double fromMemory = registry.counter("agentspend.ledger.stream.reads", "source", "memory").count();
+        long start = head();
+        for (int i = 0; i < 6; i++) {
+            // the fifth and sixth are declined by the cap: declines are entries too
+            a.ledger().pay(pay(2_000).setTool("tool-" + i).setTaskId("task-" + (i % 2)).build());
+        }
+        Fixture.credit(a, 1_000);
+        long end = head();
+        List<Entry> received = new ArrayList<>();
+        try (Subscription feed = new Subscription(LedgerTestResource.SERVICE_TOKEN, start, 64)) {
+            while (received.isEmpty() || received.get(received.size() - 1).getPosition() < end) {
+                received.add(feed.next());
+            }
+        }
+        List<Entry> stored = new ArrayList<>();
+        try (java.sql.Connection c = Fixture.sql();
+             java.sql.PreparedStatement st = c.prepareStatement(
+                     "SELECT position, payload FROM ledger.entries WHERE position > ? AND position <= ? ORDER BY position")) {
+            st.setLong(1, start);
+            st.setLong(2, end);
+            try (java.sql.ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    stored.add(Entry.parseFrom(rs.getBytes(2)).toBuilder().setPosition(rs.getLong(1)).build());
+                }
+            }
+        }
+        assertEquals(end - start, stored.size());
+        assertEquals(stored, received);
+        assertEquals(2, received.stream().filter(e -> e.getDecision() == dev.agentspend.proto.ledger.v1.Decision.DECISION_DECLINED).count());
+        assertTrue(registry.counter("agentspend.ledger.stream.reads", "source", "memory").count() > fromMemory,
+                "a subscriber at the head read the ledger's memory");
     }
 
     @Test

@@ -64,6 +64,8 @@ class FeedGapTest {
             queries.config = config(PAGE, Duration.ofMillis(10));
             queries.notifier = new FeedNotifier();
             queries.notifier.vertx = vertx;
+            queries.registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            queries.registerMeters();
             List<Long> positions = new ArrayList<>();
             queries.pages(0).select().first(2).subscribe().asStream()
                     .forEach(page -> page.forEach(e -> positions.add(e.position())));
@@ -74,8 +76,8 @@ class FeedGapTest {
         }
     }
 
-    /** The two settings the feed reads; any other is a mistake in this test. */
-    private static LedgerConfig config(int batch, Duration poll) {
+    /** The two settings the feed reads; any other is a mistake in a test that uses it. */
+    static LedgerConfig config(int batch, Duration poll) {
         LedgerConfig.Ledger ledger = (LedgerConfig.Ledger) Proxy.newProxyInstance(FeedGapTest.class.getClassLoader(),
                 new Class<?>[]{LedgerConfig.Ledger.class}, (proxy, method, args) -> switch (method.getName()) {
                     case "streamBatchSize" -> batch;

@@ -31,7 +31,7 @@ class FeedNotifierTest {
     @Test
     void aSignalDuringTheReadEndsTheWaitAtOnce() {
         long seen = notifier.signals();
-        notifier.signal(); // a commit while the reader was reading
+        commit(); // a commit while the reader was reading
         assertTrue(waiting(seen, LONG).isDone(), "a commit came after the reader's count");
     }
 
@@ -40,13 +40,26 @@ class FeedNotifierTest {
         long seen = notifier.signals();
         CompletableFuture<Void> wait = waiting(seen, LONG);
         assertFalse(wait.isDone());
-        notifier.signal();
+        commit();
         wait.get(10, TimeUnit.SECONDS);
     }
 
     @Test
     void withoutAnySignalTheWaitEndsAfterItsTimeout() throws Exception {
         waiting(notifier.signals(), Duration.ofMillis(20)).get(10, TimeUnit.SECONDS);
+    }
+
+    private long position;
+
+    private void commit() {
+        notifier.committed(java.util.List.of(new FeedEntry(++position, com.google.protobuf.ByteString.EMPTY)));
+    }
+
+    @Test
+    void aCommitWithoutEntriesWakesNobody() {
+        long seen = notifier.signals();
+        notifier.committed(java.util.List.of());
+        assertFalse(waiting(seen, LONG).isDone());
     }
 
     private CompletableFuture<Void> waiting(long seen, Duration timeout) {
