@@ -39,18 +39,9 @@ class FeedGapTest {
     void theFeedReadsPastAGapWiderThanAPage() throws Exception {
         String url = MigrationTests.databaseAt("ledger_feed_gap_test", "7");
         try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
-             Statement st = c.createStatement();
-             PreparedStatement insert = c.prepareStatement("INSERT INTO ledger.entries (position, entry_id, event_type, "
-                     + "agent_id, team_id, tool, task_id, decision, amount_micros, spend_micros, currency_code, hold_id, "
-                     + "reversed_entry_id, recorded_time, payload) VALUES (?, ?, 2, 'agt_a', '', '', '', 2, 1, 0, 'USD', '', '', "
-                     + "now(), ?)")) {
+             Statement st = c.createStatement()) {
             for (long position : new long[]{1, 2, 3 + GAP}) {
-                String id = "ent_gap" + position;
-                insert.setLong(1, position);
-                insert.setString(2, id);
-                insert.setBytes(3, Entry.newBuilder().setEntryId(id).setEventType(EventType.EVENT_TYPE_PAYMENT_DECLINED)
-                        .setAgentId("agt_a").build().toByteArray());
-                insert.executeUpdate();
+                insertDeclinedEntry(c, position, "ent_gap" + position, "agt_a");
             }
             st.executeUpdate("UPDATE ledger.feed_position SET last_position = " + (3 + GAP) + " WHERE id = 1");
         }
@@ -74,6 +65,22 @@ class FeedGapTest {
             pool.closeAndAwait();
             vertx.closeAndAwait();
         }
+    }
+
+    /** Writes a declined payment's entry at {@code position}, as another writer would; returns its payload. */
+    static byte[] insertDeclinedEntry(Connection c, long position, String entryId, String agentId) throws java.sql.SQLException {
+        byte[] payload = Entry.newBuilder().setEntryId(entryId).setEventType(EventType.EVENT_TYPE_PAYMENT_DECLINED)
+                .setAgentId(agentId).build().toByteArray();
+        try (PreparedStatement insert = c.prepareStatement("INSERT INTO ledger.entries (position, entry_id, event_type, "
+                + "agent_id, team_id, tool, task_id, decision, amount_micros, spend_micros, currency_code, hold_id, "
+                + "reversed_entry_id, recorded_time, payload) VALUES (?, ?, 2, ?, '', '', '', 2, 1, 0, 'USD', '', '', now(), ?)")) {
+            insert.setLong(1, position);
+            insert.setString(2, entryId);
+            insert.setString(3, agentId);
+            insert.setBytes(4, payload);
+            insert.executeUpdate();
+        }
+        return payload;
     }
 
     /** The two settings the feed reads; any other is a mistake in a test that uses it. */

@@ -2,8 +2,6 @@ package dev.agentspend.ledger.store;
 
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
-import dev.agentspend.proto.ledger.v1.Entry;
-import dev.agentspend.proto.ledger.v1.EventType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.pgclient.PgPool;
@@ -16,7 +14,6 @@ import org.junit.jupiter.api.Timeout;
 import java.lang.reflect.Field;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,23 +37,11 @@ class FeedTailReadTest {
         List<FeedEntry> committedHere = new ArrayList<>();
         List<FeedEntry> inDatabase = new ArrayList<>();
         try (Connection c = DriverManager.getConnection(url, EmbeddedDatabase.USER, "");
-             Statement st = c.createStatement();
-             PreparedStatement insert = c.prepareStatement("INSERT INTO ledger.entries (position, entry_id, event_type, "
-                     + "agent_id, team_id, tool, task_id, decision, amount_micros, spend_micros, currency_code, hold_id, "
-                     + "reversed_entry_id, recorded_time, payload) VALUES (?, ?, 2, ?, '', '', '', 2, 1, 0, 'USD', '', '', "
-                     + "now(), ?)")) {
+             Statement st = c.createStatement()) {
             for (long position = 1; position <= 12; position++) {
                 // positions 4 and 9 to 10: another replica's
                 boolean here = position != 4 && position != 9 && position != 10;
-                String id = "ent_tail" + position;
-                String agent = here ? "agt_here" : "agt_there";
-                byte[] payload = Entry.newBuilder().setEntryId(id).setEventType(EventType.EVENT_TYPE_PAYMENT_DECLINED)
-                        .setAgentId(agent).build().toByteArray();
-                insert.setLong(1, position);
-                insert.setString(2, id);
-                insert.setString(3, agent);
-                insert.setBytes(4, payload);
-                insert.executeUpdate();
+                byte[] payload = FeedGapTest.insertDeclinedEntry(c, position, "ent_tail" + position, here ? "agt_here" : "agt_there");
                 FeedEntry e = FeedEntry.of(position, payload);
                 inDatabase.add(e);
                 if (here) {

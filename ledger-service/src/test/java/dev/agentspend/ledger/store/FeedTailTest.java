@@ -72,6 +72,14 @@ class FeedTailTest {
     }
 
     @Test
+    void aSlotHoldingAnotherPositionIsAMiss() {
+        FeedTail tail = new FeedTail(4);
+        tail.add(entries(1, 6)); // 5 and 6 took the slots of 1 and 2
+        assertEquals(List.of(), tail.after(0, 4), "1 and 2 are gone");
+        assertEquals(List.of(3L, 4L, 5L, 6L), positions(tail.after(2, 4)));
+    }
+
+    @Test
     void aTailOfNoEntriesKeepsNothing() {
         FeedTail tail = new FeedTail(0);
         tail.add(entries(1, 3));
