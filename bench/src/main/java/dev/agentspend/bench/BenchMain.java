@@ -130,7 +130,7 @@ public final class BenchMain {
                             monitor.reset();
                             f.fleetStart = ProcessStats.sampleAll(monitor.watched(), false);
                             f.fleetBackendsStart = backends(stack);
-                            f.fleetBatchesStart = LedgerBatches.read(stack.port("ledger-service"));
+                            f.fleetLedgerStart = LedgerCounters.read(stack.port("ledger-service"));
                             if (options.statements()) {
                                 try (java.sql.Connection c = stack.jdbc()) {
                                     StatementStats.reset(c);
@@ -149,7 +149,7 @@ public final class BenchMain {
                         public void measureEnded() {
                             f.fleetEnd = ProcessStats.sampleAll(monitor.watched(), false);
                             f.fleetBackendsEnd = backends(stack);
-                            f.fleetBatchesEnd = LedgerBatches.read(stack.port("ledger-service"));
+                            f.fleetLedgerEnd = LedgerCounters.read(stack.port("ledger-service"));
                             if (options.statements() && f.statementsError == null) {
                                 try (java.sql.Connection c = stack.jdbc()) {
                                     f.statements = StatementStats.read(c);
@@ -200,14 +200,14 @@ public final class BenchMain {
                         monitor.reset();
                         f.hotStart = ProcessStats.sampleAll(monitor.watched(), false);
                         f.hotBackendsStart = backends(stack);
-                        f.hotBatchesStart = LedgerBatches.read(stack.port("ledger-service"));
+                        f.hotLedgerStart = LedgerCounters.read(stack.port("ledger-service"));
                     }
 
                     @Override
                     public void measureEnded() {
                         f.hotEnd = ProcessStats.sampleAll(monitor.watched(), false);
                         f.hotBackendsEnd = backends(stack);
-                        f.hotBatchesEnd = LedgerBatches.read(stack.port("ledger-service"));
+                        f.hotLedgerEnd = LedgerCounters.read(stack.port("ledger-service"));
                         f.hotPeaks = monitor.takePeaks();
                     }
                 });

@@ -52,8 +52,17 @@ final class Exposition {
 
     /** The value of the first sample named exactly {@code name} (whatever its labels), if there is one. */
     static OptionalDouble value(String exposition, String name) {
+        return value(exposition, name, null);
+    }
+
+    /**
+     * The value of the first sample named exactly {@code name} whose labels include {@code label}
+     * (as exposed, {@code source="memory"}; null: whatever its labels), if there is one.
+     */
+    static OptionalDouble value(String exposition, String name, String label) {
         for (String line : exposition.split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+            boolean named = line.startsWith(name + " ") || line.startsWith(name + "{");
+            if (named && (label == null || hasLabel(line, label))) {
                 try {
                     return OptionalDouble.of(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
                 } catch (NumberFormatException e) {
@@ -62,5 +71,19 @@ final class Exposition {
             }
         }
         return OptionalDouble.empty();
+    }
+
+    private static boolean hasLabel(String sample, String label) {
+        int open = sample.indexOf('{');
+        int close = sample.lastIndexOf('}');
+        if (open < 0 || close < open) {
+            return false;
+        }
+        for (String pair : sample.substring(open + 1, close).split(",")) {
+            if (pair.equals(label)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -27,11 +27,11 @@ final class Report {
         int tightBalanceAgents;
         PhaseResult fleet;
         PhaseResult hot;
-        /** The ledger's batch counts at the edges of phase A's and B's windows (null: not read). */
-        LedgerBatches.Mark fleetBatchesStart;
-        LedgerBatches.Mark fleetBatchesEnd;
-        LedgerBatches.Mark hotBatchesStart;
-        LedgerBatches.Mark hotBatchesEnd;
+        /** The ledger's counters at the edges of phase A's and B's windows (null: not read). */
+        LedgerCounters.Mark fleetLedgerStart;
+        LedgerCounters.Mark fleetLedgerEnd;
+        LedgerCounters.Mark hotLedgerStart;
+        LedgerCounters.Mark hotLedgerEnd;
         Map<String, ProcessStats.Usage> atRest = new LinkedHashMap<>();
         /** The process id of each watched process (PostgreSQL: its postmaster). */
         Map<String, Long> pids = new LinkedHashMap<>();
@@ -119,9 +119,9 @@ final class Report {
             out.println(f.scrapes);
         }
         phase(out, "Phase A (fleet: each call pays from a random agent)", f.fleet);
-        batches(out, f.fleet, f.fleetBatchesStart, f.fleetBatchesEnd);
+        ledgerCounters(out, f.fleet, f.fleetLedgerStart, f.fleetLedgerEnd);
         phase(out, "Phase B (hot agent: every call pays from one agent)", f.hot);
-        batches(out, f.hot, f.hotBatchesStart, f.hotBatchesEnd);
+        ledgerCounters(out, f.hot, f.hotLedgerStart, f.hotLedgerEnd);
         floor(out, f);
 
         out.println();
@@ -372,9 +372,10 @@ final class Report {
         }
     }
 
-    private static void batches(PrintStream out, PhaseResult p, LedgerBatches.Mark start, LedgerBatches.Mark end) {
+    private static void ledgerCounters(PrintStream out, PhaseResult p, LedgerCounters.Mark start, LedgerCounters.Mark end) {
         if (p != null) {
-            out.println("  " + LedgerBatches.describe(start, end, p.seconds));
+            out.println("  " + LedgerCounters.describeBatches(start, end, p.seconds));
+            out.println("  " + LedgerCounters.describeFeedReads(start, end));
         }
     }
 

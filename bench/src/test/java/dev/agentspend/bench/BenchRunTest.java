@@ -70,6 +70,13 @@ class BenchRunTest {
                 "the ledger's backends used CPU in phase A: " + f.fleetBackendsEnd);
         assertTrue(lines.stream().filter(l -> l.startsWith("    phase ") && l.matches(".*ledger-service \\d+\\.\\d{3}.*other \\d+\\.\\d{3}"))
                 .count() == 2, "PostgreSQL by client in both phases");
+        // analytics and alerts stream the feed in phase A: the ledger counted their pages by source
+        assertTrue(f.fleetLedgerEnd.feedPagesFromMemory() + f.fleetLedgerEnd.feedPagesFromDatabase()
+                > f.fleetLedgerStart.feedPagesFromMemory() + f.fleetLedgerStart.feedPagesFromDatabase(),
+                "feed pages read in phase A: " + f.fleetLedgerStart + " -> " + f.fleetLedgerEnd);
+        assertEquals(2, lines.stream().filter(l -> l.matches(
+                "  ledger feed pages \\(StreamEntries\\): (\\d+ from memory, \\d+ from the database .*|none in the window)"))
+                .count(), "the feed line of both phases");
         assertTrue(f.verify != null && f.verify.getConsistent(), "VerifyLedger: " + f.verify);
         assertTrue(BenchMain.passed(f), "no overspend, duplicate or lost approval");
         assertTrue(lines.stream().anyMatch(l -> l.contains("synchronous_commit=on")), "the database is durable");
