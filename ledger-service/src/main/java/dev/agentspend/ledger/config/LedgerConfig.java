@@ -57,10 +57,15 @@ public interface LedgerConfig {
 
         /**
          * The newest entries this replica committed that StreamEntries serves from memory (0 to
-         * 1048576; 0: every read goes to the database). At the default, about 3 MB of payloads; a
-         * subscriber further behind than this reads the database.
+         * 1048576; 0: every read goes to the database); a subscriber further behind reads the
+         * database. Subscribers at the head read a commit's entries within milliseconds, so a
+         * short tail serves them: at the default (about 0.5 MB of payloads) the benchmark's
+         * consumers got 99.3% of their pages from memory at 3,300 payments/s. A longer tail keeps
+         * entries past young collections, which copy them. At 2,000 payments/s, 8192 entries: the
+         * ledger's young-GC pauses 132 to 295 ms per 20 s and peak RSS 270 to 370 MB over three
+         * runs; 1024: 101 and 149 ms, 252 and 254 MB over two (the pauses within that machine's noise).
          */
-        @WithDefault("8192")
+        @WithDefault("1024")
         int feedTailEntries();
     
         /**
