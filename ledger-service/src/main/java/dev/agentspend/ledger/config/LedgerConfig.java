@@ -61,9 +61,8 @@ public interface LedgerConfig {
          * database. Subscribers at the head read a commit's entries within milliseconds, so a
          * short tail serves them: at the default (about 0.5 MB of payloads) the benchmark's
          * consumers got 99.3% of their pages from memory at 3,300 payments/s. A longer tail keeps
-         * entries past young collections, which copy them. At 2,000 payments/s, 8192 entries: the
-         * ledger's young-GC pauses 132 to 295 ms per 20 s and peak RSS 270 to 370 MB over three
-         * runs; 1024: 101 and 149 ms, 252 and 254 MB over two (the pauses within that machine's noise).
+         * entries past young collections, which copy them (the README's benchmark notes give the
+         * figures for 8192 against 1024).
          */
         @WithDefault("1024")
         int feedTailEntries();
