@@ -22,30 +22,11 @@ final class AlertMetrics {
     /** count, p50, p99 and max (seconds) of the detection latency in a Prometheus text exposition. */
     static Map<String, Double> parse(String exposition) {
         Map<String, Double> out = new LinkedHashMap<>();
-        for (String line : exposition.split("\n")) {
-            if (!line.startsWith(DETECTION)) {
-                continue;
-            }
-            String rest = line.substring(DETECTION.length());
-            String value = line.substring(line.lastIndexOf(' ') + 1);
-            double v;
-            try {
-                v = Double.parseDouble(value);
-            } catch (NumberFormatException e) {
-                continue;
-            }
-            if (rest.startsWith("_count")) {
-                out.put("count", v);
-            } else if (rest.startsWith("_sum")) {
-                out.put("sum", v);
-            } else if (rest.startsWith("_max")) {
-                out.put("max", v);
-            } else if (rest.startsWith("{") && rest.contains("quantile=\"0.5\"")) {
-                out.put("p50", v);
-            } else if (rest.startsWith("{") && rest.contains("quantile=\"0.99\"")) {
-                out.put("p99", v);
-            }
-        }
+        Exposition.value(exposition, DETECTION + "_count").ifPresent(v -> out.put("count", v));
+        Exposition.value(exposition, DETECTION + "_sum").ifPresent(v -> out.put("sum", v));
+        Exposition.value(exposition, DETECTION + "_max").ifPresent(v -> out.put("max", v));
+        Exposition.value(exposition, DETECTION, "quantile=\"0.5\"").ifPresent(v -> out.put("p50", v));
+        Exposition.value(exposition, DETECTION, "quantile=\"0.99\"").ifPresent(v -> out.put("p99", v));
         if (out.getOrDefault("count", 0.0) == 0) {
             return Map.of();
         }

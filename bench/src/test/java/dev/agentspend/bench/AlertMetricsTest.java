@@ -26,6 +26,19 @@ class AlertMetricsTest {
     }
 
     @Test
+    void quantilesAreFoundBesideTheApplicationLabel() {
+        String text = """
+                agentspend_alerts_detection_latency_seconds{application="alert-service",quantile="0.5"} 0.05
+                agentspend_alerts_detection_latency_seconds{application="alert-service",quantile="0.99"} 0.3
+                agentspend_alerts_detection_latency_seconds_count{application="alert-service"} 4.0
+                agentspend_alerts_detection_latency_seconds_sum{application="alert-service"} 0.4
+                agentspend_alerts_detection_latency_seconds_max{application="alert-service"} 0.31
+                """;
+        assertEquals(Map.of("count", 4.0, "mean", 0.1, "p50", 0.05, "p99", 0.3, "max", 0.31),
+                AlertMetrics.parse(text));
+    }
+
+    @Test
     void aDecayedWindowIsNoLatency() {
         // what the bench read after a 180 s warm-up: 30 alerts long before, none in the timer's last minutes
         String text = """
