@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -346,13 +347,7 @@ public final class Evaluator {
         }
         long today = LocalDate.ofInstant(now, ZoneOffset.UTC).toEpochDay();
         s.days.headMap(today - DAYS_KEPT, false).clear();
-        long monthAgo = now.getEpochSecond() - 32 * 86_400L;
-        s.capWindows.entrySet().removeIf(en -> {
-            // the key ends with its window's start (Rules.capKey); every entry runs this
-            String key = en.getKey();
-            long start = Long.parseLong(key, key.lastIndexOf('|') + 1, key.length(), 10);
-            return start != 0 && start < monthAgo;
-        });
+        pruneCapWindows(s);
         long taskCutoff = now.getEpochSecond() - DAYS_KEPT * 86_400L;
         s.pruneOpenTasks(taskCutoff);
         if (!graph.isEmpty()) {
@@ -364,6 +359,48 @@ public final class Evaluator {
                 graphAdded.removeIf(p -> p.recordedEpochMilli < c);
             }
         }
+    }
+
+    /**
+     * Drops the cap windows that ended before the current window of their kind. The rules read only
+     * the window that holds their now, which is never before the agent's latest recorded time, so
+     * such a window is never read again; a late entry's spend lands in its own (past) window and is
+     * dropped with it, as the rules would not count it either. Every batch writes the agent's head,
+     * windows included: kept for 32 days as before, an HOUR cap's windows made the head of an agent
+     * paying once a minute 21 KB of JSON after a month (ConsumerStoreCostMain), 1 KB without them.
+     */
+    private static void pruneCapWindows(AgentState s) {
+        if (s.capWindows.isEmpty()) {
+            return;
+        }
+        Instant latest = s.lastRecorded();
+        long[] currentStart = new long[CAP_WINDOWS.length];
+        Arrays.fill(currentStart, Long.MIN_VALUE);
+        // the key is window|tool|start (Rules.capKey); every entry runs this
+        s.capWindows.keySet().removeIf(key -> {
+            int kind = capWindowKind(key);
+            if (kind < 0) {
+                return false; // not a key this class writes: kept, not guessed at
+            }
+            if (currentStart[kind] == Long.MIN_VALUE) {
+                currentStart[kind] = Rules.windowStart(CAP_WINDOWS[kind], latest).getEpochSecond();
+            }
+            long start = Long.parseLong(key, key.lastIndexOf('|') + 1, key.length(), 10);
+            return start < currentStart[kind];
+        });
+    }
+
+    private static final AgentPolicy.CapWindow[] CAP_WINDOWS = AgentPolicy.CapWindow.values();
+
+    /** The ordinal of the window a cap window key names, or -1. */
+    private static int capWindowKind(String key) {
+        for (AgentPolicy.CapWindow w : CAP_WINDOWS) {
+            String name = w.name();
+            if (key.length() > name.length() && key.charAt(name.length()) == '|' && key.startsWith(name)) {
+                return w.ordinal();
+            }
+        }
+        return -1;
     }
 
     // ---- what the caller persists

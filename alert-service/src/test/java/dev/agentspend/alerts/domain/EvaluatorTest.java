@@ -188,4 +188,43 @@ class EvaluatorTest {
         assertTrue(ev.graph().isEmpty());
         assertTrue(ev.takeGraphChanges().isEmpty());
     }
+
+    @Test
+    void capWindowsThatEndedAreDroppedAndTheCurrentOneStillAlerts() {
+        AgentPolicy.CapLimit hourly = new AgentPolicy.CapLimit(AgentPolicy.CapWindow.HOUR, 10_000, "", 0, null);
+        AgentPolicy.CapLimit searchHourly = new AgentPolicy.CapLimit(AgentPolicy.CapWindow.HOUR, 10_000, "web/search", 0, null);
+        AgentPolicy.CapLimit monthly = new AgentPolicy.CapLimit(AgentPolicy.CapWindow.MONTH, 1_000_000_000, "", 0, null);
+        AgentPolicy.CapLimit lifetimeSearch = new AgentPolicy.CapLimit(AgentPolicy.CapWindow.LIFETIME, 1_000_000_000,
+                "web/search", 0, null);
+        Map<String, AgentPolicy> capped = Map.of("a", policy("a",
+                List.of(hourly, searchHourly, dailyCap(1_000_000_000), monthly, lifetimeSearch), WorkingSchedule.none()));
+        Evaluator ev = new Evaluator(60);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        // a payment every 10 minutes for 40 days: 960 hours, 40 days and two months of windows
+        for (int i = 0; i < 40 * 144; i++) {
+            run(ev, capped, configs, spend("a", 100, "web/search", T0.plusSeconds(600L * i)));
+        }
+        Instant last = T0.plusSeconds(600L * (40 * 144 - 1));
+        assertEquals(Instant.parse("2026-04-13T09:50:00Z"), last);
+        Map<String, Long> windows = ev.agent("a").capWindows;
+        // the last payment is at 2026-04-13T09:50Z: this hour holds 6 payments, this day 60, April 1,788
+        assertEquals(Map.of(
+                "HOUR||" + Instant.parse("2026-04-13T09:00:00Z").getEpochSecond(), 600L,
+                "HOUR|web/search|" + Instant.parse("2026-04-13T09:00:00Z").getEpochSecond(), 600L,
+                "DAY||" + Instant.parse("2026-04-13T00:00:00Z").getEpochSecond(), 6_000L,
+                "MONTH||" + Instant.parse("2026-04-01T00:00:00Z").getEpochSecond(), 178_800L,
+                "LIFETIME|web/search|0", 576_000L), windows, "only the windows that hold the latest payment");
+
+        // 9,000 more in this hour take the hourly caps over 80%: they alert on this hour alone
+        List<AlertChange> over = run(ev, capped, configs, spend("a", 9_000, "web/search", last.plusSeconds(1)));
+        assertTrue(over.stream().anyMatch(c -> c instanceof AlertChange.Fired f
+                        && f.alert().rule() == RuleType.CAP_UTILIZATION
+                        && f.alert().evidence().measure("used_micros") == 9_600),
+                "the current hour's 600 + 9,000 micros: " + over);
+
+        // a late entry of an hour already past is not kept beside the current windows
+        run(ev, capped, configs, spend("a", 100, "web/search", last.minusSeconds(3_600)));
+        assertEquals(5, ev.agent("a").capWindows.size(), "the past hour's window is dropped again: "
+                + ev.agent("a").capWindows);
+    }
 }

@@ -157,6 +157,10 @@ public final class ConsumerStoreCostMain {
         describe("fleet agent, every 1.3 s for 10 min", single(start, 1_300, 10 * 60_000));
         // An agent that works around the clock: one payment a minute for 25 hours fills every bucket kept.
         describe("steady agent, every 60 s for 25 h", single(start, 60_000, 25 * 3_600_000L));
+        // A month of the same with an HOUR and a DAY cap, as a production agent has: what the head
+        // carries from windows and days long past.
+        describe("capped agent, every 60 s for 31 days", single(start, 60_000, 31 * 86_400_000L,
+                ConsumerStoreCostMain::hourAndDayCaps));
 
         Evaluator ev = new Evaluator(60);
         // 100 agents delegating to each other: an agent payment a second for an hour (the default loop window).
@@ -172,10 +176,14 @@ public final class ConsumerStoreCostMain {
     }
 
     private AgentState single(Instant start, long everyMs, long forMs) {
+        return single(start, everyMs, forMs, ConsumerStoreCostMain::policy);
+    }
+
+    private AgentState single(Instant start, long everyMs, long forMs, java.util.function.Function<String, AgentPolicy> policies) {
         Evaluator ev = new Evaluator(60);
         for (long t = 0; t < forMs; t += everyMs) {
             Instant at = start.plusMillis(t);
-            ev.onEvent(payment("agt_bench_hot", at), ConsumerStoreCostMain::policy, configs, at);
+            ev.onEvent(payment("agt_bench_hot", at), policies, configs, at);
         }
         return ev.agent("agt_bench_hot");
     }
@@ -203,6 +211,13 @@ public final class ConsumerStoreCostMain {
     private static AgentPolicy policy(String agentId) {
         return new AgentPolicy(agentId, "team_bench", "USD",
                 List.of(new AgentPolicy.CapLimit(AgentPolicy.CapWindow.DAY, 1_000_000_000L, "", 0, null)),
+                WorkingSchedule.none());
+    }
+
+    private static AgentPolicy hourAndDayCaps(String agentId) {
+        return new AgentPolicy(agentId, "team_bench", "USD",
+                List.of(new AgentPolicy.CapLimit(AgentPolicy.CapWindow.HOUR, 100_000_000L, "", 0, null),
+                        new AgentPolicy.CapLimit(AgentPolicy.CapWindow.DAY, 1_000_000_000L, "", 0, null)),
                 WorkingSchedule.none());
     }
 
