@@ -36,7 +36,7 @@ import java.util.SplittableRandom;
  * mvn -o -q test-compile -pl alert-service
  * mvn -o -q dependency:build-classpath -pl alert-service -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/alerts-cp.txt
  * java -cp alert-service/target/test-classes:alert-service/target/classes:$(cat /tmp/alerts-cp.txt) \
- *     dev.agentspend.alerts.store.ConsumerStoreCostMain [batches]
+ *     dev.agentspend.alerts.store.ConsumerStoreCostMain [batches [history days [hourly]]]
  * </pre>
  */
 public final class ConsumerStoreCostMain {
@@ -53,15 +53,29 @@ public final class ConsumerStoreCostMain {
     private final RuleConfigSet configs = RuleConfigSet.defaults();
     private long position;
 
-    private ConsumerStoreCostMain() {
+    /** The fleet's caps, a daily one or with {@code hourly} an hourly one too, and its history's payments an hour. */
+    private final java.util.function.Function<String, AgentPolicy> fleetPolicies;
+    private final int historyPaymentsPerDay;
+
+    private ConsumerStoreCostMain(boolean hourly) {
+        fleetPolicies = hourly ? ConsumerStoreCostMain::hourAndDayCaps : ConsumerStoreCostMain::policy;
+        historyPaymentsPerDay = hourly ? 24 : 1;
     }
 
     public static void main(String[] args) throws Exception {
         int batches = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
-        new ConsumerStoreCostMain().run(batches);
+        int historyDays = args.length > 1 ? Integer.parseInt(args[1]) : 0;
+        boolean hourly = args.length > 2 && args[2].equals("hourly");
+        new ConsumerStoreCostMain(hourly).run(batches, historyDays);
     }
 
-    private void run(int batches) throws Exception {
+    /**
+     * @param historyDays days before the measured traffic on which every fleet agent paid once a day,
+     *                    or once an hour with {@code hourly} (0: a fleet as new as the benchmark's; 14:
+     *                    one with the history a deployment has, whose day totals the rules keep for 15
+     *                    days)
+     */
+    private void run(int batches, int historyDays) throws Exception {
         Instant start = Instant.parse("2026-03-04T10:00:00Z");
         printSizes(start);
 
@@ -70,12 +84,20 @@ public final class ConsumerStoreCostMain {
         for (int i = 0; i < AGENTS; i++) {
             agents.add(String.format("agt_bench_%04d", i));
         }
+        for (int d = historyDays; d > 0; d--) {
+            for (int h = 0; h < historyPaymentsPerDay; h++) {
+                for (int a = 0; a < AGENTS; a++) {
+                    Instant at = start.minusSeconds(d * 86_400L - h * 3_600L).plusMillis(a * 10L);
+                    fleet.onEvent(payment(agents.get(a), at), fleetPolicies, configs, at);
+                }
+            }
+        }
         // Ten minutes of the fleet phase before the measured batches.
         long historyEvents = (long) (FLEET_PAYMENTS_PER_SECOND * 60 * HISTORY_MINUTES);
         Instant now = start;
         for (long i = 0; i < historyEvents; i++) {
             now = start.plusNanos((long) (i * 1e9 / FLEET_PAYMENTS_PER_SECOND));
-            fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), ConsumerStoreCostMain::policy, configs, now);
+            fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), fleetPolicies, configs, now);
         }
         List<AgentChanges> all = fleet.takeDirtyAgents();
         long heads = 0, buckets = 0, bucketBytes = 0;
@@ -86,8 +108,8 @@ public final class ConsumerStoreCostMain {
                 bucketBytes += StateCodec.bucket(b).length;
             }
         }
-        System.out.printf(Locale.ROOT, "fleet agents after %d min: %d states, stored as a head of %.0f bytes and "
-                        + "%.1f bucket rows of %.0f bytes on average%n", HISTORY_MINUTES, all.size(),
+        System.out.printf(Locale.ROOT, "fleet agents after %d days of history and %d min: %d states, stored as a head of "
+                        + "%.0f bytes and %.1f bucket rows of %.0f bytes on average%n", historyDays, HISTORY_MINUTES, all.size(),
                 (double) heads / all.size(), (double) buckets / all.size(), (double) bucketBytes / buckets);
 
         try (EmbeddedDatabase pg = EmbeddedDatabase.throwaway().start()) {
@@ -117,8 +139,7 @@ public final class ConsumerStoreCostMain {
                     long first = expected;
                     for (int i = 0; i < ENTRIES_PER_BATCH; i++) {
                         now = now.plusNanos((long) (1e9 / FLEET_PAYMENTS_PER_SECOND));
-                        fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), ConsumerStoreCostMain::policy,
-                                configs, now);
+                        fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), fleetPolicies, configs, now);
                     }
                     List<AgentChanges> dirty = fleet.takeDirtyAgents();
                     writes += dirty.size();
