@@ -182,6 +182,17 @@ public final class ConsumerStoreCostMain {
         // carries from windows and days long past.
         describe("capped agent, every 60 s for 31 days", single(start, 60_000, 31 * 86_400_000L,
                 ConsumerStoreCostMain::hourAndDayCaps));
+        // Task ids on its payments, a new task every 15 minutes, and no CompleteTask: each task stays
+        // open until the 15 days kept (or the 1,000 bound) drop it.
+        Evaluator tasks = new Evaluator(60);
+        for (long t = 0; t < 15 * 86_400_000L; t += 60_000) {
+            Instant at = start.plusMillis(t);
+            LedgerEvent p = payment("agt_bench_tasks", at);
+            tasks.onEvent(new LedgerEvent(p.position(), p.entryId(), p.kind(), p.agentId(), p.teamId(), p.spendMicros(),
+                    p.amountMicros(), p.currencyCode(), p.tool(), "task-" + (t / 900_000), 1, "", "", null, at),
+                    ConsumerStoreCostMain::policy, configs, at);
+        }
+        describe("task agent, a task per 15 min, none completed, 15 days", tasks.agent("agt_bench_tasks"));
 
         Evaluator ev = new Evaluator(60);
         // 100 agents delegating to each other: an agent payment a second for an hour (the default loop window).
