@@ -7,7 +7,6 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -370,37 +369,8 @@ public final class Evaluator {
      * paying once a minute 21 KB of JSON after a month (ConsumerStoreCostMain), 1 KB without them.
      */
     private static void pruneCapWindows(AgentState s) {
-        if (s.capWindows.isEmpty()) {
-            return;
-        }
         Instant latest = s.lastRecorded();
-        long[] currentStart = new long[CAP_WINDOWS.length];
-        Arrays.fill(currentStart, Long.MIN_VALUE);
-        // the key is window|tool|start (Rules.capKey); every entry runs this
-        s.capWindows.keySet().removeIf(key -> {
-            int kind = capWindowKind(key);
-            if (kind < 0) {
-                return false; // not a key this class writes: kept, not guessed at
-            }
-            if (currentStart[kind] == Long.MIN_VALUE) {
-                currentStart[kind] = Rules.windowStart(CAP_WINDOWS[kind], latest).getEpochSecond();
-            }
-            long start = Long.parseLong(key, key.lastIndexOf('|') + 1, key.length(), 10);
-            return start < currentStart[kind];
-        });
-    }
-
-    private static final AgentPolicy.CapWindow[] CAP_WINDOWS = AgentPolicy.CapWindow.values();
-
-    /** The ordinal of the window a cap window key names, or -1. */
-    private static int capWindowKind(String key) {
-        for (AgentPolicy.CapWindow w : CAP_WINDOWS) {
-            String name = w.name();
-            if (key.length() > name.length() && key.charAt(name.length()) == '|' && key.startsWith(name)) {
-                return w.ordinal();
-            }
-        }
-        return -1;
+        s.capWindows.keySet().removeIf(key -> Rules.capWindowEnded(key, latest));
     }
 
     // ---- what the caller persists

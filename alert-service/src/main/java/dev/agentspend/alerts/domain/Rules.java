@@ -363,6 +363,22 @@ public final class Rules {
         return window + "|" + tool + "|" + start.getEpochSecond();
     }
 
+    /**
+     * Whether the window a {@link #capKey} names ended before the window of its kind that holds
+     * {@code latest}: the rules, whose now is never earlier, read it no more. False for a key not in
+     * that form (kept, not guessed at).
+     */
+    static boolean capWindowEnded(String key, Instant latest) {
+        for (AgentPolicy.CapWindow w : AgentPolicy.CapWindow.values()) {
+            String name = w.name();
+            if (key.length() > name.length() && key.charAt(name.length()) == '|' && key.startsWith(name)) {
+                long start = Long.parseLong(key, key.lastIndexOf('|') + 1, key.length(), 10);
+                return start < windowStart(w, latest).getEpochSecond();
+            }
+        }
+        return false;
+    }
+
     private static Finding finding(RuleType rule, AgentState s, String subject, String summary, List<Measure> m,
                                    Instant start, Instant end, String tool) {
         return new Finding(rule, List.of(s.agentId), s.teamId, subject,

@@ -188,4 +188,21 @@ class RulesTest {
         events.replaceAll(e -> e.spendMicros() == 1_210_000 ? spend("a", 1_200_000, "t", e.taskId(), 0, null, T0) : e);
         assertTrue(Rules.costPerTask(state(p, events.toArray(new LedgerEvent[0])), st, T0).isEmpty());
     }
+
+    @Test
+    void aCapWindowHasEndedOnceTheWindowOfItsKindHoldingTheLatestPaymentStartsAfterIt() {
+        Instant latest = Instant.parse("2026-03-04T10:00:00Z"); // a Wednesday
+        assertFalse(Rules.capWindowEnded(Rules.capKey(AgentPolicy.CapWindow.HOUR, "", latest), latest), "the current hour");
+        assertTrue(Rules.capWindowEnded(Rules.capKey(AgentPolicy.CapWindow.HOUR, "web/search", latest.minusSeconds(3_600)),
+                latest), "the hour before");
+        assertFalse(Rules.capWindowEnded(Rules.capKey(AgentPolicy.CapWindow.DAY, "", Instant.parse("2026-03-04T00:00:00Z")),
+                latest.plusSeconds(13 * 3_600)), "the same day, 23:00");
+        assertTrue(Rules.capWindowEnded(Rules.capKey(AgentPolicy.CapWindow.WEEK, "", Instant.parse("2026-02-23T00:00:00Z")),
+                latest), "last week");
+        assertFalse(Rules.capWindowEnded(Rules.capKey(AgentPolicy.CapWindow.MONTH, "", Instant.parse("2026-03-01T00:00:00Z")),
+                latest), "this month");
+        assertFalse(Rules.capWindowEnded(Rules.capKey(AgentPolicy.CapWindow.LIFETIME, "web/search", Instant.EPOCH),
+                latest), "lifetime never ends");
+        assertFalse(Rules.capWindowEnded("YEAR||0", latest), "a key of another form is kept");
+    }
 }

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 /**
  * What the consumer's batches cost PostgreSQL, measured rather than guessed (issue #8): builds rule
@@ -54,7 +55,7 @@ public final class ConsumerStoreCostMain {
     private long position;
 
     /** The fleet's caps, a daily one or with {@code hourly} an hourly one too, and its history's payments an hour. */
-    private final java.util.function.Function<String, AgentPolicy> fleetPolicies;
+    private final Function<String, AgentPolicy> fleetPolicies;
     private final int historyPaymentsPerDay;
 
     private ConsumerStoreCostMain(boolean hourly) {
@@ -187,10 +188,7 @@ public final class ConsumerStoreCostMain {
         Evaluator tasks = new Evaluator(60);
         for (long t = 0; t < 15 * 86_400_000L; t += 60_000) {
             Instant at = start.plusMillis(t);
-            LedgerEvent p = payment("agt_bench_tasks", at);
-            tasks.onEvent(new LedgerEvent(p.position(), p.entryId(), p.kind(), p.agentId(), p.teamId(), p.spendMicros(),
-                    p.amountMicros(), p.currencyCode(), p.tool(), "task-" + (t / 900_000), 1, "", "", null, at),
-                    ConsumerStoreCostMain::policy, configs, at);
+            tasks.onEvent(payment("agt_bench_tasks", at, "task-" + (t / 900_000)), ConsumerStoreCostMain::policy, configs, at);
         }
         describe("task agent, a task per 15 min, none completed, 15 days", tasks.agent("agt_bench_tasks"));
 
@@ -211,7 +209,7 @@ public final class ConsumerStoreCostMain {
         return single(start, everyMs, forMs, ConsumerStoreCostMain::policy);
     }
 
-    private AgentState single(Instant start, long everyMs, long forMs, java.util.function.Function<String, AgentPolicy> policies) {
+    private AgentState single(Instant start, long everyMs, long forMs, Function<String, AgentPolicy> policies) {
         Evaluator ev = new Evaluator(60);
         for (long t = 0; t < forMs; t += everyMs) {
             Instant at = start.plusMillis(t);
@@ -234,10 +232,14 @@ public final class ConsumerStoreCostMain {
     }
 
     private LedgerEvent payment(String agent, Instant at) {
+        return payment(agent, at, "");
+    }
+
+    private LedgerEvent payment(String agent, Instant at, String taskId) {
         long micros = 1_000 + random.nextInt(20_000);
         position++;
         return new LedgerEvent(position, "ent_" + position, LedgerEvent.Kind.SPEND, agent, "team_bench", micros, micros,
-                "USD", TOOLS[random.nextInt(TOOLS.length)], "", 1, "", "", null, at);
+                "USD", TOOLS[random.nextInt(TOOLS.length)], taskId, 1, "", "", null, at);
     }
 
     private static AgentPolicy policy(String agentId) {
