@@ -116,8 +116,9 @@ public class LedgerStore {
      * {@code agents} (agent id to currency; empty where {@code work} finds its agents itself and
      * re-checks under their lock) and the idempotency re-check; {@code work} reads, decides, queues
      * the entry (and may write before it); the agent rows and counters are written; the entries
-     * statement, which also stores the response (its entry serialized by {@code ledger.pay_response},
-     * then the response's other fields), goes out with COMMIT.
+     * statement, which also stores the idempotency row (its entry's position and the response's
+     * other fields, from which {@code ledger.stored_responses} rebuilds the response), goes out with
+     * COMMIT.
      */
     private <T extends Message, B extends Message.Builder> Uni<Result<T>> writeCall(
             String caller, String requestId, String method, byte[] fingerprint, Parser<T> parser,
@@ -172,16 +173,20 @@ public class LedgerStore {
     }
 
     private Uni<Stored> lookup(String caller, String requestId) {
-        return pool.preparedQuery("SELECT method, fingerprint, response FROM ledger.idempotency WHERE caller = $1 AND request_id = $2")
+        return pool.preparedQuery("SELECT method, fingerprint, response FROM ledger.stored_responses WHERE caller = $1 AND request_id = $2")
                 .execute(Tuple.of(caller, requestId))
-                .map(rows -> {
-                    if (!rows.iterator().hasNext()) {
-                        return null;
-                    }
-                    Row r = rows.iterator().next();
-                    return new Stored(r.getString("method"), r.getBuffer("fingerprint").getBytes(),
-                            r.getBuffer("response").getBytes());
-                });
+                .map(rows -> rows.iterator().hasNext() ? stored(rows.iterator().next()) : null);
+    }
+
+    /** A row of {@code ledger.stored_responses}: its method, fingerprint and response. */
+    static Stored stored(Row r) {
+        io.vertx.mutiny.core.buffer.Buffer response = r.getBuffer("response");
+        if (response == null) {
+            // an idempotency row refers to its entry, written in the same transaction; entries are never deleted
+            throw new IllegalStateException("the stored response of " + r.getString("method")
+                    + " refers to an entry that does not exist");
+        }
+        return new Stored(r.getString("method"), r.getBuffer("fingerprint").getBytes(), response.getBytes());
     }
 
     /** Inside the locked transaction: stop if a concurrent duplicate committed first. */

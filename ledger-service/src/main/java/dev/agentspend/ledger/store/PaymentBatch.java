@@ -32,7 +32,7 @@ import java.util.TreeSet;
  * discount teammates' overdue holds. Then each payment is decided in arrival order against the
  * running state, so two payments of one agent in a batch see each other exactly as if they had
  * committed one after the other. The writes are set-based: agent rows and counters, then the
- * entries with the idempotency rows (the stored responses) in one statement, and the COMMIT, all
+ * entries with the idempotency rows (each refers to its entry) in one statement, and the COMMIT, all
  * sent together: the writes check themselves in the database (see {@link Tx#flushAndCommit}, and
  * there the rare batch whose counter rows move or are created, whose writes answer first). The
  * batch runs its own transaction (see {@link Tx#begin}): BEGIN goes out with the reads, and the
@@ -209,15 +209,13 @@ final class PaymentBatch {
         String[] callers = leaders.values().stream().map(Job::caller).toArray(String[]::new);
         String[] requestIds = leaders.values().stream().map(Job::requestId).toArray(String[]::new);
         return tx.conn.preparedQuery("""
-                        SELECT i.caller, i.request_id, i.method, i.fingerprint, i.response FROM ledger.idempotency i
+                        SELECT i.caller, i.request_id, i.method, i.fingerprint, i.response FROM ledger.stored_responses i
                         JOIN unnest($1::text[], $2::text[]) AS k(caller, request_id)
                           ON i.caller = k.caller AND i.request_id = k.request_id""")
                 .execute(Tuple.tuple().addArrayOfString(callers).addArrayOfString(requestIds))
                 .invoke(rows -> {
                     for (Row r : rows) {
-                        done.put(r.getString("caller") + '\u0000' + r.getString("request_id"),
-                                new LedgerStore.Stored(r.getString("method"), r.getBuffer("fingerprint").getBytes(),
-                                        r.getBuffer("response").getBytes()));
+                        done.put(r.getString("caller") + '\u0000' + r.getString("request_id"), LedgerStore.stored(r));
                     }
                 })
                 .replaceWithVoid();

@@ -316,8 +316,8 @@ final class Tx {
 
     /**
      * Who may replay a call: the key its stored response is found by, the request's fingerprint, the
-     * method, and the response's fields after its entry (field 1, which the entries statement
-     * serializes: {@code ledger.pay_response}): empty where the response is the entry alone (Pay,
+     * method, and the response's fields after its entry (field 1, which the idempotency row refers to
+     * by position: {@code ledger.stored_responses}): empty where the response is the entry alone (Pay,
      * CompleteTask, Credit, PayAgent, Reverse), the hold (field 2) for Hold, Capture and Release.
      * Serialized fields concatenated are the message with both, and fields are serialized in number
      * order, so entry bytes then these are the bytes of the whole response.
@@ -327,9 +327,9 @@ final class Tx {
 
     /**
      * Stores entry {@code e}'s response, a message whose only field is the entry (field 1), for
-     * replays of {@code caller}'s {@code requestId}: written with the entry ({@code ledger.pay_response}
-     * builds those bytes from the entry row, whose position is known only there). The entry must be
-     * queued here.
+     * replays of {@code caller}'s {@code requestId}: its idempotency row is written with the entry and
+     * refers to it by position, known only there ({@code ledger.stored_responses} rebuilds the bytes
+     * for a replay). The entry must be queued here.
      */
     void storeEntryResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint, String method) {
         storeResponse(e, caller, requestId, fingerprint, method, new byte[0]);
@@ -624,9 +624,9 @@ final class Tx {
         }
         OffsetDateTime recorded = OffsetDateTime.ofInstant(now, ZoneOffset.UTC);
         // The UPDATE of the single feed_position row is the serialization point: its lock is held
-        // until commit, so positions are handed out in commit order (no outbox gap). The Pay
-        // responses are built from the inserted rows in the same statement: no round trip to this
-        // service and back while the lock is held.
+        // until commit, so positions are handed out in commit order (no outbox gap). The idempotency
+        // rows take their entries' positions in the same statement: no round trip to this service and
+        // back while the lock is held.
         Tuple args = entryArgs(n, ids, types, agentIds, teams, tools, tasks, decisions, amounts, spends, currencies,
                 holds, reversed, payloads, recorded).addArrayOfString(fromAccounts).addArrayOfString(toAccounts)
                 .addArrayOfLong(transferAmounts).addArrayOfString(replayEntries).addArrayOfString(replayCallers)
@@ -651,11 +651,12 @@ final class Tx {
                                WITH ORDINALITY AS u(entry_id, event_type, agent_id, team_id, tool, task_id, decision,
                                                     amount, spend, currency, hold_id, reversed, payload,
                                                     from_account, to_account, transfer, ord)
-                          RETURNING position, entry_id, payload),
+                          RETURNING position, entry_id),
                         r AS (
-                          INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, response)
-                          SELECT k.caller, k.request_id, k.method, k.fingerprint,
-                                 ledger.pay_response(e.payload, e.position) || k.after_entry
+                          INSERT INTO ledger.idempotency (caller, request_id, method, fingerprint, entry_position,
+                              response_suffix)
+                          SELECT k.caller, k.request_id, k.method, k.fingerprint, e.position,
+                                 NULLIF(k.after_entry, '\\x'::bytea)
                           FROM unnest($19::text[], $20::text[], $21::text[], $22::bytea[], $23::text[], $24::bytea[])
                                AS k(entry_id, caller, request_id, fingerprint, method, after_entry)
                           JOIN e ON e.entry_id = k.entry_id)

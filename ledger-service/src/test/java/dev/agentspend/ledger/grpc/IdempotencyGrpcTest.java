@@ -66,6 +66,46 @@ class IdempotencyGrpcTest {
     }
 
     /**
+     * An idempotency row refers to its entry instead of copying the response (V11), and rows written
+     * before, which hold the copy, are still replayed from it: by the Pay batches and by the other
+     * write calls, which look their request_id up alone.
+     */
+    @Test
+    void rowsReferToTheirEntryAndRowsWithACopyStillReplay() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        PayResponse paid = a.ledger().pay(pay(1_000).setRequestId("by-ref").build());
+        CreditRequest credit = CreditRequest.newBuilder().setRequestId("by-ref-credit-" + a.id()).setAgentId(a.id())
+                .setAmountMicros(5).setCurrencyCode("USD").build();
+        var credited = Fixture.admin().credit(credit);
+        try (Connection c = Fixture.sql(); PreparedStatement st = c.prepareStatement(
+                "SELECT response IS NULL, entry_position, response_suffix IS NULL FROM ledger.idempotency WHERE request_id = ?")) {
+            st.setString(1, "by-ref");
+            try (ResultSet rs = st.executeQuery()) {
+                assertTrue(rs.next());
+                assertTrue(rs.getBoolean(1), "no copy of the response");
+                assertEquals(paid.getEntry().getPosition(), rs.getLong(2));
+                assertTrue(rs.getBoolean(3), "a Pay's response is its entry alone");
+            }
+        }
+        assertArrayEquals(paid.toByteArray(), storedResponse(a, "by-ref", "Pay"));
+
+        // as a row written before V11: the response copied, no entry position
+        for (var row : List.of(List.of("by-ref", (Object) paid.toByteArray()), List.of(credit.getRequestId(), (Object) credited.toByteArray()))) {
+            try (Connection c = Fixture.sql(); PreparedStatement st = c.prepareStatement(
+                    "UPDATE ledger.idempotency SET response = ?, entry_position = NULL WHERE request_id = ?")) {
+                st.setBytes(1, (byte[]) row.get(1));
+                st.setString(2, (String) row.get(0));
+                assertEquals(1, st.executeUpdate());
+            }
+        }
+        long entries = entriesOf(a);
+        assertEquals(paid, a.ledger().pay(pay(1_000).setRequestId("by-ref").build()));
+        assertEquals(credited, Fixture.admin().credit(credit));
+        assertEquals(entries, entriesOf(a));
+        assertEquals(10_000_000 + 5 - 1_000, Fixture.balance(a).getBalanceMicros());
+    }
+
+    /**
      * CompleteTask stores its response in the statement that writes its entry (as a Pay batch does):
      * a repeat, also many at once, gets the original bytes back and changes nothing, the stored bytes
      * are exactly what the service answered, and the request_id stays taken for other methods.
@@ -80,7 +120,7 @@ class IdempotencyGrpcTest {
         assertTrue(first.getEntry().getPosition() > 0);
         long entries = entriesOf(a);
         try (Connection c = Fixture.sql(); PreparedStatement st = c.prepareStatement(
-                "SELECT method, response FROM ledger.idempotency WHERE caller = ? AND request_id = 'done-r'")) {
+                "SELECT method, response FROM ledger.stored_responses WHERE caller = ? AND request_id = 'done-r'")) {
             st.setString(1, "agent:" + a.id());
             try (ResultSet rs = st.executeQuery()) {
                 assertTrue(rs.next(), "the stored response");
@@ -183,7 +223,7 @@ class IdempotencyGrpcTest {
 
     private static byte[] storedResponse(TestAgent a, String requestId, String method) {
         try (Connection c = Fixture.sql(); PreparedStatement st = c.prepareStatement(
-                "SELECT method, response FROM ledger.idempotency WHERE caller = ? AND request_id = ?")) {
+                "SELECT method, response FROM ledger.stored_responses WHERE caller = ? AND request_id = ?")) {
             st.setString(1, "agent:" + a.id());
             st.setString(2, requestId);
             try (ResultSet rs = st.executeQuery()) {
