@@ -325,8 +325,11 @@ final class Report {
         out.printf(Locale.ROOT, "  schemas after the run (tables with their indexes and TOAST): %s; the ledger's %d entries:"
                 + " %.0f bytes each%n", sizes, d.ledgerEntries(), d.ledgerBytesPerEntry());
         if (entries > 0 && seconds > 0) {
-            out.printf(Locale.ROOT, "  the ledger's tables at phase A's rate (entries and idempotency rows are kept for good):"
-                    + " %.0f GB a day%n", DiskUsage.gigabytesPerDay(d.ledgerBytesPerEntry() * entries / seconds));
+            double perDay = DiskUsage.gigabytesPerDay(d.idempotencyBytesPerEntry() * entries / seconds);
+            out.printf(Locale.ROOT, "  the ledger's tables at phase A's rate: %.0f GB a day kept for good (entries, %.0f bytes"
+                            + " each); idempotency rows %.0f GB a day, %.0f GB held at the default retention of %d days%n",
+                    DiskUsage.gigabytesPerDay(d.keptBytesPerEntry() * entries / seconds), d.keptBytesPerEntry(), perDay,
+                    perDay * DiskUsage.DEFAULT_IDEMPOTENCY_RETENTION_DAYS, DiskUsage.DEFAULT_IDEMPOTENCY_RETENTION_DAYS);
         }
     }
 

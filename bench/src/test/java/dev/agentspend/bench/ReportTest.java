@@ -99,15 +99,16 @@ class ReportTest {
         f.walStart = new WalStats.Mark("1/0", 1_000);
         f.walEnd = new WalStats.Mark("1/1E8480", 2_000);   // 2,000,000 bytes for 1,000 entries in 20 s
         f.disk = new DiskUsage.Sizes(List.of(new DiskUsage.Schema("ledger", 3_000_000), new DiskUsage.Schema("alerts", 150_000)),
-                3_000);
+                3_000, 1_200_000);
         List<String> lines = diskLines(f);
         assertEquals("  WAL written in phase A's window: 2000 bytes per ledger entry, 0.1 MB/s (1000 entries in 20.0 s);"
                 + " a day: 9 GB", lines.get(1));
         assertEquals("  schemas after the run (tables with their indexes and TOAST): ledger 3.0 MB, alerts 0.2 MB;"
                 + " the ledger's 3000 entries: 1000 bytes each", lines.get(2));
-        // 1,000 bytes an entry, 50 entries a second: 4.32 GB a day
-        assertEquals("  the ledger's tables at phase A's rate (entries and idempotency rows are kept for good): 4 GB a day",
-                lines.get(3));
+        // 50 entries a second: 600 bytes an entry kept for good (2.59 GB a day), 400 in idempotency rows (1.73 GB
+        // a day, 12.1 GB in a week)
+        assertEquals("  the ledger's tables at phase A's rate: 3 GB a day kept for good (entries, 600 bytes each);"
+                + " idempotency rows 2 GB a day, 12 GB held at the default retention of 7 days", lines.get(3));
     }
 
     @Test

@@ -106,5 +106,28 @@ public interface LedgerConfig {
          */
         @WithDefault("20000")
         int payQueueMax();
+
+        /**
+         * How long a request_id is remembered: a retry within it is answered with the first call's
+         * response, one after it is a new call. Retries come within minutes; a week covers a client
+         * that was down over a long weekend (identity keeps its request_ids as long).
+         */
+        @WithDefault("168h")
+        Duration idempotencyRetention();
+
+        /** How often each replica deletes the idempotency rows older than the retention. */
+        @WithDefault("1m")
+        Duration idempotencyPurgeInterval();
+
+        /** Rows one purge statement deletes at most: each is a short transaction of its own. */
+        @WithDefault("10000")
+        int idempotencyPurgeBatchRows();
+
+        /**
+         * Statements one purge runs at most (then it waits for the next interval): with the
+         * defaults 100,000,000 rows, more than a day of payments at 1,000 a second.
+         */
+        @WithDefault("10000")
+        int idempotencyPurgeMaxBatches();
     }
 }

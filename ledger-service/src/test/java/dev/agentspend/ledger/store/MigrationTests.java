@@ -1,5 +1,6 @@
 package dev.agentspend.ledger.store;
 
+import dev.agentspend.ledger.config.FlywaySessionLock;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import org.flywaydb.core.Flyway;
@@ -19,9 +20,11 @@ final class MigrationTests {
         return url;
     }
 
-    /** The ledger's migrations against {@code url}; add a target to stop at a version. */
+    /** The ledger's migrations against {@code url}, set up as the service sets them up; add a target to stop at a version. */
     static FluentConfiguration flyway(String url) {
-        return Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("ledger").defaultSchema("ledger")
-                .locations("classpath:db/migration");
+        FluentConfiguration c = Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("ledger")
+                .defaultSchema("ledger").locations("classpath:db/migration");
+        new FlywaySessionLock().customize(c);
+        return c;
     }
 }

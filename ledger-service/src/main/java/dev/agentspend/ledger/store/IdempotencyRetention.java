@@ -1,0 +1,105 @@
+package dev.agentspend.ledger.store;
+
+import dev.agentspend.ledger.config.LedgerConfig;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Keeps {@code ledger.idempotency} bounded: rows older than the retention are deleted, so a request_id
+ * is remembered for the retention and the table holds that much of them, not every request ever made
+ * (about 300 bytes and a random-key index entry per payment, for good). Entries are the ledger's record
+ * and are never deleted; a stored response refers to its entry, so forgetting a request_id loses
+ * nothing but the replay.
+ *
+ * <p>Each statement deletes at most a batch of the oldest rows (found by create_time, V12) in a
+ * transaction of its own, and a purge goes on while statements come back full, up to a bound. Every
+ * replica purges; SKIP LOCKED makes replicas that meet take different rows instead of waiting for
+ * each other.
+ */
+@ApplicationScoped
+public class IdempotencyRetention {
+    private static final Logger LOG = Logger.getLogger(IdempotencyRetention.class);
+
+    /** Rows older than the retention (create_time is the inserting transaction's now()), oldest first. */
+    static final String PURGE = """
+            DELETE FROM ledger.idempotency WHERE ctid = ANY (ARRAY(
+              SELECT ctid FROM ledger.idempotency
+              WHERE create_time < now() - make_interval(secs => $1)
+              ORDER BY create_time LIMIT $2
+              FOR UPDATE SKIP LOCKED))""";
+
+    @Inject
+    Pool pool;
+    @Inject
+    Vertx vertx;
+    @Inject
+    LedgerConfig config;
+    @Inject
+    MeterRegistry registry;
+
+    private final AtomicBoolean running = new AtomicBoolean();
+    private Counter purged;
+    private long timerId = -1;
+
+    void onStart(@Observes StartupEvent event) {
+        purged = Counter.builder("agentspend.ledger.idempotency.purged")
+                .description("Idempotency rows deleted because they were older than the retention")
+                .baseUnit("rows").register(registry);
+        timerId = vertx.setPeriodic(config.ledger().idempotencyPurgeInterval().toMillis(), id -> purgeInBackground());
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        if (timerId >= 0) {
+            vertx.cancelTimer(timerId);
+        }
+    }
+
+    private void purgeInBackground() {
+        if (!running.compareAndSet(false, true)) {
+            return; // the last purge is still going
+        }
+        purge().subscribe().with(
+                rows -> running.set(false),
+                failure -> {
+                    running.set(false);
+                    LOG.warnf("idempotency purge failed (retried next interval): %s", failure.getMessage());
+                });
+    }
+
+    /** Deletes the rows older than the retention, a batch per statement; returns how many. */
+    public Uni<Long> purge() {
+        LedgerConfig.Ledger c = config.ledger();
+        assert c.idempotencyPurgeBatchRows() > 0 && c.idempotencyPurgeMaxBatches() > 0;
+        double retentionSeconds = c.idempotencyRetention().toMillis() / 1000.0;
+        return purgeFrom(0, 0L, retentionSeconds, c.idempotencyPurgeBatchRows(), c.idempotencyPurgeMaxBatches());
+    }
+
+    private Uni<Long> purgeFrom(int batch, long deletedSoFar, double retentionSeconds, int batchRows, int maxBatches) {
+        return pool.preparedQuery(PURGE).execute(Tuple.of(retentionSeconds, batchRows)).chain(rows -> {
+            int deleted = rows.rowCount();
+            purged.increment(deleted);
+            long total = deletedSoFar + deleted;
+            if (deleted < batchRows) {
+                return Uni.createFrom().item(total);
+            }
+            if (batch + 1 >= maxBatches) {
+                LOG.warnf("idempotency purge stopped after %d rows (%d statements, the bound); the rest waits for the next interval",
+                        total, maxBatches);
+                return Uni.createFrom().item(total);
+            }
+            return purgeFrom(batch + 1, total, retentionSeconds, batchRows, maxBatches);
+        });
+    }
+}
