@@ -4,27 +4,30 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
  * The rule state of one agent: sparse time buckets of its recent activity (by recorded time),
  * day buckets for the trend rules (by trend time), spend per cap window, and open tasks. Plain
- * fields so that it is stored as JSON next to the feed position, in the same transaction; the running
- * window sums ({@link BucketSums}) are rebuilt from the buckets, not stored.
+ * fields so that it is stored as JSON next to the feed position, in the same transaction (buckets and
+ * open tasks as rows of their own); the running window sums ({@link BucketSums}) are rebuilt from the
+ * buckets, not stored.
  */
 public final class AgentState {
     /**
      * Most tasks one agent has open (paid for, not completed) at a time. Agents need not complete
-     * their tasks, and every batch that touches an agent writes its open tasks with it: without a
-     * bound an agent that never completes them grows its stored state, and the work of each of its
-     * batches, with every task it starts (the benchmark with task ids: 0.004 -> 0.108 ms of the alert
-     * service's CPU per payment of one hot agent). Past the bound the task paid for least recently
-     * is dropped; if it completes later it counts as a task of no spend, like any task this service
-     * saw no payment of.
+     * their tasks: without a bound an agent that never completes them would grow its state, held in
+     * memory and loaded at start, with every task it starts. Past the bound the task paid for least
+     * recently is dropped; if it completes later it counts as a task of no spend, like any task this
+     * service saw no payment of. The tasks are rows of their own, and a batch writes only the ones it
+     * changed: in the head, which every batch writes whole, an agent's thousand open tasks were 58 KB
+     * of JSON logged on every update (ConsumerStoreCostMain).
      */
     public static final int MAX_OPEN_TASKS = 1_000;
 
@@ -156,6 +159,11 @@ public final class AgentState {
     public long lastPosition;
     /** Derived from {@link #buckets}, never stored (transient: the JSON form leaves it out). */
     final transient BucketSums sums = new BucketSums();
+    /**
+     * Open tasks added, paid, completed, pruned or evicted since {@link #takeChangedTasks}: the rows a
+     * batch writes (those still open) or deletes (the others). Never stored.
+     */
+    private final transient Set<String> changedTasks = new HashSet<>();
 
     public AgentState() {
     }
@@ -174,20 +182,25 @@ public final class AgentState {
         if (t == null) {
             t = new OpenTask();
             if (openTasks.size() >= MAX_OPEN_TASKS) {
-                Iterator<OpenTask> eldest = openTasks.values().iterator();
-                eldest.next();
+                Iterator<String> eldest = openTasks.keySet().iterator();
+                changedTasks.add(eldest.next());
                 eldest.remove();
             }
         }
         t.spend += spendMicros;
         t.lastEpochSecond = Math.max(t.lastEpochSecond, epochSecond);
         openTasks.put(taskId, t);
+        changedTasks.add(taskId);
         assert openTasks.size() <= MAX_OPEN_TASKS;
     }
 
     /** The task's spend so far, and it is no longer open; null if it was not. */
     OpenTask completeTask(String taskId) {
-        return openTasks.remove(taskId);
+        OpenTask t = openTasks.remove(taskId);
+        if (t != null) {
+            changedTasks.add(taskId);
+        }
+        return t;
     }
 
     /**
@@ -196,23 +209,41 @@ public final class AgentState {
      * for a later prune or for eviction).
      */
     void pruneOpenTasks(long cutoffEpochSecond) {
-        Iterator<OpenTask> it = openTasks.values().iterator();
-        while (it.hasNext() && it.next().lastEpochSecond < cutoffEpochSecond) {
+        Iterator<Map.Entry<String, OpenTask>> it = openTasks.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<String, OpenTask> t = it.next();
+            if (t.getValue().lastEpochSecond >= cutoffEpochSecond) {
+                return;
+            }
+            changedTasks.add(t.getKey());
             it.remove();
         }
     }
 
     /**
-     * Puts open tasks as read from storage in the order the methods above keep (states written before
-     * that order have it by hash), keeping the {@link #MAX_OPEN_TASKS} paid most recently.
+     * Puts open tasks as read from storage in the order the methods above keep, keeping the
+     * {@link #MAX_OPEN_TASKS} paid most recently (the others are changed: their rows go).
      */
     public void orderOpenTasks() {
         List<Map.Entry<String, OpenTask>> byLastPaid = new ArrayList<>(openTasks.entrySet());
         byLastPaid.sort(Comparator.comparingLong(en -> en.getValue().lastEpochSecond));
+        int dropped = Math.max(0, byLastPaid.size() - MAX_OPEN_TASKS);
         LinkedHashMap<String, OpenTask> ordered = new LinkedHashMap<>();
-        for (Map.Entry<String, OpenTask> en : byLastPaid.subList(Math.max(0, byLastPaid.size() - MAX_OPEN_TASKS), byLastPaid.size())) {
-            ordered.put(en.getKey(), en.getValue());
+        for (int i = 0; i < byLastPaid.size(); i++) {
+            Map.Entry<String, OpenTask> en = byLastPaid.get(i);
+            if (i < dropped) {
+                changedTasks.add(en.getKey());
+            } else {
+                ordered.put(en.getKey(), en.getValue());
+            }
         }
         openTasks = ordered;
+    }
+
+    /** The open tasks changed since the last call (see {@link #changedTasks}), and forgets them. */
+    public Set<String> takeChangedTasks() {
+        Set<String> changed = Set.copyOf(changedTasks);
+        changedTasks.clear();
+        return changed;
     }
 }

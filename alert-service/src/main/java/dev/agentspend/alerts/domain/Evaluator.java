@@ -377,7 +377,8 @@ public final class Evaluator {
 
     /**
      * The agents whose state changed since the last call, each with the buckets to write (touched
-     * and still kept) and to delete (pruned and not created again since).
+     * and still kept) and to delete (pruned and not created again since), and the open tasks to write
+     * (paid) and to delete (completed, pruned or evicted).
      */
     public List<AgentChanges> takeDirtyAgents() {
         List<AgentChanges> d = new ArrayList<>(dirtyAgents.size());
@@ -387,7 +388,17 @@ public final class Evaluator {
             written.retainAll(s.buckets.keySet());
             SortedSet<Long> deleted = new TreeSet<>(prunedBuckets.getOrDefault(id, Set.of()));
             deleted.removeAll(s.buckets.keySet());
-            d.add(new AgentChanges(s, written, deleted));
+            Map<String, AgentState.OpenTask> writtenTasks = new HashMap<>();
+            Set<String> deletedTasks = new HashSet<>();
+            for (String task : s.takeChangedTasks()) {
+                AgentState.OpenTask t = s.openTasks.get(task);
+                if (t != null) {
+                    writtenTasks.put(task, t);
+                } else {
+                    deletedTasks.add(task);
+                }
+            }
+            d.add(new AgentChanges(s, written, deleted, writtenTasks, deletedTasks));
         }
         dirtyAgents.clear();
         touchedBuckets.clear();

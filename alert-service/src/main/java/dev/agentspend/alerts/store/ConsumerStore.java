@@ -106,7 +106,7 @@ public final class ConsumerStore {
                 });
     }
 
-    /** Every agent's head with its buckets put back. */
+    /** Every agent's head with its buckets and open tasks put back. */
     private static Uni<List<AgentState>> loadAgents(SqlConnection db) {
         return db.query("select state from agent_state").execute()
                 .chain(heads -> {
@@ -124,9 +124,27 @@ public final class ConsumerStore {
                             }
                             s.buckets.put(r.getLong("bucket"), StateCodec.readBucket(r.getBuffer("data").getBytes()));
                         }
-                        return List.copyOf(states.values());
+                        return states;
                     });
-                });
+                })
+                .chain(states -> db.query("select agent_id, task_id, spend_micros, last_epoch_second from agent_open_tasks")
+                        .execute().map(tasks -> {
+                            for (Row r : tasks) {
+                                AgentState s = states.get(r.getString("agent_id"));
+                                if (s == null) {
+                                    throw new IllegalStateException("open task of agent " + r.getString("agent_id")
+                                            + " without the agent's state");
+                                }
+                                AgentState.OpenTask t = new AgentState.OpenTask();
+                                t.spend = r.getLong("spend_micros");
+                                t.lastEpochSecond = r.getLong("last_epoch_second");
+                                s.openTasks.put(r.getString("task_id"), t);
+                            }
+                            for (AgentState s : states.values()) {
+                                s.orderOpenTasks();
+                            }
+                            return List.copyOf(states.values());
+                        }));
     }
 
     public static Uni<RuleConfigSet> configs(SqlConnection db) {
@@ -214,8 +232,8 @@ public final class ConsumerStore {
     }
 
     /**
-     * Each dirty agent's head, the buckets its entries touched and the buckets pruned: one
-     * statement each over arrays, whatever the number of agents.
+     * Each dirty agent's head, the buckets its entries touched and the buckets pruned, the open tasks
+     * paid and those no longer open: one statement each over arrays, whatever the number of agents.
      */
     private static void addStateWrites(SqlConnection db, long newPosition, Collection<AgentChanges> dirty,
                                        List<Supplier<Uni<?>>> steps) {
@@ -226,6 +244,7 @@ public final class ConsumerStore {
         List<Buffer> writtenData = new ArrayList<>();
         List<String> deletedAgents = new ArrayList<>();
         List<Long> deleted = new ArrayList<>();
+        TaskRows tasks = new TaskRows();
         for (AgentChanges c : dirty) {
             String id = c.state().agentId;
             agentIds.add(id);
@@ -238,6 +257,12 @@ public final class ConsumerStore {
             for (long bucket : c.deletedBuckets()) {
                 deletedAgents.add(id);
                 deleted.add(bucket);
+            }
+            for (Map.Entry<String, AgentState.OpenTask> t : c.writtenTasks().entrySet()) {
+                tasks.add(id, t.getKey(), t.getValue());
+            }
+            for (String task : c.deletedTasks()) {
+                tasks.delete(id, task);
             }
         }
         steps.add(() -> db.preparedQuery(WRITE_HEADS)
@@ -252,6 +277,40 @@ public final class ConsumerStore {
             steps.add(() -> db.preparedQuery(WRITE_BUCKETS)
                     .execute(Tuple.of(writtenAgents.toArray(new String[0]), written.toArray(new Long[0]),
                             writtenData.toArray(new Buffer[0]))));
+        }
+        tasks.addWrites(db, steps);
+    }
+
+    /** A batch's open-task rows to write and to delete, as parallel arrays. */
+    private static final class TaskRows {
+        private final List<String> agents = new ArrayList<>();
+        private final List<String> ids = new ArrayList<>();
+        private final List<Long> spends = new ArrayList<>();
+        private final List<Long> lastPaid = new ArrayList<>();
+        private final List<String> deletedAgents = new ArrayList<>();
+        private final List<String> deletedIds = new ArrayList<>();
+
+        void add(String agentId, String taskId, AgentState.OpenTask t) {
+            agents.add(agentId);
+            ids.add(taskId);
+            spends.add(t.spend);
+            lastPaid.add(t.lastEpochSecond);
+        }
+
+        void delete(String agentId, String taskId) {
+            deletedAgents.add(agentId);
+            deletedIds.add(taskId);
+        }
+
+        void addWrites(SqlConnection db, List<Supplier<Uni<?>>> steps) {
+            if (!deletedIds.isEmpty()) {
+                steps.add(() -> db.preparedQuery(DELETE_TASKS)
+                        .execute(Tuple.of(deletedAgents.toArray(new String[0]), deletedIds.toArray(new String[0]))));
+            }
+            if (!ids.isEmpty()) {
+                steps.add(() -> db.preparedQuery(WRITE_TASKS).execute(Tuple.of(agents.toArray(new String[0]),
+                        ids.toArray(new String[0]), spends.toArray(new Long[0]), lastPaid.toArray(new Long[0]))));
+            }
         }
     }
 
@@ -277,6 +336,22 @@ public final class ConsumerStore {
             select d.agent_id, d.bucket, d.data from d
             where not exists (select 1 from u where u.agent_id = d.agent_id and u.bucket = d.bucket)
             on conflict (agent_id, bucket) do update set data = excluded.data""";
+
+    static final String WRITE_TASKS = """
+            with d as (select * from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                       as d (agent_id, task_id, spend_micros, last_epoch_second)),
+            u as (update agent_open_tasks t set spend_micros = d.spend_micros, last_epoch_second = d.last_epoch_second
+                  from d where t.agent_id = d.agent_id and t.task_id = d.task_id
+                  returning t.agent_id, t.task_id)
+            insert into agent_open_tasks (agent_id, task_id, spend_micros, last_epoch_second)
+            select d.agent_id, d.task_id, d.spend_micros, d.last_epoch_second from d
+            where not exists (select 1 from u where u.agent_id = d.agent_id and u.task_id = d.task_id)
+            on conflict (agent_id, task_id) do update
+              set spend_micros = excluded.spend_micros, last_epoch_second = excluded.last_epoch_second""";
+
+    static final String DELETE_TASKS = """
+            delete from agent_open_tasks t using unnest($1::text[], $2::text[]) as d (agent_id, task_id)
+            where t.agent_id = d.agent_id and t.task_id = d.task_id""";
 
     /** Deletes what the graph pruned, then inserts what it added and still holds (in that order). */
     private static void addGraphWrites(SqlConnection db, GraphChanges graph, List<Supplier<Uni<?>>> steps) {

@@ -5,22 +5,26 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.agentspend.alerts.domain.AgentState;
 
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.TreeMap;
 
 /**
  * The stored form of the consumer's rule state: JSON as bytes, kept in bytea columns that
  * PostgreSQL neither parses (jsonb did, on every write) nor compresses (storage EXTERNAL). An
- * agent's state is stored as its head (everything but the time buckets) and one row per bucket,
- * so a batch writes the buckets its entries touched, not the agent's whole day of them.
+ * agent's state is stored as its head (everything but the time buckets and the open tasks), one row
+ * per bucket and one per open task, so a batch writes the buckets and tasks its entries touched, not
+ * the agent's whole day of buckets and every task it has open.
  */
 final class StateCodec {
-    /** The head of an agent's state: its buckets are rows of their own. */
-    private abstract static class WithoutBuckets {
+    /** The head of an agent's state: its buckets and open tasks are rows of their own. */
+    private abstract static class HeadOnly {
         @JsonIgnore
         TreeMap<Long, AgentState.Bucket> buckets;
+        @JsonIgnore
+        LinkedHashMap<String, AgentState.OpenTask> openTasks;
     }
 
-    private static final ObjectMapper MAPPER = Json.configured().addMixIn(AgentState.class, WithoutBuckets.class).build();
+    private static final ObjectMapper MAPPER = Json.configured().addMixIn(AgentState.class, HeadOnly.class).build();
 
     private StateCodec() {
     }
@@ -30,9 +34,7 @@ final class StateCodec {
     }
 
     static AgentState readHead(byte[] stored) {
-        AgentState s = read(stored, AgentState.class);
-        s.orderOpenTasks();
-        return s;
+        return read(stored, AgentState.class);
     }
 
     static byte[] bucket(AgentState.Bucket b) {

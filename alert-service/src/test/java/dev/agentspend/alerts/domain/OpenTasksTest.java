@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -105,5 +106,41 @@ class OpenTasksTest {
         assertEquals(2, day.tasks);
         assertEquals(1_000, day.taskSpend, "the last task's spend; the first was dropped and counts none");
         assertEquals(AgentState.MAX_OPEN_TASKS - 1, s.openTasks.size());
+    }
+
+    /** Every change to an open task is reported once, so that a batch writes or deletes exactly its row. */
+    @Test
+    void changedTasksAreThoseAddedPaidCompletedPrunedOrEvicted() {
+        AgentState s = new AgentState("agt_a");
+        s.addToOpenTask("a", 1, T0);
+        s.addToOpenTask("b", 1, T0 + 1);
+        s.addToOpenTask("c", 1, T0 + 2);
+        assertEquals(Set.of("a", "b", "c"), s.takeChangedTasks());
+        assertEquals(Set.of(), s.takeChangedTasks(), "taken once");
+        s.addToOpenTask("a", 1, T0 + 3);
+        s.completeTask("b");
+        s.completeTask("never-paid");
+        assertEquals(Set.of("a", "b"), s.takeChangedTasks());
+        s.pruneOpenTasks(T0 + 3);   // c (T0 + 2) goes, a (T0 + 3) stays
+        assertEquals(Set.of("c"), s.takeChangedTasks());
+        assertEquals(List.of("a"), new ArrayList<>(s.openTasks.keySet()));
+        for (int i = 0; i < AgentState.MAX_OPEN_TASKS; i++) {
+            s.addToOpenTask("t" + i, 1, T0 + 10 + i);
+        }
+        s.takeChangedTasks();
+        s.addToOpenTask("one-more", 1, T0 + 10 + AgentState.MAX_OPEN_TASKS);
+        assertEquals(Set.of("one-more", "t0"), s.takeChangedTasks(), "a (the eldest) was evicted by t999, t0 now");
+    }
+
+    @Test
+    void tasksDroppedWhenReadFromStorageAreChanged() {
+        AgentState s = new AgentState("agt_a");
+        for (int i = 0; i < AgentState.MAX_OPEN_TASKS + 2; i++) {
+            AgentState.OpenTask t = new AgentState.OpenTask();
+            t.lastEpochSecond = T0 + i;
+            s.openTasks.put("t" + i, t);
+        }
+        s.orderOpenTasks();
+        assertEquals(Set.of("t0", "t1"), s.takeChangedTasks(), "their rows go with the next batch of the agent");
     }
 }

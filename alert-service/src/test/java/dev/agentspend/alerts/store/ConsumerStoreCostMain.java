@@ -37,8 +37,12 @@ import java.util.function.Function;
  * mvn -o -q test-compile -pl alert-service
  * mvn -o -q dependency:build-classpath -pl alert-service -Dmdep.includeScope=test -Dmdep.outputFile=/tmp/alerts-cp.txt
  * java -cp alert-service/target/test-classes:alert-service/target/classes:$(cat /tmp/alerts-cp.txt) \
- *     dev.agentspend.alerts.store.ConsumerStoreCostMain [batches [history days [hourly]]]
+ *     dev.agentspend.alerts.store.ConsumerStoreCostMain [batches [history days [hourly|tasks]]]
  * </pre>
+ *
+ * <p>{@code hourly}: the fleet has an HOUR cap as well, and its history a payment an hour. {@code tasks}: its
+ * history a payment an hour, each for a task of its own that is never completed (an agent that does not call
+ * CompleteTask), and the measured payments each for the task of their hour.
  */
 public final class ConsumerStoreCostMain {
     private static final String[] TOOLS = {"openai/chat.completions", "anthropic/messages", "serpapi/search",
@@ -57,17 +61,28 @@ public final class ConsumerStoreCostMain {
     /** The fleet's caps, a daily one or with {@code hourly} an hourly one too, and its history's payments an hour. */
     private final Function<String, AgentPolicy> fleetPolicies;
     private final int historyPaymentsPerDay;
+    /** Whether the fleet's payments carry task ids, a task an hour, none completed. */
+    private final boolean tasks;
 
-    private ConsumerStoreCostMain(boolean hourly) {
-        fleetPolicies = hourly ? ConsumerStoreCostMain::hourAndDayCaps : ConsumerStoreCostMain::policy;
-        historyPaymentsPerDay = hourly ? 24 : 1;
+    private ConsumerStoreCostMain(String mode) {
+        fleetPolicies = mode.equals("hourly") ? ConsumerStoreCostMain::hourAndDayCaps : ConsumerStoreCostMain::policy;
+        historyPaymentsPerDay = mode.isEmpty() ? 1 : 24;
+        tasks = mode.equals("tasks");
     }
 
     public static void main(String[] args) throws Exception {
         int batches = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int historyDays = args.length > 1 ? Integer.parseInt(args[1]) : 0;
-        boolean hourly = args.length > 2 && args[2].equals("hourly");
-        new ConsumerStoreCostMain(hourly).run(batches, historyDays);
+        String mode = args.length > 2 ? args[2] : "";
+        if (!List.of("", "hourly", "tasks").contains(mode)) {
+            throw new IllegalArgumentException("mode: hourly or tasks, not " + mode);
+        }
+        new ConsumerStoreCostMain(mode).run(batches, historyDays);
+    }
+
+    /** The fleet payment's task: the hour's when the fleet's payments carry task ids, else none. */
+    private String fleetTask(Instant at) {
+        return tasks ? "task-" + at.getEpochSecond() / 3_600 : "";
     }
 
     /**
@@ -89,7 +104,7 @@ public final class ConsumerStoreCostMain {
             for (int h = 0; h < historyPaymentsPerDay; h++) {
                 for (int a = 0; a < AGENTS; a++) {
                     Instant at = start.minusSeconds(d * 86_400L - h * 3_600L).plusMillis(a * 10L);
-                    fleet.onEvent(payment(agents.get(a), at), fleetPolicies, configs, at);
+                    fleet.onEvent(payment(agents.get(a), at, fleetTask(at)), fleetPolicies, configs, at);
                 }
             }
         }
@@ -98,7 +113,7 @@ public final class ConsumerStoreCostMain {
         Instant now = start;
         for (long i = 0; i < historyEvents; i++) {
             now = start.plusNanos((long) (i * 1e9 / FLEET_PAYMENTS_PER_SECOND));
-            fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), fleetPolicies, configs, now);
+            fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now, fleetTask(now)), fleetPolicies, configs, now);
         }
         List<AgentChanges> all = fleet.takeDirtyAgents();
         long heads = 0, buckets = 0, bucketBytes = 0;
@@ -109,9 +124,11 @@ public final class ConsumerStoreCostMain {
                 bucketBytes += StateCodec.bucket(b).length;
             }
         }
+        long openTasks = all.stream().mapToLong(c -> c.state().openTasks.size()).sum();
         System.out.printf(Locale.ROOT, "fleet agents after %d days of history and %d min: %d states, stored as a head of "
-                        + "%.0f bytes and %.1f bucket rows of %.0f bytes on average%n", historyDays, HISTORY_MINUTES, all.size(),
-                (double) heads / all.size(), (double) buckets / all.size(), (double) bucketBytes / buckets);
+                        + "%.0f bytes and %.1f bucket rows of %.0f bytes on average; %.1f open tasks%n", historyDays,
+                HISTORY_MINUTES, all.size(), (double) heads / all.size(), (double) buckets / all.size(),
+                (double) bucketBytes / buckets, (double) openTasks / all.size());
 
         try (EmbeddedDatabase pg = EmbeddedDatabase.throwaway().start()) {
             pg.createDatabase("cost");
@@ -140,7 +157,8 @@ public final class ConsumerStoreCostMain {
                     long first = expected;
                     for (int i = 0; i < ENTRIES_PER_BATCH; i++) {
                         now = now.plusNanos((long) (1e9 / FLEET_PAYMENTS_PER_SECOND));
-                        fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now), fleetPolicies, configs, now);
+                        fleet.onEvent(payment(agents.get(random.nextInt(AGENTS)), now, fleetTask(now)), fleetPolicies,
+                                configs, now);
                     }
                     List<AgentChanges> dirty = fleet.takeDirtyAgents();
                     writes += dirty.size();

@@ -103,6 +103,14 @@ class ConsumerStoreTest {
         long rows = db.query("select count(*) as n from agent_buckets").execute().await().indefinitely()
                 .iterator().next().getLong("n");
         assertEquals(ev.agent("agt_a").buckets.size() + ev.agent("agt_b").buckets.size(), rows);
+        // agt_b completes each task it pays, agt_a none: the rows are the tasks still open, no more
+        assertTrue(ev.agent("agt_a").openTasks.size() > 50, "the test must leave tasks open");
+        long taskRows = db.query("select count(*) as n from agent_open_tasks").execute().await().indefinitely()
+                .iterator().next().getLong("n");
+        assertEquals(ev.agent("agt_a").openTasks.size() + ev.agent("agt_b").openTasks.size(), taskRows);
+        assertEquals(0L, db.query("select count(*) as n from agent_state where position('openTasks' in "
+                + "convert_from(state, 'UTF8')) > 0").execute().await().indefinitely().iterator().next().getLong("n"),
+                "the heads leave the open tasks out");
         // the batches' statements were prepared once on the session, not parsed and planned per batch
         List<String> prepared = new ArrayList<>();
         db.query("select statement from pg_prepared_statements").execute().await().indefinitely()
@@ -113,7 +121,7 @@ class ConsumerStoreTest {
     }
 
     @Test
-    void v2ConvertsStateStoredAsJsonbAndV3MovesTheGraphToRows() throws IOException {
+    void v2ConvertsStateStoredAsJsonbV3MovesTheGraphAndV5TheOpenTasksToRows() throws IOException {
         Evaluator ev = new Evaluator(60);
         for (int i = 0; i < 200; i++) {
             for (LedgerEvent e : traffic(i, T0.plusSeconds(i * 45L))) {
@@ -142,6 +150,10 @@ class ConsumerStoreTest {
         }
         assertFalse(ev.graph().isEmpty());
         assertEquals(graphTree(ev.graph()), graphTree(loaded.graph()));
+        assertTrue(ev.agent("agt_a").openTasks.size() > 10, "the state must have open tasks to move");
+        assertEquals(0L, db.query("select count(*) as n from agent_state where position('openTasks' in "
+                + "convert_from(state, 'UTF8')) > 0").execute().await().indefinitely().iterator().next().getLong("n"),
+                "V5 moved the open tasks out of the heads");
         // V4: the graph's old single value is gone once V3 has moved its payments to rows
         assertEquals(0L, db.query("select count(*) as n from information_schema.columns where table_schema = 'alerts' "
                 + "and table_name = 'consumer_state' and column_name = 'graph_state'").execute().await().indefinitely()
