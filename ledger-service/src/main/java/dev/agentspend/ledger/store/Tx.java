@@ -8,6 +8,7 @@ import dev.agentspend.ledger.domain.CounterKey;
 import dev.agentspend.ledger.domain.Money;
 import dev.agentspend.ledger.domain.Usage;
 import dev.agentspend.proto.ledger.v1.Decision;
+import dev.agentspend.proto.ledger.v1.DeclineReason;
 import dev.agentspend.proto.ledger.v1.Entry;
 import dev.agentspend.proto.ledger.v1.EventType;
 import io.smallrye.mutiny.Uni;
@@ -335,9 +336,20 @@ final class Tx {
         storeResponse(e, caller, requestId, fingerprint, method, new byte[0]);
     }
 
-    /** The same for a response with more fields than its entry: {@code fieldsAfterEntry} serialized. */
+    /**
+     * The same for a response with more fields than its entry: {@code fieldsAfterEntry} serialized.
+     *
+     * <p>A decline for POLICY_UNAVAILABLE is recorded (its entry) but not stored as the request's
+     * answer: it says the ledger could not decide (identity's policy feed went quiet), not what the
+     * request is worth, so a retry with the same request_id once the feed is back is decided then,
+     * as a retry after an UNAVAILABLE status would be. Stored, it was the answer to that request_id
+     * for the whole retention.
+     */
     void storeResponse(Entry.Builder e, String caller, String requestId, byte[] fingerprint, String method,
                        byte[] fieldsAfterEntry) {
+        if (e.getDeclineReason() == DeclineReason.DECLINE_REASON_POLICY_UNAVAILABLE) {
+            return;
+        }
         if (storedResponses.putIfAbsent(e.getEntryId(),
                 new StoredResponse(caller, requestId, fingerprint, method, fieldsAfterEntry)) != null) {
             throw new IllegalStateException("entry " + e.getEntryId() + " already has a stored response");

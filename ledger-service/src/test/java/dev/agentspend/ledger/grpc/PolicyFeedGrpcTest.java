@@ -10,6 +10,7 @@ import dev.agentspend.proto.identity.v1.SuspendAgentRequest;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.DeclineReason;
 import dev.agentspend.proto.ledger.v1.Entry;
+import dev.agentspend.proto.ledger.v1.PayRequest;
 import dev.agentspend.proto.ledger.v1.GetBalanceRequest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -25,6 +26,7 @@ import static dev.agentspend.ledger.support.Fixture.pay;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Policy from identity's feed: suspensions take effect fast; a lost feed fails closed, then recovers. */
@@ -65,6 +67,8 @@ class PolicyFeedGrpcTest {
     @Test
     void aLostFeedFailsClosedAfterTheStalenessBoundAndRecoversByItself() {
         TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000_000);
+        PayRequest declined;
+        Entry declinedEntry;
         long versionBefore = watcher.appliedVersion();
         assertTrue(versionBefore > 0);
         ServiceProcess identity = LedgerTestResource.identity();
@@ -76,13 +80,15 @@ class PolicyFeedGrpcTest {
             Entry e;
             long deadline = stopped + LedgerTestResource.STALENESS.plusSeconds(10).toNanos();
             do {
-                e = a.ledger().pay(pay(1).build()).getEntry();
+                declined = pay(1).build();
+                e = a.ledger().pay(declined).getEntry();
                 if (e.getDecision() == Decision.DECISION_APPROVED) {
                     sleep(50);
                 }
             } while (e.getDecision() == Decision.DECISION_APPROVED && System.nanoTime() < deadline);
             long failClosedMs = (System.nanoTime() - stopped) / 1_000_000;
             assertEquals(DeclineReason.DECLINE_REASON_POLICY_UNAVAILABLE, e.getDeclineReason());
+            declinedEntry = e;
             assertTrue(failClosedMs >= LedgerTestResource.STALENESS.toMillis() - 2_500,
                     "failed closed after " + failClosedMs + " ms, before the bound");
             assertFalse(a.ledger().getBalance(GetBalanceRequest.getDefaultInstance()).getPolicyFresh());
@@ -98,6 +104,13 @@ class PolicyFeedGrpcTest {
         System.out.printf("[ledger-staleness] identity ready -> payments approved again after %d ms%n",
                 (System.nanoTime() - restarted) / 1_000_000);
         assertTrue(a.ledger().getBalance(GetBalanceRequest.getDefaultInstance()).getPolicyFresh());
+        // the request declined for the outage was not answered for good: its retry is decided now, once
+        Entry retried = a.ledger().pay(declined).getEntry();
+        assertEquals(Decision.DECISION_APPROVED, retried.getDecision());
+        assertNotEquals(declinedEntry.getEntryId(), retried.getEntryId());
+        assertEquals(retried, a.ledger().pay(declined).getEntry(), "and that answer is the stored one");
+        assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE entry_id = ?", declinedEntry.getEntryId()),
+                "the decline stays recorded");
         // the feed resumed after the version applied before the outage and carries new changes
         TestAgent later = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000);
         assertEquals(Decision.DECISION_APPROVED, later.ledger().pay(pay(1).build()).getEntry().getDecision());
