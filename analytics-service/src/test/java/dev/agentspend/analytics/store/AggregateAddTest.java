@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * IngestionStore's aggregate statements (AggregateAdd), run as they are against the migrated
@@ -86,6 +87,49 @@ class AggregateAddTest {
             existingRowUpdatedWithoutLock();
         } finally {
             st.execute("DELETE FROM analytics.agent_day WHERE agent_id = 'agt_add_wal'");
+            db.setAutoCommit(false);
+        }
+    }
+
+    /**
+     * A new minute's rows, inserted by one batch, are updated in place by the next (HOT: no new index
+     * entries), since their pages keep room (V3's fillfactor). Filled to the brim, nearly every such
+     * update moved its row to another page. Committed, and deleted afterwards.
+     */
+    @Test
+    void aNewMinutesRowsAreUpdatedInPlace() throws Exception {
+        db.commit();
+        db.setAutoCommit(true);
+        int rows = 200;
+        List<String> agents = new ArrayList<>();
+        for (int i = 1; i <= rows; i++) {
+            agents.add("'agt_hot_" + i + "'");
+        }
+        String keys = "ARRAY[" + String.join(", ", agents) + "], "
+                + "array_fill('2031-04-01T10:00:00Z'::timestamptz, ARRAY[" + rows + "]), "
+                + "array_fill('tool'::text, ARRAY[" + rows + "]), array_fill(''::text, ARRAY[" + rows + "])";
+        String sums = ", array_fill(5::int8, ARRAY[" + rows + "]), array_fill(1::int8, ARRAY[" + rows + "])"
+                + ", array_fill(0::int8, ARRAY[" + rows + "]), array_fill(0::int8, ARRAY[" + rows + "])"
+                + ", array_fill(0::int8, ARRAY[" + rows + "]), array_fill(0::int8, ARRAY[" + rows + "])"
+                + ", array_fill(false, ARRAY[" + rows + "])";
+        try {
+            st.execute("EXECUTE add_tool_minutes(" + keys + sums + ")");
+            Set<WalInspection.Tuple> inserted = WalInspection.tuples(db, "analytics.agent_tool_minute", "agent_id LIKE 'agt_hot_%'");
+            assertEquals(rows, inserted.size());
+            String from = WalInspection.position(db);
+
+            st.execute("EXECUTE add_tool_minutes(" + keys + sums + ")");
+
+            List<String> records = WalInspection.heapRecordTypes(db, from, inserted);
+            assertEquals(rows, records.size(), "one update of each row: " + records);
+            long inPlace = records.stream().filter("HOT_UPDATE"::equals).count();
+            assertTrue(inPlace >= rows * 9 / 10, inPlace + " of " + rows + " updates in place: " + records);
+            try (ResultSet r = st.executeQuery("SELECT sum(spend_micros) FROM analytics.agent_tool_minute WHERE agent_id LIKE 'agt_hot_%'")) {
+                r.next();
+                assertEquals(rows * 10L, r.getLong(1));
+            }
+        } finally {
+            st.execute("DELETE FROM analytics.agent_tool_minute WHERE agent_id LIKE 'agt_hot_%'");
             db.setAutoCommit(false);
         }
     }
