@@ -7,7 +7,9 @@ import dev.agentspend.proto.ledger.v1.Entry;
 /**
  * The ledger declined: nothing was charged or reserved. The decline is recorded in the ledger
  * like any payment. Retrying the same call will not help unless the reason goes away (a window
- * rolls over, the agent is topped up or reinstated).
+ * rolls over, the agent is topped up or reinstated). A payment with an explicit request_id is
+ * answered with its first decline again, except POLICY_UNAVAILABLE (the ledger could not decide):
+ * retried with the same request_id, it is decided anew.
  */
 public final class PaymentDeclinedException extends AgentSpendException {
     private final transient Entry entry;
