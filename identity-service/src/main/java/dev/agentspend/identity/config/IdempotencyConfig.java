@@ -12,4 +12,12 @@ public interface IdempotencyConfig {
 
     @WithDefault("3600000")
     long purgeIntervalMs();
+
+    /** Records one purge statement deletes at most (1 to 100,000): each is a short transaction of its own. */
+    @WithDefault("10000")
+    int purgeBatchRows();
+
+    /** Statements one purge runs at most (1 to 1,000,000); the rest waits for the next interval. */
+    @WithDefault("1000")
+    int purgeMaxBatches();
 }

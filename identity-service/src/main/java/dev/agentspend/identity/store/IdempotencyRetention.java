@@ -1,11 +1,15 @@
 package dev.agentspend.identity.store;
 
+import dev.agentspend.common.db.BatchedPurge;
 import dev.agentspend.identity.config.IdempotencyConfig;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.SqlResult;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -13,14 +17,26 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Keeps {@code identity.idempotency_records} bounded: records older than the retention are
- * deleted periodically. Every replica may run it; the delete is the same on each.
+ * Keeps {@code identity.idempotency_records} bounded: records older than the retention are deleted
+ * periodically, oldest first through the index on create_time (V3), at most a batch per statement,
+ * each statement a short transaction of its own ({@link BatchedPurge}), so a backlog (a purge that
+ * could not run for a while) never becomes one long delete. Every replica purges; SKIP LOCKED makes
+ * replicas that meet take different records instead of waiting for each other.
  */
 @ApplicationScoped
 public class IdempotencyRetention {
     private static final Logger LOG = Logger.getLogger(IdempotencyRetention.class);
+
+    static final String PURGE = """
+            DELETE FROM identity.idempotency_records WHERE ctid = ANY (ARRAY(
+              SELECT ctid FROM identity.idempotency_records
+              WHERE create_time < $1
+              ORDER BY create_time LIMIT $2
+              FOR UPDATE SKIP LOCKED))""";
 
     @Inject
     Pool pool;
@@ -28,13 +44,25 @@ public class IdempotencyRetention {
     Vertx vertx;
     @Inject
     IdempotencyConfig config;
+    @Inject
+    MeterRegistry registry;
 
+    private final AtomicBoolean running = new AtomicBoolean();
+    private BatchedPurge.Limits limits;
+    private Counter purged;
+    private Counter stoppedAtBound;
     private volatile long timerId = -1;
 
     void onStart(@Observes StartupEvent event) {
-        timerId = vertx.setPeriodic(config.purgeIntervalMs(), id -> purge().subscribe().with(
-                purged -> LOG.debugf("purged %d idempotency records", purged),
-                failure -> LOG.warnf("idempotency purge failed (retried next period): %s", failure.getMessage())));
+        // out-of-range settings stop the start here, not the first purge an hour later
+        limits = new BatchedPurge.Limits(config.purgeBatchRows(), config.purgeMaxBatches());
+        purged = Counter.builder("agentspend.identity.idempotency.purged")
+                .description("Idempotency records deleted because they were older than the retention")
+                .baseUnit("rows").register(registry);
+        stoppedAtBound = Counter.builder("agentspend.identity.idempotency.purge.stopped")
+                .description("Idempotency purges that stopped at purge-max-batches with old records possibly left")
+                .register(registry);
+        timerId = vertx.setPeriodic(config.purgeIntervalMs(), id -> purgeInBackground());
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -44,10 +72,34 @@ public class IdempotencyRetention {
         }
     }
 
-    /** Deletes the records older than the retention; returns how many. */
-    public Uni<Integer> purge() {
-        return pool.preparedQuery("DELETE FROM identity.idempotency_records WHERE create_time < $1")
-                .execute(Tuple.of(Times.toDb(Times.now().minus(Duration.ofHours(config.retentionHours())))))
-                .map(rows -> rows.rowCount());
+    private void purgeInBackground() {
+        if (!running.compareAndSet(false, true)) {
+            return; // the last purge is still going
+        }
+        purge().subscribe().with(
+                purgedRows -> {
+                    running.set(false);
+                    LOG.debugf("purged %d idempotency records", purgedRows);
+                },
+                failure -> {
+                    running.set(false);
+                    LOG.warnf("idempotency purge failed (retried next period): %s", failure.getMessage());
+                });
+    }
+
+    /** Deletes the records older than the retention, a batch per statement; returns how many. */
+    public Uni<Long> purge() {
+        // one cutoff for the whole run: records that age meanwhile wait for the next one
+        OffsetDateTime cutoff = Times.toDb(Times.now().minus(Duration.ofHours(config.retentionHours())));
+        return BatchedPurge.run(rows -> pool.preparedQuery(PURGE).execute(Tuple.of(cutoff, rows)).map(SqlResult::rowCount),
+                        limits, purged::increment)
+                .map(o -> {
+                    if (o.stoppedAtBound()) {
+                        stoppedAtBound.increment();
+                        LOG.warnf("idempotency purge stopped after %d records (%d statements, the bound); the rest waits for the next interval",
+                                o.rows(), o.statements());
+                    }
+                    return o.rows();
+                });
     }
 }

@@ -119,13 +119,13 @@ public interface LedgerConfig {
         @WithDefault("1m")
         Duration idempotencyPurgeInterval();
 
-        /** Rows one purge statement deletes at most: each is a short transaction of its own. */
+        /** Rows one purge statement deletes at most (1 to 100,000): each is a short transaction of its own. */
         @WithDefault("10000")
         int idempotencyPurgeBatchRows();
 
         /**
-         * Statements one purge runs at most (then it waits for the next interval): with the
-         * defaults 100,000,000 rows, more than a day of payments at 1,000 a second.
+         * Statements one purge runs at most (1 to 1,000,000; then it waits for the next interval): with
+         * the defaults 100,000,000 rows, more than a day of payments at 1,000 a second.
          */
         @WithDefault("10000")
         int idempotencyPurgeMaxBatches();

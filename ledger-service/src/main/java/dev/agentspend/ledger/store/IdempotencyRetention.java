@@ -1,5 +1,6 @@
 package dev.agentspend.ledger.store;
 
+import dev.agentspend.common.db.BatchedPurge;
 import dev.agentspend.ledger.config.LedgerConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -8,6 +9,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.SqlResult;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -24,9 +26,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * nothing but the replay.
  *
  * <p>Each statement deletes at most a batch of the oldest rows (found by create_time, V12) in a
- * transaction of its own, and a purge goes on while statements come back full, up to a bound. Every
- * replica purges; SKIP LOCKED makes replicas that meet take different rows instead of waiting for
- * each other.
+ * transaction of its own, and a purge goes on while statements come back full, up to a bound
+ * ({@link BatchedPurge}). Every replica purges; SKIP LOCKED makes replicas that meet take different
+ * rows instead of waiting for each other.
  */
 @ApplicationScoped
 public class IdempotencyRetention {
@@ -51,13 +53,21 @@ public class IdempotencyRetention {
 
     private final AtomicBoolean running = new AtomicBoolean();
     private Counter purged;
+    private Counter stoppedAtBound;
+    private BatchedPurge.Limits limits;
     private long timerId = -1;
 
     void onStart(@Observes StartupEvent event) {
+        LedgerConfig.Ledger c = config.ledger();
+        // out-of-range settings stop the start here, not the first purge a minute later
+        limits = new BatchedPurge.Limits(c.idempotencyPurgeBatchRows(), c.idempotencyPurgeMaxBatches());
         purged = Counter.builder("agentspend.ledger.idempotency.purged")
                 .description("Idempotency rows deleted because they were older than the retention")
                 .baseUnit("rows").register(registry);
-        timerId = vertx.setPeriodic(config.ledger().idempotencyPurgeInterval().toMillis(), id -> purgeInBackground());
+        stoppedAtBound = Counter.builder("agentspend.ledger.idempotency.purge.stopped")
+                .description("Idempotency purges that stopped at idempotency-purge-max-batches with old rows possibly left")
+                .register(registry);
+        timerId = vertx.setPeriodic(c.idempotencyPurgeInterval().toMillis(), id -> purgeInBackground());
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -80,26 +90,17 @@ public class IdempotencyRetention {
 
     /** Deletes the rows older than the retention, a batch per statement; returns how many. */
     public Uni<Long> purge() {
-        LedgerConfig.Ledger c = config.ledger();
-        assert c.idempotencyPurgeBatchRows() > 0 && c.idempotencyPurgeMaxBatches() > 0;
-        double retentionSeconds = c.idempotencyRetention().toMillis() / 1000.0;
-        return purgeFrom(0, 0L, retentionSeconds, c.idempotencyPurgeBatchRows(), c.idempotencyPurgeMaxBatches());
-    }
-
-    private Uni<Long> purgeFrom(int batch, long deletedSoFar, double retentionSeconds, int batchRows, int maxBatches) {
-        return pool.preparedQuery(PURGE).execute(Tuple.of(retentionSeconds, batchRows)).chain(rows -> {
-            int deleted = rows.rowCount();
-            purged.increment(deleted);
-            long total = deletedSoFar + deleted;
-            if (deleted < batchRows) {
-                return Uni.createFrom().item(total);
-            }
-            if (batch + 1 >= maxBatches) {
-                LOG.warnf("idempotency purge stopped after %d rows (%d statements, the bound); the rest waits for the next interval",
-                        total, maxBatches);
-                return Uni.createFrom().item(total);
-            }
-            return purgeFrom(batch + 1, total, retentionSeconds, batchRows, maxBatches);
-        });
+        double retentionSeconds = config.ledger().idempotencyRetention().toMillis() / 1000.0;
+        return BatchedPurge.run(rows -> pool.preparedQuery(PURGE).execute(Tuple.of(retentionSeconds, rows))
+                                .map(SqlResult::rowCount),
+                        limits, purged::increment)
+                .map(o -> {
+                    if (o.stoppedAtBound()) {
+                        stoppedAtBound.increment();
+                        LOG.warnf("idempotency purge stopped after %d rows (%d statements, the bound); the rest waits for the next interval",
+                                o.rows(), o.statements());
+                    }
+                    return o.rows();
+                });
     }
 }

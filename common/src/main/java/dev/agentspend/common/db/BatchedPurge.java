@@ -1,0 +1,84 @@
+package dev.agentspend.common.db;
+
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+
+import java.util.function.IntConsumer;
+import java.util.function.IntFunction;
+
+/**
+ * Deletes old rows a bounded statement at a time. One DELETE of everything old holds its locks and
+ * a transaction open for as long as the table's backlog takes (after an outage, or on the first run
+ * over a table that was never purged) and writes all of it to the WAL in one go; here each statement
+ * deletes at most {@link Limits#batchRows()} rows, in a transaction of its own, and a purge goes on
+ * while statements come back full, up to {@link Limits#maxStatements()} of them. What is left waits
+ * for the next run, and {@link Outcome#stoppedAtBound()} says so.
+ *
+ * <p>The statement is the caller's: it deletes at most the given number of rows (oldest first, with
+ * {@code FOR UPDATE SKIP LOCKED} so that replicas purging at once take different rows) and answers
+ * how many it deleted.
+ */
+public final class BatchedPurge {
+    /** A statement never deletes more than this: its transaction stays short. */
+    public static final int MAX_BATCH_ROWS = 100_000;
+    /** A run never sends more than this many statements. */
+    public static final int MAX_STATEMENTS = 1_000_000;
+
+    /** Rows per statement and statements per run; checked when a service starts. */
+    public record Limits(int batchRows, int maxStatements) {
+        public Limits {
+            if (batchRows < 1 || batchRows > MAX_BATCH_ROWS) {
+                throw new IllegalArgumentException("rows per purge statement must be 1 to " + MAX_BATCH_ROWS
+                        + ", not " + batchRows);
+            }
+            if (maxStatements < 1 || maxStatements > MAX_STATEMENTS) {
+                throw new IllegalArgumentException("statements per purge must be 1 to " + MAX_STATEMENTS
+                        + ", not " + maxStatements);
+            }
+        }
+    }
+
+    /** What one run did: rows deleted, statements sent, and whether it stopped with rows possibly left. */
+    public record Outcome(long rows, int statements, boolean stoppedAtBound) {
+    }
+
+    private BatchedPurge() {
+    }
+
+    /**
+     * Runs {@code deleteAtMost} until a statement deletes fewer rows than asked, or the bound.
+     *
+     * @param deleteAtMost one statement: deletes at most that many rows, answers how many
+     * @param deleted      told each statement's count as it completes (a metric's counter)
+     */
+    public static Uni<Outcome> run(IntFunction<Uni<Integer>> deleteAtMost, Limits limits, IntConsumer deleted) {
+        int batchRows = limits.batchRows();
+        // a repetition, not a chain of nested callbacks: statements answered at once (a test's, or
+        // a driver's cached answer) would otherwise nest a stack frame per statement
+        return Multi.createBy().repeating()
+                .uni(() -> deleteAtMost.apply(batchRows).onItem().transformToUni(rows -> {
+                    if (rows == null || rows < 0 || rows > batchRows) {
+                        return Uni.createFrom().failure(new IllegalStateException(
+                                "a purge statement asked for at most " + batchRows + " rows deleted " + rows));
+                    }
+                    deleted.accept(rows);
+                    return Uni.createFrom().item(rows);
+                }))
+                .whilst(rows -> rows == batchRows)
+                .select().first(limits.maxStatements())
+                .collect().in(Tally::new, Tally::add)
+                .map(t -> new Outcome(t.rows, t.statements, t.statements == limits.maxStatements() && t.last == batchRows));
+    }
+
+    private static final class Tally {
+        long rows;
+        int statements;
+        int last = -1;
+
+        void add(int n) {
+            rows += n;
+            statements++;
+            last = n;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package dev.agentspend.common.db;
+
+import io.smallrye.mutiny.Uni;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BatchedPurgeTest {
+    private static final Duration WAIT = Duration.ofSeconds(5);
+
+    /** A table of {@code rows} old rows: each statement deletes what it is allowed to. */
+    private static final class Table {
+        int left;
+        final List<Integer> asked = new ArrayList<>();
+
+        Table(int rows) {
+            left = rows;
+        }
+
+        Uni<Integer> delete(int atMost) {
+            asked.add(atMost);
+            int n = Math.min(left, atMost);
+            left -= n;
+            return Uni.createFrom().item(n);
+        }
+    }
+
+    @Test
+    void deletesInFullStatementsUntilOneComesBackShort() {
+        Table t = new Table(25);
+        List<Integer> counted = new ArrayList<>();
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(7, 100), counted::add)
+                .await().atMost(WAIT);
+        assertEquals(new BatchedPurge.Outcome(25, 4, false), o);
+        assertEquals(List.of(7, 7, 7, 4), counted);
+        assertEquals(List.of(7, 7, 7, 7), t.asked);
+        assertEquals(0, t.left);
+    }
+
+    @Test
+    void anExactMultipleTakesOneMoreStatementThatFindsNothing() {
+        Table t = new Table(14);
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(7, 100), n -> { })
+                .await().atMost(WAIT);
+        assertEquals(new BatchedPurge.Outcome(14, 3, false), o);
+    }
+
+    @Test
+    void stopsAtTheBoundAndSaysRowsMayBeLeft() {
+        Table t = new Table(100);
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(10, 3), n -> { })
+                .await().atMost(WAIT);
+        assertEquals(new BatchedPurge.Outcome(30, 3, true), o);
+        assertEquals(70, t.left, "the rest waits for the next run");
+    }
+
+    @Test
+    void anEmptyTableCostsOneStatement() {
+        Table t = new Table(0);
+        assertEquals(new BatchedPurge.Outcome(0, 1, false),
+                BatchedPurge.run(t::delete, new BatchedPurge.Limits(10, 3), n -> { }).await().atMost(WAIT));
+    }
+
+    @Test
+    void aFailedStatementFailsTheRunAfterCountingWhatWentBefore() {
+        AtomicInteger calls = new AtomicInteger();
+        AtomicInteger counted = new AtomicInteger();
+        Uni<BatchedPurge.Outcome> run = BatchedPurge.run(n -> calls.incrementAndGet() == 1
+                        ? Uni.createFrom().item(n)
+                        : Uni.createFrom().failure(new IllegalStateException("connection lost")),
+                new BatchedPurge.Limits(5, 10), counted::addAndGet);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> run.await().atMost(WAIT));
+        assertEquals("connection lost", e.getMessage());
+        assertEquals(5, counted.get(), "the first statement committed its rows");
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void aStatementThatDeletesMoreThanAskedIsRefused() {
+        Uni<BatchedPurge.Outcome> run = BatchedPurge.run(n -> Uni.createFrom().item(n + 1),
+                new BatchedPurge.Limits(5, 10), n -> { });
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> run.await().atMost(WAIT));
+        assertTrue(e.getMessage().contains("at most 5 rows deleted 6"), e.getMessage());
+    }
+
+    @Test
+    void manyStatementsAnsweredAtOnceDoNotExhaustTheStack() {
+        Table t = new Table(50_000);
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(1, 100_000), n -> { })
+                .await().atMost(WAIT);
+        assertEquals(50_000, o.rows());
+        assertFalse(o.stoppedAtBound());
+    }
+
+    @Test
+    void limitsOutsideTheirBoundsAreRefusedWithTheSetting() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new BatchedPurge.Limits(0, 1))
+                .getMessage().contains("rows per purge statement must be 1 to 100000, not 0"));
+        assertThrows(IllegalArgumentException.class, () -> new BatchedPurge.Limits(BatchedPurge.MAX_BATCH_ROWS + 1, 1));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new BatchedPurge.Limits(1, 0))
+                .getMessage().contains("statements per purge must be 1 to 1000000, not 0"));
+    }
+}
