@@ -3,8 +3,11 @@ package dev.agentspend.common.db;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * Deletes old rows a bounded statement at a time. One DELETE of everything old holds its locks and
@@ -40,6 +43,36 @@ public final class BatchedPurge {
 
     /** What one run did: rows deleted, statements sent, and whether it stopped with rows possibly left. */
     public record Outcome(long rows, int statements, boolean stoppedAtBound) {
+        /** For the log of a run that stopped at its bound; {@code what} names the rows ("idempotency rows"). */
+        public String stoppedMessage(String what) {
+            return "purge of " + what + " stopped after " + rows + " of them (" + statements
+                    + " statements, the bound); the rest waits for the next run";
+        }
+    }
+
+    /**
+     * At most one run at a time on this replica: a timer tick that finds the last run still going
+     * (a large backlog, a slow database) skips instead of starting a second one beside it.
+     */
+    public static final class SingleFlight {
+        private final AtomicBoolean running = new AtomicBoolean();
+
+        /** Subscribes to {@code run} unless a run is going; a failure goes to {@code failed}. */
+        public void startUnlessRunning(Supplier<Uni<?>> run, Consumer<Throwable> failed) {
+            if (!running.compareAndSet(false, true)) {
+                return;
+            }
+            Uni.createFrom().deferred(run).subscribe().with(
+                    done -> running.set(false),
+                    failure -> {
+                        running.set(false);
+                        failed.accept(failure);
+                    });
+        }
+
+        public boolean running() {
+            return running.get();
+        }
     }
 
     private BatchedPurge() {
@@ -50,8 +83,10 @@ public final class BatchedPurge {
      *
      * @param deleteAtMost one statement: deletes at most that many rows, answers how many
      * @param deleted      told each statement's count as it completes (a metric's counter)
+     * @param atBound      told the outcome of a run that stopped at its bound, old rows possibly left
      */
-    public static Uni<Outcome> run(IntFunction<Uni<Integer>> deleteAtMost, Limits limits, IntConsumer deleted) {
+    public static Uni<Outcome> run(IntFunction<Uni<Integer>> deleteAtMost, Limits limits, IntConsumer deleted,
+                                   Consumer<Outcome> atBound) {
         int batchRows = limits.batchRows();
         // a repetition, not a chain of nested callbacks: statements answered at once (a test's, or
         // a driver's cached answer) would otherwise nest a stack frame per statement
@@ -67,7 +102,12 @@ public final class BatchedPurge {
                 .whilst(rows -> rows == batchRows)
                 .select().first(limits.maxStatements())
                 .collect().in(Tally::new, Tally::add)
-                .map(t -> new Outcome(t.rows, t.statements, t.statements == limits.maxStatements() && t.last == batchRows));
+                .map(t -> new Outcome(t.rows, t.statements, t.statements == limits.maxStatements() && t.last == batchRows))
+                .invoke(o -> {
+                    if (o.stoppedAtBound()) {
+                        atBound.accept(o);
+                    }
+                });
     }
 
     private static final class Tally {

@@ -37,7 +37,7 @@ class BatchedPurgeTest {
     void deletesInFullStatementsUntilOneComesBackShort() {
         Table t = new Table(25);
         List<Integer> counted = new ArrayList<>();
-        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(7, 100), counted::add)
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(7, 100), counted::add, stop -> { })
                 .await().atMost(WAIT);
         assertEquals(new BatchedPurge.Outcome(25, 4, false), o);
         assertEquals(List.of(7, 7, 7, 4), counted);
@@ -48,7 +48,7 @@ class BatchedPurgeTest {
     @Test
     void anExactMultipleTakesOneMoreStatementThatFindsNothing() {
         Table t = new Table(14);
-        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(7, 100), n -> { })
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(7, 100), n -> { }, stop -> { })
                 .await().atMost(WAIT);
         assertEquals(new BatchedPurge.Outcome(14, 3, false), o);
     }
@@ -56,17 +56,56 @@ class BatchedPurgeTest {
     @Test
     void stopsAtTheBoundAndSaysRowsMayBeLeft() {
         Table t = new Table(100);
-        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(10, 3), n -> { })
+        List<BatchedPurge.Outcome> reported = new ArrayList<>();
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(10, 3), n -> { }, reported::add)
                 .await().atMost(WAIT);
         assertEquals(new BatchedPurge.Outcome(30, 3, true), o);
+        assertEquals(List.of(o), reported, "a stop at the bound is reported");
         assertEquals(70, t.left, "the rest waits for the next run");
+        assertEquals("purge of idempotency rows stopped after 30 of them (3 statements, the bound); "
+                + "the rest waits for the next run", o.stoppedMessage("idempotency rows"));
+    }
+
+    @Test
+    void aRunThatEndsShortIsNotReportedAtTheBound() {
+        List<BatchedPurge.Outcome> reported = new ArrayList<>();
+        BatchedPurge.run(new Table(29)::delete, new BatchedPurge.Limits(10, 3), n -> { }, reported::add)
+                .await().atMost(WAIT);
+        assertTrue(reported.isEmpty());
+    }
+
+    @Test
+    void aSecondRunDoesNotStartWhileOneIsGoingAndOneStartsAfterIt() {
+        BatchedPurge.SingleFlight flight = new BatchedPurge.SingleFlight();
+        AtomicInteger started = new AtomicInteger();
+        java.util.concurrent.CompletableFuture<Integer> first = new java.util.concurrent.CompletableFuture<>();
+        List<Throwable> failures = new ArrayList<>();
+        flight.startUnlessRunning(() -> {
+            started.incrementAndGet();
+            return Uni.createFrom().completionStage(first);
+        }, failures::add);
+        flight.startUnlessRunning(() -> {
+            started.incrementAndGet();
+            return Uni.createFrom().item(0);
+        }, failures::add);
+        assertEquals(1, started.get(), "the tick during a run skips");
+        assertTrue(flight.running());
+        first.complete(5);
+        assertFalse(flight.running());
+        flight.startUnlessRunning(() -> {
+            started.incrementAndGet();
+            return Uni.createFrom().failure(new IllegalStateException("database down"));
+        }, failures::add);
+        assertEquals(2, started.get());
+        assertEquals(1, failures.size(), "a failed run is reported");
+        assertFalse(flight.running(), "and the next tick may run again");
     }
 
     @Test
     void anEmptyTableCostsOneStatement() {
         Table t = new Table(0);
         assertEquals(new BatchedPurge.Outcome(0, 1, false),
-                BatchedPurge.run(t::delete, new BatchedPurge.Limits(10, 3), n -> { }).await().atMost(WAIT));
+                BatchedPurge.run(t::delete, new BatchedPurge.Limits(10, 3), n -> { }, stop -> { }).await().atMost(WAIT));
     }
 
     @Test
@@ -76,7 +115,7 @@ class BatchedPurgeTest {
         Uni<BatchedPurge.Outcome> run = BatchedPurge.run(n -> calls.incrementAndGet() == 1
                         ? Uni.createFrom().item(n)
                         : Uni.createFrom().failure(new IllegalStateException("connection lost")),
-                new BatchedPurge.Limits(5, 10), counted::addAndGet);
+                new BatchedPurge.Limits(5, 10), counted::addAndGet, stop -> { });
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> run.await().atMost(WAIT));
         assertEquals("connection lost", e.getMessage());
         assertEquals(5, counted.get(), "the first statement committed its rows");
@@ -86,7 +125,7 @@ class BatchedPurgeTest {
     @Test
     void aStatementThatDeletesMoreThanAskedIsRefused() {
         Uni<BatchedPurge.Outcome> run = BatchedPurge.run(n -> Uni.createFrom().item(n + 1),
-                new BatchedPurge.Limits(5, 10), n -> { });
+                new BatchedPurge.Limits(5, 10), n -> { }, stop -> { });
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> run.await().atMost(WAIT));
         assertTrue(e.getMessage().contains("at most 5 rows deleted 6"), e.getMessage());
     }
@@ -94,7 +133,7 @@ class BatchedPurgeTest {
     @Test
     void manyStatementsAnsweredAtOnceDoNotExhaustTheStack() {
         Table t = new Table(50_000);
-        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(1, 100_000), n -> { })
+        BatchedPurge.Outcome o = BatchedPurge.run(t::delete, new BatchedPurge.Limits(1, 100_000), n -> { }, stop -> { })
                 .await().atMost(WAIT);
         assertEquals(50_000, o.rows());
         assertFalse(o.stoppedAtBound());

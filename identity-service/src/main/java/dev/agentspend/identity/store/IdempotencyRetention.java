@@ -18,7 +18,6 @@ import org.jboss.logging.Logger;
 
 import java.time.Duration;
 import java.time.OffsetDateTime;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Keeps {@code identity.idempotency_records} bounded: records older than the retention are deleted
@@ -47,7 +46,7 @@ public class IdempotencyRetention {
     @Inject
     MeterRegistry registry;
 
-    private final AtomicBoolean running = new AtomicBoolean();
+    private final BatchedPurge.SingleFlight runs = new BatchedPurge.SingleFlight();
     private BatchedPurge.Limits limits;
     private Counter purged;
     private Counter stoppedAtBound;
@@ -73,18 +72,8 @@ public class IdempotencyRetention {
     }
 
     private void purgeInBackground() {
-        if (!running.compareAndSet(false, true)) {
-            return; // the last purge is still going
-        }
-        purge().subscribe().with(
-                purgedRows -> {
-                    running.set(false);
-                    LOG.debugf("purged %d idempotency records", purgedRows);
-                },
-                failure -> {
-                    running.set(false);
-                    LOG.warnf("idempotency purge failed (retried next period): %s", failure.getMessage());
-                });
+        runs.startUnlessRunning(this::purge,
+                failure -> LOG.warnf("idempotency purge failed (retried next period): %s", failure.getMessage()));
     }
 
     /** Deletes the records older than the retention, a batch per statement; returns how many. */
@@ -92,14 +81,12 @@ public class IdempotencyRetention {
         // one cutoff for the whole run: records that age meanwhile wait for the next one
         OffsetDateTime cutoff = Times.toDb(Times.now().minus(Duration.ofHours(config.retentionHours())));
         return BatchedPurge.run(rows -> pool.preparedQuery(PURGE).execute(Tuple.of(cutoff, rows)).map(SqlResult::rowCount),
-                        limits, purged::increment)
-                .map(o -> {
-                    if (o.stoppedAtBound()) {
-                        stoppedAtBound.increment();
-                        LOG.warnf("idempotency purge stopped after %d records (%d statements, the bound); the rest waits for the next interval",
-                                o.rows(), o.statements());
-                    }
-                    return o.rows();
-                });
+                        limits, purged::increment, this::stoppedAtBound)
+                .map(BatchedPurge.Outcome::rows);
+    }
+
+    private void stoppedAtBound(BatchedPurge.Outcome o) {
+        stoppedAtBound.increment();
+        LOG.warn(o.stoppedMessage("idempotency records"));
     }
 }

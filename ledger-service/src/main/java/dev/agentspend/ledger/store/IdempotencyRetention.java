@@ -16,7 +16,6 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Keeps {@code ledger.idempotency} bounded: rows older than the retention are deleted, so a request_id
@@ -51,7 +50,7 @@ public class IdempotencyRetention {
     @Inject
     MeterRegistry registry;
 
-    private final AtomicBoolean running = new AtomicBoolean();
+    private final BatchedPurge.SingleFlight runs = new BatchedPurge.SingleFlight();
     private Counter purged;
     private Counter stoppedAtBound;
     private BatchedPurge.Limits limits;
@@ -77,15 +76,8 @@ public class IdempotencyRetention {
     }
 
     private void purgeInBackground() {
-        if (!running.compareAndSet(false, true)) {
-            return; // the last purge is still going
-        }
-        purge().subscribe().with(
-                rows -> running.set(false),
-                failure -> {
-                    running.set(false);
-                    LOG.warnf("idempotency purge failed (retried next interval): %s", failure.getMessage());
-                });
+        runs.startUnlessRunning(this::purge,
+                failure -> LOG.warnf("idempotency purge failed (retried next interval): %s", failure.getMessage()));
     }
 
     /** Deletes the rows older than the retention, a batch per statement; returns how many. */
@@ -93,14 +85,12 @@ public class IdempotencyRetention {
         double retentionSeconds = config.ledger().idempotencyRetention().toMillis() / 1000.0;
         return BatchedPurge.run(rows -> pool.preparedQuery(PURGE).execute(Tuple.of(retentionSeconds, rows))
                                 .map(SqlResult::rowCount),
-                        limits, purged::increment)
-                .map(o -> {
-                    if (o.stoppedAtBound()) {
-                        stoppedAtBound.increment();
-                        LOG.warnf("idempotency purge stopped after %d rows (%d statements, the bound); the rest waits for the next interval",
-                                o.rows(), o.statements());
-                    }
-                    return o.rows();
-                });
+                        limits, purged::increment, this::stoppedAtBound)
+                .map(BatchedPurge.Outcome::rows);
+    }
+
+    private void stoppedAtBound(BatchedPurge.Outcome o) {
+        stoppedAtBound.increment();
+        LOG.warn(o.stoppedMessage("idempotency rows"));
     }
 }
