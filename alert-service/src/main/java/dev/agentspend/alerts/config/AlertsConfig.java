@@ -1,5 +1,6 @@
 package dev.agentspend.alerts.config;
 
+import dev.agentspend.alerts.store.StateFormat;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -38,6 +39,14 @@ public interface AlertsConfig {
     /** How often WatchAlerts streams look for events committed by another replica. */
     @WithDefault("250ms")
     Duration watchPollInterval();
+
+    /**
+     * The form the consumer writes rule state in: BINARY (the default), or JSON, which releases
+     * before this one read and which a rollback to one of them needs (a consumer that starts with
+     * JSON rewrites every row stored in the binary form; see the README's Upgrading section).
+     */
+    @WithDefault("binary")
+    StateFormat stateFormat();
 
     Webhooks webhooks();
 

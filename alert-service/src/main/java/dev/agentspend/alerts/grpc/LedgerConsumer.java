@@ -170,7 +170,7 @@ public class LedgerConsumer {
                     if (!locked) {
                         return db.close().replaceWith(false);
                     }
-                    return ConsumerStore.load(db).map(loaded -> {
+                    return ConsumerStore.load(db, config.stateFormat()).map(loaded -> {
                         begin(db, loaded);
                         return true;
                     }).onFailure().call(() -> db.close());
@@ -380,7 +380,7 @@ public class LedgerConsumer {
                     }
                     long newPosition = position;
                     appendedEvents.set(ConsumerStore.appendsEvents(changes));
-                    return ConsumerStore.commitBatch(db, expected, newPosition, dirty, graph, changes, now)
+                    return ConsumerStore.commitBatch(db, expected, newPosition, dirty, graph, changes, now, config.stateFormat())
                             .replaceWith(newPosition)
                             .invoke(() -> record(changes));
                 })

@@ -20,6 +20,7 @@ import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 import io.vertx.pgclient.PgConnectOptions;
+import org.jboss.logging.Logger;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,6 +40,7 @@ import java.util.function.Supplier;
  * its lock without noticing cannot commit twice.
  */
 public final class ConsumerStore {
+    private static final Logger LOG = Logger.getLogger(ConsumerStore.class);
     /** The session advisory lock the evaluating replica holds. */
     public static final long CONSUMER_LOCK = 0xA1E7_0001L;
 
@@ -74,11 +76,16 @@ public final class ConsumerStore {
                 .map(rows -> rows.iterator().next().getBoolean("locked"));
     }
 
-    public static Uni<Loaded> load(SqlConnection db) {
+    /**
+     * Everything the consumer keeps, read at the start of its lease. Rule state stored in the other
+     * form than {@code format} is rewritten in {@code format} before this returns (see
+     * {@link #rewriteInFormat}).
+     */
+    public static Uni<Loaded> load(SqlConnection db, StateFormat format) {
         return db.query("select position from consumer_state where id = 1").execute()
                 .chain(head -> {
                     long position = head.iterator().next().getLong("position");
-                    return loadGraph(db).chain(graph -> loadAgents(db).chain(states -> db.query("select "
+                    return loadGraph(db).chain(graph -> loadAgents(db, format).chain(states -> db.query("select "
                                     + AlertRecords.COLUMNS + " from alerts where state <> 'RESOLVED'").execute()
                             .map(alertRows -> {
                                 List<OpenAlert> open = new ArrayList<>();
@@ -106,14 +113,17 @@ public final class ConsumerStore {
                 });
     }
 
-    /** Every agent's head with its buckets and open tasks put back. */
-    private static Uni<List<AgentState>> loadAgents(SqlConnection db) {
+    /** Every agent's head with its buckets and open tasks put back; rows in the other form rewritten. */
+    private static Uni<List<AgentState>> loadAgents(SqlConnection db, StateFormat format) {
+        Rewrites rewrites = new Rewrites(format);
         return db.query("select state from agent_state").execute()
                 .chain(heads -> {
                     Map<String, AgentState> states = new HashMap<>();
                     for (Row r : heads) {
-                        AgentState s = StateCodec.readHead(r.getBuffer("state").getBytes());
+                        byte[] stored = r.getBuffer("state").getBytes();
+                        AgentState s = StateCodec.readHead(stored);
                         states.put(s.agentId, s);
+                        rewrites.head(s, stored);
                     }
                     return db.query("select agent_id, bucket, data from agent_buckets").execute().map(buckets -> {
                         for (Row r : buckets) {
@@ -122,11 +132,15 @@ public final class ConsumerStore {
                                 throw new IllegalStateException("rule state bucket of agent " + r.getString("agent_id")
                                         + " without the agent's state");
                             }
-                            s.buckets.put(r.getLong("bucket"), StateCodec.readBucket(r.getBuffer("data").getBytes()));
+                            byte[] stored = r.getBuffer("data").getBytes();
+                            AgentState.Bucket b = StateCodec.readBucket(stored);
+                            s.buckets.put(r.getLong("bucket"), b);
+                            rewrites.bucket(s.agentId, r.getLong("bucket"), b, stored);
                         }
                         return states;
                     });
                 })
+                .call(states -> rewrites.write(db))
                 .chain(states -> db.query("select agent_id, task_id, spend_micros, last_epoch_second from agent_open_tasks")
                         .execute().map(tasks -> {
                             for (Row r : tasks) {
@@ -145,6 +159,72 @@ public final class ConsumerStore {
                             }
                             return List.copyOf(states.values());
                         }));
+    }
+
+    /** Most rows one rewrite statement carries. */
+    static final int REWRITE_ROWS_MAX = 1_000;
+
+    /**
+     * Rows read in the other form than the consumer writes: rewritten at load, so that after a
+     * consumer with {@link StateFormat#JSON} has started once every row is JSON again (what a
+     * rollback to a release that reads only JSON needs), and after one with the binary default has
+     * started no JSON row is left to be read. Each statement commits on its own (the lease's
+     * connection is outside a transaction here): a consumer stopped halfway leaves rows of both
+     * forms, which every release from this one on reads, and the next start rewrites the rest.
+     */
+    private static final class Rewrites {
+        private final StateFormat format;
+        private final List<String> headAgents = new ArrayList<>();
+        private final List<Buffer> heads = new ArrayList<>();
+        private final List<String> bucketAgents = new ArrayList<>();
+        private final List<Long> buckets = new ArrayList<>();
+        private final List<Buffer> bucketData = new ArrayList<>();
+
+        Rewrites(StateFormat format) {
+            this.format = format;
+        }
+
+        void head(AgentState s, byte[] stored) {
+            if (!StateCodec.isIn(stored, format)) {
+                headAgents.add(s.agentId);
+                heads.add(Buffer.buffer(StateCodec.head(s, format)));
+            }
+        }
+
+        void bucket(String agentId, long bucket, AgentState.Bucket b, byte[] stored) {
+            if (!StateCodec.isIn(stored, format)) {
+                bucketAgents.add(agentId);
+                buckets.add(bucket);
+                bucketData.add(Buffer.buffer(StateCodec.bucket(b, format)));
+            }
+        }
+
+        Uni<Void> write(SqlConnection db) {
+            if (headAgents.isEmpty() && buckets.isEmpty()) {
+                return Uni.createFrom().voidItem();
+            }
+            LOG.infof("rewriting %d rule state heads and %d buckets stored in the other form than %s",
+                    headAgents.size(), buckets.size(), format);
+            List<Supplier<Uni<?>>> steps = new ArrayList<>();
+            for (int from = 0; from < headAgents.size(); from += REWRITE_ROWS_MAX) {
+                int to = Math.min(headAgents.size(), from + REWRITE_ROWS_MAX);
+                Tuple args = Tuple.of(headAgents.subList(from, to).toArray(new String[0]),
+                        heads.subList(from, to).toArray(new Buffer[0]));
+                steps.add(() -> db.preparedQuery("update agent_state t set state = d.state "
+                        + "from unnest($1::text[], $2::bytea[]) as d (agent_id, state) where t.agent_id = d.agent_id")
+                        .execute(args));
+            }
+            for (int from = 0; from < buckets.size(); from += REWRITE_ROWS_MAX) {
+                int to = Math.min(buckets.size(), from + REWRITE_ROWS_MAX);
+                Tuple args = Tuple.of(bucketAgents.subList(from, to).toArray(new String[0]),
+                        buckets.subList(from, to).toArray(new Long[0]), bucketData.subList(from, to).toArray(new Buffer[0]));
+                steps.add(() -> db.preparedQuery("update agent_buckets t set data = d.data "
+                        + "from unnest($1::text[], $2::bigint[], $3::bytea[]) as d (agent_id, bucket, data) "
+                        + "where t.agent_id = d.agent_id and t.bucket = d.bucket")
+                        .execute(args));
+            }
+            return Sql.inOrder(steps);
+        }
     }
 
     public static Uni<RuleConfigSet> configs(SqlConnection db) {
@@ -172,10 +252,11 @@ public final class ConsumerStore {
      * Writes one batch inside the caller's transaction.
      *
      * @param graph what changed in the payment graph
+     * @param format the form the rule state rows are written in
      */
     public static Uni<Void> commitBatch(SqlConnection db, long expectedPosition, long newPosition,
                                         Collection<AgentChanges> dirty, GraphChanges graph, List<AlertChange> changes,
-                                        Instant now) {
+                                        Instant now, StateFormat format) {
         List<Supplier<Uni<?>>> steps = new ArrayList<>();
         steps.add(() -> db.preparedQuery("update consumer_state set position = $2, update_time = $3"
                         + " where id = 1 and position = $1")
@@ -186,7 +267,7 @@ public final class ConsumerStore {
                     }
                 }));
         if (!dirty.isEmpty()) {
-            addStateWrites(db, newPosition, dirty, steps);
+            addStateWrites(db, newPosition, dirty, steps, format);
         }
         addGraphWrites(db, graph, steps);
         // Only the last refresh of an alert in the batch matters, unless a resolve follows it.
@@ -236,7 +317,7 @@ public final class ConsumerStore {
      * paid and those no longer open: one statement each over arrays, whatever the number of agents.
      */
     private static void addStateWrites(SqlConnection db, long newPosition, Collection<AgentChanges> dirty,
-                                       List<Supplier<Uni<?>>> steps) {
+                                       List<Supplier<Uni<?>>> steps, StateFormat format) {
         List<String> agentIds = new ArrayList<>(dirty.size());
         List<Buffer> heads = new ArrayList<>(dirty.size());
         List<String> writtenAgents = new ArrayList<>();
@@ -248,11 +329,11 @@ public final class ConsumerStore {
         for (AgentChanges c : dirty) {
             String id = c.state().agentId;
             agentIds.add(id);
-            heads.add(Buffer.buffer(StateCodec.head(c.state())));
+            heads.add(Buffer.buffer(StateCodec.head(c.state(), format)));
             for (long bucket : c.writtenBuckets()) {
                 writtenAgents.add(id);
                 written.add(bucket);
-                writtenData.add(Buffer.buffer(StateCodec.bucket(c.state().buckets.get(bucket))));
+                writtenData.add(Buffer.buffer(StateCodec.bucket(c.state().buckets.get(bucket), format)));
             }
             for (long bucket : c.deletedBuckets()) {
                 deletedAgents.add(id);

@@ -96,5 +96,20 @@ class RestartTest extends PlatformTest {
         assertEquals(1, duringAlerts.size(), "the condition that started while down fired once");
         assertEquals(AlertState.ALERT_STATE_FIRING, duringAlerts.get(0).getState());
         assertEquals(7, Clients.measure(duringAlerts.get(0), "declines"));
+        // the state it resumed from, and wrote since, is in the default binary form
+        assertEquals(0L, storedRows("select count(*) from alerts.agent_state where get_byte(state, 0) <> 1"));
+        assertEquals(0L, storedRows("select count(*) from alerts.agent_buckets where get_byte(data, 0) <> 1"));
+        assertTrue(storedRows("select count(*) from alerts.agent_buckets where agent_id = '" + during.id() + "'") > 0);
+    }
+
+    private static long storedRows(String sql) {
+        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.jdbc.url", String.class);
+        try (Connection c = DriverManager.getConnection(url, "postgres", "");
+             ResultSet r = c.createStatement().executeQuery(sql)) {
+            r.next();
+            return r.getLong(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

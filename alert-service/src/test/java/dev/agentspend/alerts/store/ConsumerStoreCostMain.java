@@ -40,6 +40,9 @@ import java.util.function.Function;
  *     dev.agentspend.alerts.store.ConsumerStoreCostMain [batches [history days [hourly|tasks]]]
  * </pre>
  *
+ * <p>The rule state is stored in the consumer's default form; {@code -DstateFormat=json} (before the command's
+ * class name) stores it as JSON, as releases before the binary form did.
+ *
  * <p>{@code hourly}: the fleet has an HOUR cap as well, and its history a payment an hour. {@code tasks}: its
  * history a payment an hour, each for a task of its own that is never completed (an agent that does not call
  * CompleteTask), and the measured payments each for the task of their hour.
@@ -48,6 +51,8 @@ public final class ConsumerStoreCostMain {
     private static final String[] TOOLS = {"openai/chat.completions", "anthropic/messages", "serpapi/search",
             "browserbase/session"};
     private static final int AGENTS = 1000;
+    private static final StateFormat FORMAT = StateFormat.valueOf(System.getProperty("stateFormat", "binary")
+            .toUpperCase(Locale.ROOT));
     /** The benchmark's fleet phase: about 780 payments a second over 1000 agents. */
     private static final double FLEET_PAYMENTS_PER_SECOND = 780;
     private static final int HISTORY_MINUTES = 10;
@@ -118,10 +123,10 @@ public final class ConsumerStoreCostMain {
         List<AgentChanges> all = fleet.takeDirtyAgents();
         long heads = 0, buckets = 0, bucketBytes = 0;
         for (AgentChanges c : all) {
-            heads += StateCodec.head(c.state()).length;
+            heads += StateCodec.head(c.state(), FORMAT).length;
             for (AgentState.Bucket b : c.state().buckets.values()) {
                 buckets++;
-                bucketBytes += StateCodec.bucket(b).length;
+                bucketBytes += StateCodec.bucket(b, FORMAT).length;
             }
         }
         long openTasks = all.stream().mapToLong(c -> c.state().openTasks.size()).sum();
@@ -184,7 +189,7 @@ public final class ConsumerStoreCostMain {
                         Instant now) {
         Transaction tx = db.begin().await().indefinitely();
         GraphChanges graph = ev.takeGraphChanges();
-        ConsumerStore.commitBatch(db, expected, newPosition, dirty, graph, List.of(), now).await().indefinitely();
+        ConsumerStore.commitBatch(db, expected, newPosition, dirty, graph, List.of(), now, FORMAT).await().indefinitely();
         tx.commit().await().indefinitely();
         return newPosition;
     }
@@ -245,8 +250,8 @@ public final class ConsumerStoreCostMain {
         System.out.printf(Locale.ROOT, "%-36s JSON %7d bytes: buckets %7d (%d buckets, %d bytes each), days %d, "
                         + "cap windows %d, open tasks %d, rest %d%n", what, total, buckets, s.buckets.size(),
                 buckets / Math.max(1, s.buckets.size()), days, caps, tasks, total - buckets - days - caps - tasks);
-        System.out.printf(Locale.ROOT, "%-36s stored: head %d bytes + the latest bucket %d bytes%n", "",
-                StateCodec.head(s).length, StateCodec.bucket(s.buckets.lastEntry().getValue()).length);
+        System.out.printf(Locale.ROOT, "%-36s stored (" + FORMAT + "): head %d bytes + the latest bucket %d bytes%n", "",
+                StateCodec.head(s, FORMAT).length, StateCodec.bucket(s.buckets.lastEntry().getValue(), FORMAT).length);
     }
 
     private LedgerEvent payment(String agent, Instant at) {

@@ -89,7 +89,7 @@ class ConsumerStoreTest {
         }
         committed = commit(db, ev, committed);
 
-        ConsumerStore.Loaded loaded = ConsumerStore.load(db).await().indefinitely();
+        ConsumerStore.Loaded loaded = ConsumerStore.load(db, StateFormat.BINARY).await().indefinitely();
         assertEquals(committed, loaded.position());
         assertEquals(2, loaded.states().size());
         for (AgentState stored : loaded.states()) {
@@ -108,9 +108,11 @@ class ConsumerStoreTest {
         long taskRows = db.query("select count(*) as n from agent_open_tasks").execute().await().indefinitely()
                 .iterator().next().getLong("n");
         assertEquals(ev.agent("agt_a").openTasks.size() + ev.agent("agt_b").openTasks.size(), taskRows);
-        assertEquals(0L, db.query("select count(*) as n from agent_state where position('openTasks' in "
-                + "convert_from(state, 'UTF8')) > 0").execute().await().indefinitely().iterator().next().getLong("n"),
+        assertEquals(0L, count(db, "select count(*) as n from agent_state where position('openTasks'::bytea in state) > 0"),
                 "the heads leave the open tasks out");
+        assertEquals(0L, count(db, "select count(*) as n from agent_state where get_byte(state, 0) <> 1"), "heads not binary");
+        assertEquals(0L, count(db, "select count(*) as n from agent_buckets where get_byte(data, 0) <> 1"),
+                "buckets not binary");
         // the batches' statements were prepared once on the session, not parsed and planned per batch
         List<String> prepared = new ArrayList<>();
         db.query("select statement from pg_prepared_statements").execute().await().indefinitely()
@@ -140,7 +142,7 @@ class ConsumerStoreTest {
 
         migrate(database, null);
         SqlConnection db = connect(database);
-        ConsumerStore.Loaded loaded = ConsumerStore.load(db).await().indefinitely();
+        ConsumerStore.Loaded loaded = ConsumerStore.load(db, StateFormat.BINARY).await().indefinitely();
         assertEquals(position, loaded.position());
         assertEquals(2, loaded.states().size());
         for (AgentState stored : loaded.states()) {
@@ -151,9 +153,38 @@ class ConsumerStoreTest {
         assertFalse(ev.graph().isEmpty());
         assertEquals(graphTree(ev.graph()), graphTree(loaded.graph()));
         assertTrue(ev.agent("agt_a").openTasks.size() > 10, "the state must have open tasks to move");
-        assertEquals(0L, db.query("select count(*) as n from agent_state where position('openTasks' in "
-                + "convert_from(state, 'UTF8')) > 0").execute().await().indefinitely().iterator().next().getLong("n"),
+        assertEquals(0L, count(db, "select count(*) as n from agent_state where position('openTasks'::bytea in state) > 0"),
                 "V5 moved the open tasks out of the heads");
+        // the JSON rows the migrations left were rewritten in the binary form when the consumer loaded them
+        assertEquals(0L, count(db, "select count(*) as n from agent_state where get_byte(state, 0) <> 1"), "heads not binary");
+        assertEquals(0L, count(db, "select count(*) as n from agent_buckets where get_byte(data, 0) <> 1"),
+                "buckets not binary");
+        assertTrue(count(db, "select count(*) as n from agent_buckets") > 100, "the state must have many bucket rows");
+        for (AgentState again : ConsumerStore.load(db, StateFormat.BINARY).await().indefinitely().states()) {
+            assertEquals(tree(ev.agent(again.agentId)), tree(again), "state of " + again.agentId + " read back as binary");
+        }
+
+        // rolling back: a consumer started with JSON rewrites every row as JSON, which the previous
+        // release reads with nothing but its JSON mapper
+        ConsumerStore.Loaded asJson = ConsumerStore.load(db, StateFormat.JSON).await().indefinitely();
+        assertEquals(2, asJson.states().size());
+        assertEquals(0L, count(db, "select count(*) as n from agent_state where get_byte(state, 0) <> 123"), "heads not JSON");
+        assertEquals(0L, count(db, "select count(*) as n from agent_buckets where get_byte(data, 0) <> 123"),
+                "buckets not JSON");
+        for (io.vertx.mutiny.sqlclient.Row r : db.query("select state from agent_state").execute().await().indefinitely()) {
+            AgentState head = Json.read(r.getBuffer("state").toString(java.nio.charset.StandardCharsets.UTF_8),
+                    AgentState.class);
+            AgentState before = ev.agent(head.agentId);
+            assertEquals(before.lifetimeSpend, head.lifetimeSpend);
+            assertEquals(tree(before.days), tree(head.days));
+            assertEquals(tree(before.capWindows), tree(head.capWindows));
+        }
+        for (io.vertx.mutiny.sqlclient.Row r : db.query("select agent_id, bucket, data from agent_buckets").execute()
+                .await().indefinitely()) {
+            AgentState.Bucket b = Json.read(r.getBuffer("data").toString(java.nio.charset.StandardCharsets.UTF_8),
+                    AgentState.Bucket.class);
+            assertEquals(tree(ev.agent(r.getString("agent_id")).buckets.get(r.getLong("bucket"))), tree(b));
+        }
         // V4: the graph's old single value is gone once V3 has moved its payments to rows
         assertEquals(0L, db.query("select count(*) as n from information_schema.columns where table_schema = 'alerts' "
                 + "and table_name = 'consumer_state' and column_name = 'graph_state'").execute().await().indefinitely()
@@ -234,9 +265,13 @@ class ConsumerStoreTest {
         List<AgentChanges> dirty = ev.takeDirtyAgents();
         GraphChanges graph = ev.takeGraphChanges();
         Transaction tx = db.begin().await().indefinitely();
-        ConsumerStore.commitBatch(db, expected, position, dirty, graph, List.of(), Instant.now()).await().indefinitely();
+        ConsumerStore.commitBatch(db, expected, position, dirty, graph, List.of(), Instant.now(), StateFormat.BINARY).await().indefinitely();
         tx.commit().await().indefinitely();
         return position;
+    }
+
+    private static long count(SqlConnection db, String sql) {
+        return db.query(sql).execute().await().indefinitely().iterator().next().getLong("n");
     }
 
     /** Order-insensitive form of what Json (V1's form) writes: maps compare by content. */
