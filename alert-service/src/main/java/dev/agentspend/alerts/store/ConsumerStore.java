@@ -79,7 +79,7 @@ public final class ConsumerStore {
     /**
      * Everything the consumer keeps, read at the start of its lease. Rule state stored in the other
      * form than {@code format} is rewritten in {@code format} before this returns (see
-     * {@link #rewriteInFormat}).
+     * {@link Rewrites}).
      */
     public static Uni<Loaded> load(SqlConnection db, StateFormat format) {
         return db.query("select position from consumer_state where id = 1").execute()
@@ -218,10 +218,8 @@ public final class ConsumerStore {
                 int to = Math.min(buckets.size(), from + REWRITE_ROWS_MAX);
                 Tuple args = Tuple.of(bucketAgents.subList(from, to).toArray(new String[0]),
                         buckets.subList(from, to).toArray(new Long[0]), bucketData.subList(from, to).toArray(new Buffer[0]));
-                steps.add(() -> db.preparedQuery("update agent_buckets t set data = d.data "
-                        + "from unnest($1::text[], $2::bigint[], $3::bytea[]) as d (agent_id, bucket, data) "
-                        + "where t.agent_id = d.agent_id and t.bucket = d.bucket")
-                        .execute(args));
+                // every one of these rows exists: the batch statement updates them, inserting none
+                steps.add(() -> db.preparedQuery(WRITE_BUCKETS).execute(args));
             }
             return Sql.inOrder(steps);
         }
