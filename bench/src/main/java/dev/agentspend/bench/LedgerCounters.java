@@ -10,17 +10,26 @@ import java.util.OptionalDouble;
  * per payment depends on it, a batch's statements costing about as much for 20 payments as for
  * 40. The feed: how many StreamEntries pages the ledger served from its in-memory tail and how
  * many it read from the database ({@code agentspend_ledger_stream_reads_total} by source), which
- * shows whether the tail is long enough for the consumers at the offered rate.
+ * shows whether the tail is long enough for the consumers at the offered rate. Where a Pay's time
+ * in the ledger goes: its wait in the queue, then its batch preparing and committing (the ledger's
+ * {@code agentspend_ledger_pay_*} timers, Prometheus histograms).
  */
 final class LedgerCounters {
     static final String BATCH_SIZE = "agentspend_ledger_pay_batch_size";
     static final String STREAM_READS = "agentspend_ledger_stream_reads_total";
+    static final String QUEUE_WAIT = "agentspend_ledger_pay_queue_wait_seconds";
+    static final String PREPARING = "agentspend_ledger_pay_batch_preparing_seconds";
+    static final String COMMITTING = "agentspend_ledger_pay_batch_committing_seconds";
 
     /**
-     * The counters since the ledger started; the feed's are negative when the ledger does not
-     * expose them.
+     * The counters since the ledger started; the feed's are negative, and the timers null, when
+     * the ledger does not expose them.
      */
-    record Mark(double batches, double payments, double feedPagesFromMemory, double feedPagesFromDatabase) {
+    record Mark(double batches, double payments, double feedPagesFromMemory, double feedPagesFromDatabase,
+                PrometheusHistogram queueWait, PrometheusHistogram preparing, PrometheusHistogram committing) {
+        Mark(double batches, double payments, double feedPagesFromMemory, double feedPagesFromDatabase) {
+            this(batches, payments, feedPagesFromMemory, feedPagesFromDatabase, null, null, null);
+        }
     }
 
     private LedgerCounters() {
@@ -40,7 +49,28 @@ final class LedgerCounters {
         }
         double memory = Exposition.value(exposition, STREAM_READS, "source=\"memory\"").orElse(-1);
         double database = Exposition.value(exposition, STREAM_READS, "source=\"database\"").orElse(-1);
-        return new Mark(count.getAsDouble(), sum.getAsDouble(), memory, database);
+        return new Mark(count.getAsDouble(), sum.getAsDouble(), memory, database,
+                PrometheusHistogram.parse(exposition, QUEUE_WAIT), PrometheusHistogram.parse(exposition, PREPARING),
+                PrometheusHistogram.parse(exposition, COMMITTING));
+    }
+
+    /** One line for the report on where a Pay's time in the ledger went over the window, or why there is none. */
+    static String describeStages(Mark start, Mark end) {
+        if (start == null || end == null) {
+            return "time in the ledger: not read (the ledger's /q/metrics did not answer)";
+        }
+        PrometheusHistogram queue = window(start.queueWait(), end.queueWait());
+        PrometheusHistogram preparing = window(start.preparing(), end.preparing());
+        PrometheusHistogram committing = window(start.committing(), end.committing());
+        if (queue == null || preparing == null || committing == null) {
+            return "time in the ledger: not timed (this ledger does not expose " + QUEUE_WAIT + " and the batch timers)";
+        }
+        return "time in the ledger ms (its histograms, to a bucket's width): queue wait per call " + queue.describeMillis()
+                + "; then per batch: preparing " + preparing.describeMillis() + "; committing " + committing.describeMillis();
+    }
+
+    private static PrometheusHistogram window(PrometheusHistogram start, PrometheusHistogram end) {
+        return start == null || end == null ? null : end.since(start);
     }
 
     /** One line for the report on group commit, or why there is none. */

@@ -378,6 +378,7 @@ final class Report {
     private static void ledgerCounters(PrintStream out, PhaseResult p, LedgerCounters.Mark start, LedgerCounters.Mark end) {
         if (p != null) {
             out.println("  " + LedgerCounters.describeBatches(start, end, p.seconds));
+            out.println("  " + LedgerCounters.describeStages(start, end));
             out.println("  " + LedgerCounters.describeFeedReads(start, end));
         }
     }

@@ -59,4 +59,28 @@ class LedgerCountersTest {
         assertEquals("ledger feed pages: not read (the ledger's /q/metrics did not answer)",
                 LedgerCounters.describeFeedReads(start, null));
     }
+
+    @Test
+    void theStageLineGivesQueueWaitPreparingAndCommittingOverTheWindow() {
+        String start = EXPOSITION + stage(LedgerCounters.QUEUE_WAIT, 0) + stage(LedgerCounters.PREPARING, 0)
+                + stage(LedgerCounters.COMMITTING, 0);
+        String end = EXPOSITION + stage(LedgerCounters.QUEUE_WAIT, 100) + stage(LedgerCounters.PREPARING, 10)
+                + stage(LedgerCounters.COMMITTING, 10);
+        assertEquals("time in the ledger ms (its histograms, to a bucket's width): queue wait per call"
+                        + " mean 3.00  p50 3.00  p99 3.98; then per batch: preparing mean 3.00  p50 3.00  p99 3.98;"
+                        + " committing mean 3.00  p50 3.00  p99 3.98",
+                LedgerCounters.describeStages(LedgerCounters.parse(start), LedgerCounters.parse(end)));
+        assertEquals("time in the ledger: not timed (this ledger does not expose " + LedgerCounters.QUEUE_WAIT
+                        + " and the batch timers)",
+                LedgerCounters.describeStages(LedgerCounters.parse(EXPOSITION), LedgerCounters.parse(end)));
+        assertEquals("time in the ledger: not read (the ledger's /q/metrics did not answer)",
+                LedgerCounters.describeStages(null, LedgerCounters.parse(end)));
+    }
+
+    /** A histogram whose n observations all lie in (2 ms, 4 ms], 3 ms each on average. */
+    private static String stage(String name, int n) {
+        return name + "_bucket{le=\"0.002\"} 0.0\n" + name + "_bucket{le=\"0.004\"} " + n + ".0\n"
+                + name + "_bucket{le=\"+Inf\"} " + n + ".0\n" + name + "_count " + n + ".0\n"
+                + name + "_sum " + (n * 0.003) + "\n";
+    }
 }

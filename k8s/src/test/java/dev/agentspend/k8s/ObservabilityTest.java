@@ -67,7 +67,8 @@ class ObservabilityTest {
                     m = timer.matcher(code);
                     while (m.find()) {
                         String base = m.group(1).replace('.', '_') + "_seconds";
-                        names.addAll(List.of(base, base + "_count", base + "_sum", base + "_max"));
+                        // _bucket is exposed only by a timer that publishes a histogram (the ledger's pay timers: ConcurrencyGrpcTest)
+                        names.addAll(List.of(base, base + "_count", base + "_sum", base + "_max", base + "_bucket"));
                     }
                     m = summary.matcher(code);
                     while (m.find()) {
@@ -166,7 +167,8 @@ class ObservabilityTest {
         assertTrue(unknown.isEmpty(), "metrics no service exposes: " + unknown + "; exposed: " + exposed);
         assertTrue(used.containsAll(List.of("agentspend_ledger_authorized_amount_micros_total",
                 "agentspend_agent_cap_utilization_7d", "agentspend_alerts_fired_total",
-                "agentspend_ledger_pay_batch_size_sum", "agentspend_ledger_pay_batches_retried_total")), "used: " + used);
+                "agentspend_ledger_pay_batch_size_sum", "agentspend_ledger_pay_batches_retried_total",
+                "agentspend_ledger_pay_batch_committing_seconds_bucket")), "used: " + used);
     }
 
     @Test

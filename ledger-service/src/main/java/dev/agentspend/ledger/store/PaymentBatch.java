@@ -60,17 +60,20 @@ final class PaymentBatch {
      *
      * @param key caller and request id, built once: the batch looks a job up by it several times, and a
      *            key built per lookup was a new string hashed each time (JFR: the batch's map lookups)
+     * @param queuedNanos when the call was queued ({@link System#nanoTime}), for the queue wait metric
      */
     record Job(String caller, LedgerStore.Policy policy, Message req, String requestId, byte[] fingerprint,
-               UniEmitter<? super LedgerStore.Result<Message>> out, String key) {
+               UniEmitter<? super LedgerStore.Result<Message>> out, String key, long queuedNanos) {
         Job(String caller, LedgerStore.Policy policy, PayRequest req, byte[] fingerprint,
             UniEmitter<? super LedgerStore.Result<Message>> out) {
-            this(caller, policy, req, req.getRequestId(), fingerprint, out, caller + '\u0000' + req.getRequestId());
+            this(caller, policy, req, req.getRequestId(), fingerprint, out, caller + '\u0000' + req.getRequestId(),
+                    System.nanoTime());
         }
 
         Job(String caller, LedgerStore.Policy policy, CompleteTaskRequest req, byte[] fingerprint,
             UniEmitter<? super LedgerStore.Result<Message>> out) {
-            this(caller, policy, req, req.getRequestId(), fingerprint, out, caller + '\u0000' + req.getRequestId());
+            this(caller, policy, req, req.getRequestId(), fingerprint, out, caller + '\u0000' + req.getRequestId(),
+                    System.nanoTime());
         }
 
         String method() {

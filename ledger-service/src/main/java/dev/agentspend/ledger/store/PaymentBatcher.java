@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.UniEmitter;
 import jakarta.annotation.PostConstruct;
@@ -22,8 +23,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
+import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -66,6 +69,9 @@ public class PaymentBatcher {
     private final PayQueue<PaymentBatch.Job> queue = new PayQueue<>(PaymentBatch.Job::agentId);
     private DistributionSummary batchSizes;
     private Counter batchesRetried;
+    private Timer queueWait;
+    private Timer batchPreparing;
+    private Timer batchCommitting;
 
     @PostConstruct
     void metrics() {
@@ -76,8 +82,24 @@ public class PaymentBatcher {
         batchesRetried = Counter.builder("agentspend.ledger.pay.batches.retried")
                 .description("Batches of several payments that failed as a whole and were committed one payment per transaction")
                 .register(registry);
+        // where a payment's time in the ledger goes: waiting for a batch, then its batch preparing
+        // (locks, reads, decisions, writes) and committing (entries, COMMIT, the WAL flush, answers)
+        queueWait = latency(Timer.builder("agentspend.ledger.pay.queue.wait")
+                .description("Time a Pay or CompleteTask call waited in the queue before its batch started"));
+        batchPreparing = latency(Timer.builder("agentspend.ledger.pay.batch.preparing")
+                .description("Time from a batch's start to its entries and COMMIT being sent (locks, reads, decisions, state writes)"));
+        batchCommitting = latency(Timer.builder("agentspend.ledger.pay.batch.committing")
+                .description("Time from a batch's entries and COMMIT being sent to its callers being answered (includes the WAL flush)"));
         Gauge.builder("agentspend.ledger.pay.queue.size", this, PaymentBatcher::waiting)
                 .description("Pay and CompleteTask calls waiting for a batch")
+                .register(registry);
+    }
+
+    private Timer latency(Timer.Builder timer) {
+        // buckets for a Prometheus histogram_quantile, from a fraction of a flush to a stalled database
+        return timer.publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(10))
                 .register(registry);
     }
 
@@ -129,18 +151,43 @@ public class PaymentBatcher {
             if (batch == null) {
                 return;
             }
-            commit(batch.payments(), () -> committing(batch)).subscribe().with(v -> finished(batch), t -> finished(batch));
+            BatchTiming timing = new BatchTiming(System.nanoTime());
+            for (PaymentBatch.Job job : batch.payments()) {
+                queueWait.record(timing.startNanos - job.queuedNanos(), TimeUnit.NANOSECONDS);
+            }
+            commit(batch.payments(), () -> committing(batch, timing))
+                    .subscribe().with(v -> finished(batch, timing), t -> finished(batch, timing));
         }
     }
 
-    private void committing(PayQueue.Batch<PaymentBatch.Job> batch) {
+    /** When a batch started and when it sent its COMMIT (a failed batch may never have). */
+    private static final class BatchTiming {
+        final long startNanos;
+        boolean committing;
+        long committingNanos;
+
+        BatchTiming(long startNanos) {
+            this.startNanos = startNanos;
+        }
+    }
+
+    private void committing(PayQueue.Batch<PaymentBatch.Job> batch, BatchTiming timing) {
+        if (!timing.committing) {
+            // a batch that fails after sending its COMMIT calls this again before its retries
+            timing.committing = true;
+            timing.committingNanos = System.nanoTime();
+            batchPreparing.record(timing.committingNanos - timing.startNanos, TimeUnit.NANOSECONDS);
+        }
         synchronized (this) {
             queue.committing(batch);
         }
         drain();
     }
 
-    private void finished(PayQueue.Batch<PaymentBatch.Job> batch) {
+    private void finished(PayQueue.Batch<PaymentBatch.Job> batch, BatchTiming timing) {
+        if (timing.committing) {
+            batchCommitting.record(System.nanoTime() - timing.committingNanos, TimeUnit.NANOSECONDS);
+        }
         synchronized (this) {
             queue.finished(batch);
         }

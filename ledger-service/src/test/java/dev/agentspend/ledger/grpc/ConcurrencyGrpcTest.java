@@ -116,6 +116,38 @@ class ConcurrencyGrpcTest {
         assertTrue(largestPayBatch() > 1, "largest batch " + largestPayBatch());
     }
 
+    @Test
+    void theQueueAndBatchTimersCountEveryCallAndEveryBatch() throws Exception {
+        TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000_000L);
+        String before = metrics();
+        storm(List.of(a));
+        String after = metrics();
+        double calls = delta(before, after, "agentspend_ledger_pay_batch_size_sum");
+        double batches = delta(before, after, "agentspend_ledger_pay_batch_size_count");
+        assertEquals(CLIENTS * CALLS_PER_CLIENT, calls, 0.0);
+        assertEquals(calls, delta(before, after, "agentspend_ledger_pay_queue_wait_seconds_count"), 0.0);
+        assertEquals(batches, delta(before, after, "agentspend_ledger_pay_batch_preparing_seconds_count"), 0.0);
+        assertEquals(batches, delta(before, after, "agentspend_ledger_pay_batch_committing_seconds_count"), 0.0);
+        // a batch takes time to prepare and commit: the sums grew, in seconds
+        assertTrue(delta(before, after, "agentspend_ledger_pay_batch_committing_seconds_sum") > 0);
+        assertTrue(after.contains("agentspend_ledger_pay_queue_wait_seconds_bucket{le=\"+Inf\"}"),
+                "the queue wait is a histogram with buckets");
+    }
+
+    private static String metrics() {
+        return given().port(Fixture.LEDGER_PORT).get("/q/metrics").then().statusCode(200).extract().asString();
+    }
+
+    private static double delta(String before, String after, String name) {
+        return sample(after, name) - sample(before, name);
+    }
+
+    private static double sample(String metrics, String name) {
+        return metrics.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst()
+                .orElseThrow(() -> new AssertionError(name + " is not exposed"));
+    }
+
     static double largestPayBatch() {
         String metrics = given().port(Fixture.LEDGER_PORT).get("/q/metrics").then().statusCode(200).extract().asString();
         return metrics.lines().filter(l -> l.startsWith("agentspend_ledger_pay_batch_size_max"))
