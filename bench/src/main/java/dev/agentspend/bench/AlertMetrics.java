@@ -1,12 +1,12 @@
 package dev.agentspend.bench;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.Locale;
 
 /**
- * The alert service's detection latency as it exports it on {@code /q/metrics}
- * ({@code agentspend_alerts_detection_latency_seconds}: count and mean since start; p50, p99 and max
- * over its recent window), read once right after phase A.
+ * The alert service's detection latency ({@code agentspend_alerts_detection_latency_seconds}, a
+ * Prometheus histogram: from an entry's recorded time to the alert it fired being evaluated), read
+ * when phase A's measured window starts and again once the alerts have caught up after it: the
+ * alerts evaluated in between, with their count, mean and quantiles.
  */
 final class AlertMetrics {
     static final String DETECTION = "agentspend_alerts_detection_latency_seconds";
@@ -14,35 +14,27 @@ final class AlertMetrics {
     private AlertMetrics() {
     }
 
-    static Map<String, Double> detectionLatency(int port) {
+    /** The histogram now, or null when the alert service's metrics cannot be read or lack it. */
+    static PrometheusHistogram detectionLatency(int port) {
         String exposition = Exposition.fetch(port);
-        return exposition == null ? Map.of() : parse(exposition);
+        return exposition == null ? null : PrometheusHistogram.parse(exposition, DETECTION);
     }
 
-    /** count, p50, p99 and max (seconds) of the detection latency in a Prometheus text exposition. */
-    static Map<String, Double> parse(String exposition) {
-        Map<String, Double> out = new LinkedHashMap<>();
-        Exposition.value(exposition, DETECTION + "_count").ifPresent(v -> out.put("count", v));
-        Exposition.value(exposition, DETECTION + "_sum").ifPresent(v -> out.put("sum", v));
-        Exposition.value(exposition, DETECTION + "_max").ifPresent(v -> out.put("max", v));
-        Exposition.value(exposition, DETECTION, "quantile=\"0.5\"").ifPresent(v -> out.put("p50", v));
-        Exposition.value(exposition, DETECTION, "quantile=\"0.99\"").ifPresent(v -> out.put("p99", v));
-        if (out.getOrDefault("count", 0.0) == 0) {
-            return Map.of();
+    /** One line for the report: the alerts evaluated between the two readings, or why there are none. */
+    static String describe(PrometheusHistogram start, PrometheusHistogram end) {
+        String what = "alert detection latency (alert-service's histogram from phase A's measured start until the"
+                + " alerts caught up; entry recorded -> alert evaluated)";
+        if (start == null || end == null) {
+            return what + ": not read (" + DETECTION + " was not on the alert service's /q/metrics)";
         }
-        // p50, p99 and max are over the timer's recent window (about two minutes); the mean is over the run
-        Map<String, Double> ordered = new LinkedHashMap<>();
-        ordered.put("count", out.get("count"));
-        if (out.containsKey("sum")) {
-            ordered.put("mean", out.get("sum") / out.get("count"));
+        PrometheusHistogram window = end.since(start);
+        if (window == null) {
+            return what + ": not read (its buckets changed between the two readings)";
         }
-        // all three 0: no alert fired within that window (the timer decays), not a latency of 0 ms
-        boolean recent = out.getOrDefault("max", 0.0) > 0 || out.getOrDefault("p99", 0.0) > 0;
-        for (String k : new String[]{"p50", "p99", "max"}) {
-            if (recent && out.containsKey(k)) {
-                ordered.put(k, out.get(k));
-            }
+        if (window.count() <= 0) {
+            return what + ": no alert was evaluated in that window";
         }
-        return ordered;
+        return String.format(Locale.ROOT, "%s: %.0f alerts, ms %s (to a bucket's width)", what, window.count(),
+                window.describeMillis());
     }
 }

@@ -131,6 +131,7 @@ public final class BenchMain {
                             f.fleetStart = ProcessStats.sampleAll(monitor.watched(), false);
                             f.fleetBackendsStart = backends(stack);
                             f.fleetLedgerStart = LedgerCounters.read(stack.port("ledger-service"));
+                            f.alertDetectionStart = AlertMetrics.detectionLatency(stack.port("alert-service"));
                             if (options.statements()) {
                                 try (java.sql.Connection c = stack.jdbc()) {
                                     StatementStats.reset(c);
@@ -179,7 +180,7 @@ public final class BenchMain {
                         f.lagProblems.add("analytics or alerts had not reached the head " + CATCH_UP.toSeconds()
                                 + " s after phase A");
                     }
-                    f.alertDetection = AlertMetrics.detectionLatency(stack.port("alert-service"));
+                    f.alertDetectionEnd = AlertMetrics.detectionLatency(stack.port("alert-service"));
                     f.lagSamples = probe.samples();
                     f.lagIntervalMillis = probe.interval().toMillis();
                     f.analyticsLag = probe.analyticsLag();

@@ -58,7 +58,8 @@ final class Report {
         List<String> lagProblems = new ArrayList<>();
         /** What the periodic /q/metrics scrapes did ({@link MetricsScraper#describe}); null if none ran. */
         String scrapes;
-        Map<String, Double> alertDetection = new LinkedHashMap<>();
+        PrometheusHistogram alertDetectionStart;
+        PrometheusHistogram alertDetectionEnd;
         Map<String, Double> ledgerSessions = new LinkedHashMap<>();
         /** pg_stat_statements over phase A's window (--statements), most execution time first. */
         List<StatementStats.Row> statements = List.of();
@@ -167,12 +168,7 @@ final class Report {
                     f.backlogAnalytics, f.backlogAlerts);
         }
         f.lagProblems.forEach(p -> out.println("  note: " + p));
-        if (!f.alertDetection.isEmpty()) {
-            out.printf(Locale.ROOT, "  alert detection latency (alerts' /q/metrics after phase A, entry recorded -> alert"
-                    + " evaluated; p50/p99/max over its last minutes): %s%s%n", describe(f.alertDetection),
-                    f.alertDetection.containsKey("max") ? "" : " (no alert fired in the timer's last ~2 minutes, so no p50/p99/max;"
-                            + " count and mean are over the whole run)");
-        }
+        out.println("  " + AlertMetrics.describe(f.alertDetectionStart, f.alertDetectionEnd));
 
         if (!f.ledgerSessions.isEmpty()) {
             out.println();
@@ -420,13 +416,6 @@ final class Report {
         out.printf(Locale.ROOT, "  %-42s p50 %.0f ms  p99 %.0f ms  max %.0f ms%s%n", what, l.percentileMillis(50),
                 l.percentileMillis(99), l.maxMillis(), l.unresolved() > 0
                         ? "  (" + l.unresolved() + " samples never caught up)" : "");
-    }
-
-    private static String describe(Map<String, Double> m) {
-        List<String> parts = new ArrayList<>();
-        m.forEach((k, v) -> parts.add(String.format(Locale.ROOT, k.equals("count") ? "%s %.0f" : "%s %.0f ms", k,
-                k.equals("count") ? v : v * 1000)));
-        return String.join(", ", parts);
     }
 
     private static String compiling(Map<String, ProcessStats.Usage> start, Map<String, ProcessStats.Usage> end) {

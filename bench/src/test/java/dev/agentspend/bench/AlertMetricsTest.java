@@ -2,52 +2,54 @@ package dev.agentspend.bench;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 class AlertMetricsTest {
-    @Test
-    void detectionLatencyFromThePrometheusExposition() {
-        String text = """
-                # HELP agentspend_alerts_detection_latency_seconds From an entry's recorded time to the alert
-                # TYPE agentspend_alerts_detection_latency_seconds summary
-                agentspend_alerts_detection_latency_seconds{quantile="0.5"} 0.041943
-                agentspend_alerts_detection_latency_seconds{quantile="0.99"} 0.2
-                agentspend_alerts_detection_latency_seconds_count 12.0
-                agentspend_alerts_detection_latency_seconds_sum 0.9
-                agentspend_alerts_detection_latency_seconds_max 0.25
-                agentspend_alerts_feed_position 1234.0
-                """;
-        assertEquals(Map.of("count", 12.0, "mean", 0.075, "p50", 0.041943, "p99", 0.2, "max", 0.25),
-                AlertMetrics.parse(text));
-        assertTrue(AlertMetrics.parse("agentspend_alerts_detection_latency_seconds_count 0.0\n").isEmpty());
+    private static final String WHAT = "alert detection latency (alert-service's histogram from phase A's measured"
+            + " start until the alerts caught up; entry recorded -> alert evaluated)";
+
+    /** The exposition of a detection latency histogram: {@code fast} alerts in (0.1 s, 0.2 s], {@code slow} in (0.2 s, 0.4 s]. */
+    static String exposition(int fast, int slow, double sumSeconds) {
+        String n = AlertMetrics.DETECTION;
+        return """
+                # TYPE %1$s histogram
+                %1$s_bucket{application="alert-service",le="0.1"} 0.0
+                %1$s_bucket{application="alert-service",le="0.2"} %2$d.0
+                %1$s_bucket{application="alert-service",le="0.4"} %3$d.0
+                %1$s_bucket{application="alert-service",le="+Inf"} %3$d.0
+                %1$s_count{application="alert-service"} %3$d.0
+                %1$s_sum{application="alert-service"} %4$s
+                # TYPE %1$s_max gauge
+                %1$s_max{application="alert-service"} 0.39
+                """.formatted(n, fast, fast + slow, sumSeconds);
     }
 
     @Test
-    void quantilesAreFoundBesideTheApplicationLabel() {
-        String text = """
-                agentspend_alerts_detection_latency_seconds{application="alert-service",quantile="0.5"} 0.05
-                agentspend_alerts_detection_latency_seconds{application="alert-service",quantile="0.99"} 0.3
-                agentspend_alerts_detection_latency_seconds_count{application="alert-service"} 4.0
-                agentspend_alerts_detection_latency_seconds_sum{application="alert-service"} 0.4
-                agentspend_alerts_detection_latency_seconds_max{application="alert-service"} 0.31
-                """;
-        assertEquals(Map.of("count", 4.0, "mean", 0.1, "p50", 0.05, "p99", 0.3, "max", 0.31),
-                AlertMetrics.parse(text));
+    void theLineGivesTheAlertsEvaluatedBetweenTheTwoReadings() {
+        PrometheusHistogram start = PrometheusHistogram.parse(exposition(10, 0, 1.5), AlertMetrics.DETECTION);
+        PrometheusHistogram end = PrometheusHistogram.parse(exposition(10, 4, 2.7), AlertMetrics.DETECTION);
+        // the window holds the 4 slow ones only, 0.3 s each on average
+        assertEquals(WHAT + ": 4 alerts, ms mean 300.00  p50 300.00  p99 398.00 (to a bucket's width)",
+                AlertMetrics.describe(start, end));
     }
 
     @Test
-    void aDecayedWindowIsNoLatency() {
-        // what the bench read after a 180 s warm-up: 30 alerts long before, none in the timer's last minutes
-        String text = """
-                agentspend_alerts_detection_latency_seconds{quantile="0.5"} 0.0
-                agentspend_alerts_detection_latency_seconds{quantile="0.99"} 0.0
-                agentspend_alerts_detection_latency_seconds_count 30.0
-                agentspend_alerts_detection_latency_seconds_sum 6.84
-                agentspend_alerts_detection_latency_seconds_max 0.0
+    void noAlertInTheWindowIsSaidSoNotReportedAsZeroMilliseconds() {
+        PrometheusHistogram h = PrometheusHistogram.parse(exposition(10, 2, 1.5), AlertMetrics.DETECTION);
+        assertEquals(WHAT + ": no alert was evaluated in that window", AlertMetrics.describe(h, h));
+    }
+
+    @Test
+    void aServiceWithoutTheHistogramIsNotRead() {
+        String summary = """
+                agentspend_alerts_detection_latency_seconds{quantile="0.5"} 0.05
+                agentspend_alerts_detection_latency_seconds_count 4.0
+                agentspend_alerts_detection_latency_seconds_sum 0.4
                 """;
-        assertEquals(Map.of("count", 30.0, "mean", 0.228), AlertMetrics.parse(text));
+        assertNull(PrometheusHistogram.parse(summary, AlertMetrics.DETECTION));
+        PrometheusHistogram end = PrometheusHistogram.parse(exposition(1, 1, 0.5), AlertMetrics.DETECTION);
+        assertEquals(WHAT + ": not read (" + AlertMetrics.DETECTION + " was not on the alert service's /q/metrics)",
+                AlertMetrics.describe(null, end));
     }
 }

@@ -77,6 +77,14 @@ class BenchRunTest {
         assertEquals(2, lines.stream().filter(l -> l.matches(
                 "  ledger feed pages \\(StreamEntries\\): (\\d+ from memory, \\d+ from the database .*|none in the window)"))
                 .count(), "the feed line of both phases");
+        // the ledger times each stage of a payment: both phases' windows hold calls and batches
+        assertEquals(2, lines.stream().filter(l -> l.matches("  time in the ledger ms \\(.*\\): queue wait per call mean"
+                + " \\d+\\.\\d+ .*; then per batch: preparing mean \\d+\\.\\d+ .*; committing mean \\d+\\.\\d+ .*")).count(),
+                "the stage line of both phases");
+        // the alert service exposes its detection latency as a histogram the bench reads at both ends
+        assertTrue(f.alertDetectionStart != null && f.alertDetectionEnd != null, "detection latency histogram read");
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("  alert detection latency (")
+                && (l.contains(" alerts, ms mean ") || l.endsWith("no alert was evaluated in that window"))), "the detection line");
         assertTrue(f.verify != null && f.verify.getConsistent(), "VerifyLedger: " + f.verify);
         assertTrue(BenchMain.passed(f), "no overspend, duplicate or lost approval");
         assertTrue(lines.stream().anyMatch(l -> l.contains("synchronous_commit=on")), "the database is durable");

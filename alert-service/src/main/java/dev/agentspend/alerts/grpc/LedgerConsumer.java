@@ -119,7 +119,12 @@ public class LedgerConsumer {
         linger = new BatchLinger(config.batchLinger().toMillis(), config.batchSize());
         detectionLatency = Timer.builder("agentspend.alerts.detection.latency")
                 .description("From an entry's recorded time to the alert it fired being evaluated")
-                .publishPercentiles(0.5, 0.99).register(meters);
+                // a histogram, not quantiles computed here: Prometheus can then give any quantile over
+                // any window and over every replica, where client-side quantiles decay and cannot be summed
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(meters);
         meters.gauge("agentspend.alerts.feed.position", committedPosition);
         leaderTimer = vertx.setPeriodic(config.leaderRetry().toMillis(), id -> tryLead());
         sweepTimer = vertx.setPeriodic(config.sweepInterval().toMillis(), id -> {
