@@ -59,19 +59,20 @@ final class LedgerCounters {
         if (start == null || end == null) {
             return "time in the ledger: not read (the ledger's /q/metrics did not answer)";
         }
-        PrometheusHistogram queue = window(start.queueWait(), end.queueWait());
-        PrometheusHistogram preparing = window(start.preparing(), end.preparing());
-        PrometheusHistogram committing = window(start.committing(), end.committing());
-        if (queue == null || preparing == null || committing == null) {
+        if (start.queueWait() == null || start.preparing() == null || start.committing() == null
+                || end.queueWait() == null || end.preparing() == null || end.committing() == null) {
             return "time in the ledger: not timed (this ledger does not expose " + QUEUE_WAIT + " and the batch timers)";
+        }
+        PrometheusHistogram queue = end.queueWait().since(start.queueWait());
+        PrometheusHistogram preparing = end.preparing().since(start.preparing());
+        PrometheusHistogram committing = end.committing().since(start.committing());
+        if (queue == null || preparing == null || committing == null) {
+            return "time in the ledger: not read (the timers' counts went down or their buckets changed: did the ledger restart?)";
         }
         return "time in the ledger ms (its histograms, to a bucket's width): queue wait per call " + queue.describeMillis()
                 + "; then per batch: preparing " + preparing.describeMillis() + "; committing " + committing.describeMillis();
     }
 
-    private static PrometheusHistogram window(PrometheusHistogram start, PrometheusHistogram end) {
-        return start == null || end == null ? null : end.since(start);
-    }
 
     /** One line for the report on group commit, or why there is none. */
     static String describeBatches(Mark start, Mark end, double seconds) {

@@ -3,6 +3,7 @@ package dev.agentspend.bench;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.TreeMap;
 
 /**
@@ -10,7 +11,9 @@ import java.util.TreeMap;
  * {@code _count} samples), read at a moment; two of them give the observations in between, and
  * their quantiles are estimated as Prometheus' {@code histogram_quantile} does: linear within the
  * bucket the rank falls in. Accurate to a bucket's width (Micrometer's buckets grow by about a
- * third from one to the next), which is plenty for telling a 2 ms stage from a 30 ms one.
+ * third from one to the next), which is plenty for telling a 2 ms stage from a 30 ms one. Several
+ * series of the name (other labels: replicas, tags) are added up per bound, as
+ * {@code sum by (le)} does.
  *
  * @param upperBounds the buckets' upper bounds ({@code le}), ascending, the last infinite
  * @param cumulative  observations at or below each bound, since the service started
@@ -28,30 +31,43 @@ record PrometheusHistogram(double[] upperBounds, double[] cumulative, double sum
     /** The histogram {@code name} (the base name, without {@code _bucket}), or null when absent or malformed. */
     static PrometheusHistogram parse(String exposition, String name) {
         Map<Double, Double> buckets = new TreeMap<>();
-        double sum = Double.NaN;
-        double count = Double.NaN;
+        double sum = 0;
+        double count = 0;
+        boolean sawSum = false;
+        boolean sawCount = false;
         for (String line : exposition.split("\n")) {
             if (line.startsWith(name + "_bucket{")) {
-                int le = line.indexOf("le=\"");
+                // the label le itself, not one whose name ends in "le" (rule="...")
+                int le = Math.max(line.indexOf("{le=\""), line.indexOf(",le=\""));
                 if (le < 0 || buckets.size() >= BUCKETS_MAX) {
                     return null;
                 }
-                int close = line.indexOf('"', le + 4);
+                int value = le + "{le=\"".length();
+                int close = line.indexOf('"', value);
                 try {
-                    String bound = line.substring(le + 4, close);
+                    String bound = line.substring(value, close);
                     double upper = bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound);
-                    buckets.put(upper, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+                    buckets.merge(upper, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
                 } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
                     return null;
                 }
             } else if (line.startsWith(name + "_sum ") || line.startsWith(name + "_sum{")) {
-                sum = Exposition.value(line, name + "_sum").orElse(Double.NaN);
+                OptionalDouble v = Exposition.value(line, name + "_sum");
+                if (v.isEmpty()) {
+                    return null;
+                }
+                sum += v.getAsDouble();
+                sawSum = true;
             } else if (line.startsWith(name + "_count ") || line.startsWith(name + "_count{")) {
-                count = Exposition.value(line, name + "_count").orElse(Double.NaN);
+                OptionalDouble v = Exposition.value(line, name + "_count");
+                if (v.isEmpty()) {
+                    return null;
+                }
+                count += v.getAsDouble();
+                sawCount = true;
             }
         }
-        if (buckets.isEmpty() || Double.isNaN(sum) || Double.isNaN(count)
-                || !buckets.containsKey(Double.POSITIVE_INFINITY)) {
+        if (buckets.isEmpty() || !sawSum || !sawCount || !buckets.containsKey(Double.POSITIVE_INFINITY)) {
             return null;
         }
         double[] bounds = buckets.keySet().stream().mapToDouble(Double::doubleValue).toArray();
@@ -59,21 +75,28 @@ record PrometheusHistogram(double[] upperBounds, double[] cumulative, double sum
         return new PrometheusHistogram(bounds, counts, sum, count);
     }
 
-    /** The observations after {@code earlier} (the same histogram read before), or null if the buckets differ. */
+    /**
+     * The observations after {@code earlier} (the same histogram read before), or null if the buckets
+     * differ or a count went down (the service restarted in between: its counts began again).
+     */
     PrometheusHistogram since(PrometheusHistogram earlier) {
-        if (!Arrays.equals(upperBounds, earlier.upperBounds)) {
+        if (!Arrays.equals(upperBounds, earlier.upperBounds) || count < earlier.count) {
             return null;
         }
         double[] counts = new double[cumulative.length];
         for (int i = 0; i < counts.length; i++) {
             counts[i] = cumulative[i] - earlier.cumulative[i];
+            if (counts[i] < 0) {
+                return null;
+            }
         }
         return new PrometheusHistogram(upperBounds, counts, sum - earlier.sum, count - earlier.count);
     }
 
     /**
-     * The estimated q-quantile (0 < q < 1), in the histogram's unit; NaN when it holds no observation.
-     * A rank in the last, unbounded bucket answers the highest finite bound, as Prometheus does.
+     * The estimated q-quantile (0 < q < 1), in the histogram's unit; NaN when it holds no observation
+     * or no finite bound. A rank in the last, unbounded bucket answers the highest finite bound, as
+     * Prometheus does.
      */
     double quantile(double q) {
         if (!(q > 0 && q < 1)) {
@@ -90,7 +113,7 @@ record PrometheusHistogram(double[] upperBounds, double[] cumulative, double sum
         for (int i = 0; i <= last; i++) {
             if (cumulative[i] >= rank) {
                 if (Double.isInfinite(upperBounds[i])) {
-                    return lowerBound;
+                    return i == 0 ? Double.NaN : lowerBound;
                 }
                 double inBucket = cumulative[i] - lowerCount;
                 return lowerBound + (upperBounds[i] - lowerBound) * (inBucket <= 0 ? 1 : (rank - lowerCount) / inBucket);
@@ -101,7 +124,7 @@ record PrometheusHistogram(double[] upperBounds, double[] cumulative, double sum
         return lowerBound;
     }
 
-    /** "p50 2.71  p99 30.75" in milliseconds, for a histogram in seconds; "none" when empty. */
+    /** "mean 3.10  p50 2.71  p99 30.75" in milliseconds, for a histogram in seconds; "none" when empty. */
     String describeMillis() {
         if (count <= 0) {
             return "none";

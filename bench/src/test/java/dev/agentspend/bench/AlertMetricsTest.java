@@ -30,14 +30,19 @@ class AlertMetricsTest {
         PrometheusHistogram start = PrometheusHistogram.parse(exposition(10, 0, 1.5), AlertMetrics.DETECTION);
         PrometheusHistogram end = PrometheusHistogram.parse(exposition(10, 4, 2.7), AlertMetrics.DETECTION);
         // the window holds the 4 slow ones only, 0.3 s each on average
-        assertEquals(WHAT + ": 4 alerts, ms mean 300.00  p50 300.00  p99 398.00 (to a bucket's width)",
+        assertEquals(WHAT + ": 4 alerts, ms mean 300.00  p50 300.00  p99 398.00 (to a bucket's width);"
+                        + " over the whole run: 14 alerts, ms mean 192.86  p50 170.00  p99 393.00 (to a bucket's width)",
                 AlertMetrics.describe(start, end));
     }
 
     @Test
     void noAlertInTheWindowIsSaidSoNotReportedAsZeroMilliseconds() {
         PrometheusHistogram h = PrometheusHistogram.parse(exposition(10, 2, 1.5), AlertMetrics.DETECTION);
-        assertEquals(WHAT + ": no alert was evaluated in that window", AlertMetrics.describe(h, h));
+        assertEquals(WHAT + ": no alert was evaluated in that window; over the whole run: 12 alerts, ms mean 125.00"
+                + "  p50 160.00  p99 388.00 (to a bucket's width)", AlertMetrics.describe(h, h));
+        PrometheusHistogram none = PrometheusHistogram.parse(exposition(0, 0, 0.0), AlertMetrics.DETECTION);
+        assertEquals(WHAT + ": no alert was evaluated in that window; over the whole run: no alert",
+                AlertMetrics.describe(none, none));
     }
 
     @Test

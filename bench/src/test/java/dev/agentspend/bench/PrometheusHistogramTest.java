@@ -78,4 +78,40 @@ class PrometheusHistogramTest {
                 "t_seconds");
         assertNull(b.since(a));
     }
+
+    @Test
+    void aLabelWhoseNameEndsInLeIsNotTheBound() {
+        String tagged = exposition(10, 50, 90, 100, 0.3).replace("{application=", "{rule=\"VELOCITY\",application=");
+        PrometheusHistogram h = PrometheusHistogram.parse(tagged, "t_seconds");
+        assertEquals(0.004, h.quantile(0.5), 1e-12);
+    }
+
+    @Test
+    void severalSeriesAreAddedUpPerBoundAsSumByLeDoes() {
+        String two = exposition(10, 50, 90, 100, 0.3)
+                + exposition(0, 0, 100, 100, 1.0).replace("application=\"ledger-service\"", "application=\"other\"")
+                .replaceAll("(?m)^#.*\n", "");
+        PrometheusHistogram h = PrometheusHistogram.parse(two, "t_seconds");
+        assertEquals(200, h.count());
+        assertEquals(1.3, h.sum(), 1e-12);
+        assertEquals(190, h.cumulative()[2]);
+        // rank 100 of 200: 50 into the (0.004, 0.016] bucket's 140
+        assertEquals(0.004 + 0.012 * 50 / 140, h.quantile(0.5), 1e-12);
+    }
+
+    @Test
+    void countsThatWentDownMeanARestartAndMakeNoWindow() {
+        PrometheusHistogram before = PrometheusHistogram.parse(exposition(10, 50, 90, 100, 0.3), "t_seconds");
+        PrometheusHistogram restarted = PrometheusHistogram.parse(exposition(1, 2, 3, 4, 0.01), "t_seconds");
+        assertNull(restarted.since(before));
+        // the same total with a bucket lower: still not a window
+        PrometheusHistogram shifted = PrometheusHistogram.parse(exposition(5, 50, 95, 100, 0.3), "t_seconds");
+        assertNull(shifted.since(before));
+    }
+
+    @Test
+    void onlyAnInfiniteBucketGivesNoQuantile() {
+        String onlyInf = "t_seconds_bucket{le=\"+Inf\"} 3.0\nt_seconds_count 3.0\nt_seconds_sum 0.3\n";
+        assertTrue(Double.isNaN(PrometheusHistogram.parse(onlyInf, "t_seconds").quantile(0.5)));
+    }
 }

@@ -155,46 +155,57 @@ public class PaymentBatcher {
             for (PaymentBatch.Job job : batch.payments()) {
                 queueWait.record(timing.startNanos - job.queuedNanos(), TimeUnit.NANOSECONDS);
             }
-            commit(batch.payments(), () -> committing(batch, timing))
-                    .subscribe().with(v -> finished(batch, timing), t -> finished(batch, timing));
+            commit(batch.payments(), timing, () -> committing(batch))
+                    .subscribe().with(v -> finished(batch), t -> finished(batch));
         }
     }
 
-    /** When a batch started and when it sent its COMMIT (a failed batch may never have). */
-    private static final class BatchTiming {
+    /**
+     * A batch's two stages, timed from its start (connection included): until its entries and COMMIT
+     * are sent (preparing), then until its callers are answered (committing). A batch that fails is
+     * not timed past the failure and its one-by-one retries not at all (pay.batches.retried counts
+     * them): their times would be the failure's and the retries', not a stage of a batch.
+     */
+    private final class BatchTiming {
         final long startNanos;
-        boolean committing;
-        long committingNanos;
+        // written on the event loop that sends the COMMIT, read on the one that answers
+        private volatile boolean sent;
+        private volatile long sentNanos;
 
         BatchTiming(long startNanos) {
             this.startNanos = startNanos;
         }
+
+        void sent() {
+            long now = System.nanoTime();
+            sentNanos = now;
+            sent = true;
+            batchPreparing.record(now - startNanos, TimeUnit.NANOSECONDS);
+        }
+
+        void answered() {
+            if (sent) {
+                batchCommitting.record(System.nanoTime() - sentNanos, TimeUnit.NANOSECONDS);
+            }
+        }
     }
 
-    private void committing(PayQueue.Batch<PaymentBatch.Job> batch, BatchTiming timing) {
-        if (!timing.committing) {
-            // a batch that fails after sending its COMMIT calls this again before its retries
-            timing.committing = true;
-            timing.committingNanos = System.nanoTime();
-            batchPreparing.record(timing.committingNanos - timing.startNanos, TimeUnit.NANOSECONDS);
-        }
+    private void committing(PayQueue.Batch<PaymentBatch.Job> batch) {
         synchronized (this) {
             queue.committing(batch);
         }
         drain();
     }
 
-    private void finished(PayQueue.Batch<PaymentBatch.Job> batch, BatchTiming timing) {
-        if (timing.committing) {
-            batchCommitting.record(System.nanoTime() - timing.committingNanos, TimeUnit.NANOSECONDS);
-        }
+    private void finished(PayQueue.Batch<PaymentBatch.Job> batch) {
         synchronized (this) {
             queue.finished(batch);
         }
         drain();
     }
 
-    private Uni<Void> commit(List<PaymentBatch.Job> jobs, Runnable committing) {
+    /** {@code timing}: null for a retry, which is not timed (see {@link BatchTiming}). */
+    private Uni<Void> commit(List<PaymentBatch.Job> jobs, BatchTiming timing, Runnable committing) {
         PaymentBatch batch = new PaymentBatch(jobs);
         batchSizes.record(jobs.size());
         // the batch begins and commits its transaction itself, pipelined with its statements
@@ -202,9 +213,18 @@ public class PaymentBatcher {
         // still hands the connection back
         return pool.withConnection(conn -> Uni.createFrom().deferred(() -> {
                     Tx tx = new Tx(conn, clock.instant());
-                    return batch.run(store, tx, committing).invoke(v -> notifier.committed(tx.committedEntries()));
+                    Runnable sent = timing == null ? committing : () -> {
+                        timing.sent();
+                        committing.run();
+                    };
+                    return batch.run(store, tx, sent).invoke(v -> notifier.committed(tx.committedEntries()));
                 }))
-                .invoke(v -> batch.answer())
+                .invoke(v -> {
+                    batch.answer();
+                    if (timing != null) {
+                        timing.answered();
+                    }
+                })
                 .onFailure().recoverWithUni(t -> {
                     if (jobs.size() == 1) {
                         PaymentBatch.Job job = jobs.get(0);
@@ -242,6 +262,6 @@ public class PaymentBatcher {
             return Uni.createFrom().voidItem();
         }
         // the failed batch is still in flight (its agents held) until every retry is done
-        return commit(List.of(jobs.get(from)), () -> { }).chain(() -> oneByOne(jobs, from + 1));
+        return commit(List.of(jobs.get(from)), null, () -> { }).chain(() -> oneByOne(jobs, from + 1));
     }
 }

@@ -100,6 +100,9 @@ class FailedBatchGrpcTest {
             fleet.add(Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000));
         }
         double retriedBefore = registry.counter("agentspend.ledger.pay.batches.retried").count();
+        long waitsBefore = timed("agentspend.ledger.pay.queue.wait");
+        long preparedBefore = timed("agentspend.ledger.pay.batch.preparing");
+        long committedBefore = timed("agentspend.ledger.pay.batch.committing");
         ExecutorService clients = Executors.newFixedThreadPool(others + 2);
         List<Future<PayResponse>> answers = new ArrayList<>();
         Future<PayResponse> blocked;
@@ -140,6 +143,17 @@ class FailedBatchGrpcTest {
             assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.entries WHERE agent_id = ? AND event_type = 1",
                     fleet.get(i).id()), "agent " + i);
         }
+        // timed: every call's queue wait; both batches' preparing (the failed one did send its COMMIT);
+        // committing only for the blocker's batch: neither the failure nor the 24 retries are a batch's commit
+        assertEquals(others + 2, timed("agentspend.ledger.pay.queue.wait") - waitsBefore);
+        assertEquals(2, timed("agentspend.ledger.pay.batch.preparing") - preparedBefore);
+        assertEquals(1, timed("agentspend.ledger.pay.batch.committing") - committedBefore);
+    }
+
+    /** The timer's count; 0 before the batcher's first call (the bean, and its timers, are created on first use). */
+    private long timed(String timer) {
+        io.micrometer.core.instrument.Timer t = registry.find(timer).timer();
+        return t == null ? 0 : t.count();
     }
 
     private double queued() {
