@@ -31,48 +31,50 @@ record PrometheusHistogram(double[] upperBounds, double[] cumulative, double sum
     /** The histogram {@code name} (the base name, without {@code _bucket}), or null when absent or malformed. */
     static PrometheusHistogram parse(String exposition, String name) {
         Map<Double, Double> buckets = new TreeMap<>();
-        double sum = 0;
-        double count = 0;
-        boolean sawSum = false;
-        boolean sawCount = false;
         for (String line : exposition.split("\n")) {
-            if (line.startsWith(name + "_bucket{")) {
-                // the label le itself, not one whose name ends in "le" (rule="...")
-                int le = Math.max(line.indexOf("{le=\""), line.indexOf(",le=\""));
-                if (le < 0 || buckets.size() >= BUCKETS_MAX) {
-                    return null;
-                }
-                int value = le + "{le=\"".length();
-                int close = line.indexOf('"', value);
-                try {
-                    String bound = line.substring(value, close);
-                    double upper = bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound);
-                    buckets.merge(upper, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
-                } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
-                    return null;
-                }
-            } else if (line.startsWith(name + "_sum ") || line.startsWith(name + "_sum{")) {
-                OptionalDouble v = Exposition.value(line, name + "_sum");
-                if (v.isEmpty()) {
-                    return null;
-                }
-                sum += v.getAsDouble();
-                sawSum = true;
-            } else if (line.startsWith(name + "_count ") || line.startsWith(name + "_count{")) {
-                OptionalDouble v = Exposition.value(line, name + "_count");
-                if (v.isEmpty()) {
-                    return null;
-                }
-                count += v.getAsDouble();
-                sawCount = true;
+            if (!line.startsWith(name + "_bucket{")) {
+                continue;
+            }
+            // the label le itself, not one whose name ends in "le" (rule="...")
+            int le = Math.max(line.indexOf("{le=\""), line.indexOf(",le=\""));
+            if (le < 0 || buckets.size() >= BUCKETS_MAX) {
+                return null;
+            }
+            int value = le + "{le=\"".length();
+            int close = line.indexOf('"', value);
+            try {
+                String bound = line.substring(value, close);
+                double upper = bound.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(bound);
+                buckets.merge(upper, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
+            } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+                return null;
             }
         }
-        if (buckets.isEmpty() || !sawSum || !sawCount || !buckets.containsKey(Double.POSITIVE_INFINITY)) {
+        OptionalDouble sum = total(exposition, name + "_sum");
+        OptionalDouble count = total(exposition, name + "_count");
+        if (buckets.isEmpty() || sum.isEmpty() || count.isEmpty() || !buckets.containsKey(Double.POSITIVE_INFINITY)) {
             return null;
         }
         double[] bounds = buckets.keySet().stream().mapToDouble(Double::doubleValue).toArray();
         double[] counts = buckets.values().stream().mapToDouble(Double::doubleValue).toArray();
-        return new PrometheusHistogram(bounds, counts, sum, count);
+        return new PrometheusHistogram(bounds, counts, sum.getAsDouble(), count.getAsDouble());
+    }
+
+    /** The samples named exactly {@code sample} added up over their series; empty if there is none or one is malformed. */
+    private static OptionalDouble total(String exposition, String sample) {
+        double total = 0;
+        boolean seen = false;
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(sample + " ") || line.startsWith(sample + "{")) {
+                OptionalDouble v = Exposition.value(line, sample);
+                if (v.isEmpty()) {
+                    return OptionalDouble.empty();
+                }
+                total += v.getAsDouble();
+                seen = true;
+            }
+        }
+        return seen ? OptionalDouble.of(total) : OptionalDouble.empty();
     }
 
     /**
