@@ -73,7 +73,6 @@ final class LedgerCounters {
                 + "; then per batch: preparing " + preparing.describeMillis() + "; committing " + committing.describeMillis();
     }
 
-
     /** One line for the report on group commit, or why there is none. */
     static String describeBatches(Mark start, Mark end, double seconds) {
         if (start == null || end == null) {
