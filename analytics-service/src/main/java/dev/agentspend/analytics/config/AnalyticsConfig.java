@@ -20,6 +20,8 @@ public interface AnalyticsConfig {
 
     Metrics metrics();
 
+    RetentionSettings retention();
+
     /** Consumption of the ledger's entry feed and identity's policy feed. */
     interface Ingest {
         /** False turns both consumers off (a read-only replica, or a benchmark over loaded aggregates). */
@@ -48,6 +50,41 @@ public interface AnalyticsConfig {
         /** How often a standby replica tries to take over the consumer lock. */
         @WithDefault("2s")
         Duration lockRetry();
+    }
+
+    /**
+     * How long the fine-grained aggregates are kept (domain.Retention) and how the purge deletes
+     * what is older (store.RetentionPurge). Checked when the service starts.
+     */
+    interface RetentionSettings {
+        /**
+         * Whole UTC days of minute rows kept before today (8 to 400): windows that reach further back
+         * are answered from the day rows, which are kept for good, when their edges are UTC midnights.
+         */
+        @WithDefault("35")
+        int minuteDays();
+
+        /**
+         * Days a task is kept after it completed or, never completed, after its last payment (14 to
+         * 3,660); at least twice the longest cost-per-task window asked for.
+         */
+        @WithDefault("180")
+        int taskDays();
+
+        /** How often each replica deletes the rows older than the retention. */
+        @WithDefault("10m")
+        Duration purgeInterval();
+
+        /** Rows one purge statement deletes at most (1 to 100,000): each is a short transaction of its own. */
+        @WithDefault("10000")
+        int purgeBatchRows();
+
+        /**
+         * Statements one purge of a table sends at most (1 to 1,000,000; then the rest waits for the
+         * next interval, counted in agentspend_analytics_retention_purge_stopped_total).
+         */
+        @WithDefault("1000")
+        int purgeMaxBatches();
     }
 
     /** Per-agent Prometheus gauges. */

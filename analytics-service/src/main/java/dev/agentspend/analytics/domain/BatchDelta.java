@@ -84,10 +84,22 @@ public final class BatchDelta {
     public record FlowKey(String payerAgentId, String payeeAgentId, Instant minute) {
     }
 
+    /** Per payer, payee and UTC day. */
+    public record FlowDayKey(String payerAgentId, String payeeAgentId, LocalDate day) {
+    }
+
     /** An agent-to-agent flow's change. */
     public static final class FlowDelta {
         public long amountMicros;
         public long payments;
+
+        void add(EntryFacts e) {
+            amountMicros = Math.addExact(amountMicros,
+                    e.kind() == EntryFacts.Kind.REVERSAL ? e.spendMicros() : e.amountMicros());
+            if (e.kind() == EntryFacts.Kind.AGENT_PAYMENT) {
+                payments++;
+            }
+        }
     }
 
     /** What the batch tells about an agent (its team and currency at the time of its last entry). */
@@ -104,6 +116,8 @@ public final class BatchDelta {
     public final Map<AgentDayKey, Sums> lateAgentDays = new LinkedHashMap<>();
     public final Map<TaskKey, TaskDelta> tasks = new LinkedHashMap<>();
     public final Map<FlowKey, FlowDelta> flows = new LinkedHashMap<>();
+    /** Flow day sums of the late entries only, as for the tool days. */
+    public final Map<FlowDayKey, FlowDelta> lateFlowDays = new LinkedHashMap<>();
     public final Map<String, AgentSeen> agents = new LinkedHashMap<>();
     public final Map<String, OpenHold> holdsOpened = new LinkedHashMap<>();
     public final Set<String> holdsClosed = new LinkedHashSet<>();
@@ -150,12 +164,11 @@ public final class BatchDelta {
             }
             if ((e.kind() == EntryFacts.Kind.AGENT_PAYMENT && e.approved())
                     || (e.kind() == EntryFacts.Kind.REVERSAL && !e.counterpartyAgentId().isEmpty())) {
-                FlowDelta f = flows.computeIfAbsent(new FlowKey(e.agentId(), e.counterpartyAgentId(), minute),
-                        k -> new FlowDelta());
-                f.amountMicros = Math.addExact(f.amountMicros,
-                        e.kind() == EntryFacts.Kind.REVERSAL ? e.spendMicros() : e.amountMicros());
-                if (e.kind() == EntryFacts.Kind.AGENT_PAYMENT) {
-                    f.payments++;
+                flows.computeIfAbsent(new FlowKey(e.agentId(), e.counterpartyAgentId(), minute), k -> new FlowDelta())
+                        .add(e);
+                if (rolledUp(minute)) {
+                    lateFlowDays.computeIfAbsent(new FlowDayKey(e.agentId(), e.counterpartyAgentId(), day),
+                            k -> new FlowDelta()).add(e);
                 }
             }
         }

@@ -10,6 +10,7 @@ import dev.agentspend.analytics.domain.CapWindows;
 import dev.agentspend.analytics.domain.DailyUtilization;
 import dev.agentspend.analytics.domain.InvoiceCsv;
 import dev.agentspend.common.api.WorkingSchedule;
+import dev.agentspend.analytics.domain.Retention;
 import dev.agentspend.analytics.domain.TaskCosts;
 import dev.agentspend.analytics.domain.Triggers;
 import dev.agentspend.analytics.domain.Velocity;
@@ -84,6 +85,9 @@ public class AnalyticsApi {
     Clock clock;
 
     @Inject
+    Retention retention;
+
+    @Inject
     LedgerConsumer consumer;
 
     @Inject
@@ -98,6 +102,9 @@ public class AnalyticsApi {
             Violations v = new Violations();
             checkAgentId(v, req.getAgentId(), true);
             v.check(req.getWindowDays() >= 0 && req.getWindowDays() <= 90, "window_days", "must be 0 (default) to 90");
+            v.check(req.getWindowDays() <= retention.maxCostWindowDays(), "window_days", "at most "
+                    + retention.maxCostWindowDays() + " with tasks kept " + retention.taskDays()
+                    + " days (agentspend.analytics.retention.task-days): the previous window must still be there");
             v.throwIfAny();
             int days = req.getWindowDays() == 0 ? config.costWindowDays() : req.getWindowDays();
             Instant now = clock.instant();
@@ -183,6 +190,7 @@ public class AnalyticsApi {
                     "set at most one of agent_id and team_id");
             Windows w = window(req.hasStartTime() ? req.getStartTime() : null, req.hasEndTime() ? req.getEndTime() : null,
                     Duration.ofDays(7), v);
+            retention.requireMinuteEdges(w, clock.instant(), v);
             v.throwIfAny();
             return queries.toolSums(req.getAgentId(), req.getTeamId(), "", w.start(), w.end()).map(tools -> {
                 long total = 0;
@@ -298,6 +306,7 @@ public class AnalyticsApi {
             checkAgentId(v, req.getAgentId(), false);
             Windows w = window(req.hasStartTime() ? req.getStartTime() : null, req.hasEndTime() ? req.getEndTime() : null,
                     Duration.ofDays(7), v);
+            retention.requireMinuteEdges(w, clock.instant(), v);
             v.throwIfAny();
             Uni<Void> exists = req.getAgentId().isEmpty() ? Uni.createFrom().voidItem()
                     : agent(req.getAgentId()).replaceWithVoid();
@@ -326,6 +335,8 @@ public class AnalyticsApi {
             checkAgentId(v, req.getAgentId(), true);
             Windows w = window(req.hasStartTime() ? req.getStartTime() : null, req.hasEndTime() ? req.getEndTime() : null,
                     Duration.ofDays(7), v);
+            retention.requireMinutes(w, clock.instant(),
+                    "off-hours spend is summed from minutes: the window must start at or after then", v);
             v.throwIfAny();
             return agent(req.getAgentId()).chain(agent -> queries.spendPerMinute(agent.agentId(), w.start(), w.end())
                     .map(minutes -> {
@@ -355,6 +366,7 @@ public class AnalyticsApi {
             checkAgentId(v, req.getAgentId(), false);
             Windows w = window(req.hasStartTime() ? req.getStartTime() : null, req.hasEndTime() ? req.getEndTime() : null,
                     Duration.ofDays(7), v);
+            retention.requireMinuteEdges(w, clock.instant(), v);
             v.throwIfAny();
             return queries.flows(w.start(), w.end(), req.getAgentId()).map(flows -> {
                 Set<String> edges = new HashSet<>();
@@ -571,6 +583,12 @@ public class AnalyticsApi {
                     && Duration.between(w.start(), w.end()).getSeconds() / stepSeconds > MAX_POINTS) {
                 v.add("start_time", "at most " + MAX_POINTS + " steps per series; use a larger step_seconds");
             }
+            if (req.getMetric() == SeriesMetric.SERIES_METRIC_COST_PER_TASK) {
+                retention.requireTasks(w, now, v);
+            } else if (!byDay(stepSeconds, w)) {
+                retention.requireMinutes(w, now, "a series is summed from minutes unless step_seconds is 86400 "
+                        + "and it starts and ends at UTC midnights (then from day totals, for any range)", v);
+            }
             v.throwIfAny();
             return agent(req.getAgentId()).chain(agent -> series(agent.agentId(), req.getMetric(), req.getTool(),
                     w.start(), w.end(), stepSeconds));
@@ -581,11 +599,11 @@ public class AnalyticsApi {
                                               Instant end, int step) {
         Uni<Map<Instant, AnalyticsQueries.Bin>> main = switch (metric) {
             case SERIES_METRIC_COST_PER_TASK -> queries.completedTaskSeries(agentId, start, end, step);
-            case SERIES_METRIC_TOOL_SPEND -> queries.spendSeries(agentId, tool, start, end, step);
-            default -> queries.spendSeries(agentId, "", start, end, step);
+            case SERIES_METRIC_TOOL_SPEND -> spendSeries(agentId, tool, start, end, step);
+            default -> spendSeries(agentId, "", start, end, step);
         };
         Uni<Map<Instant, AnalyticsQueries.Bin>> totals = metric == SeriesMetric.SERIES_METRIC_TOOL_SPEND
-                ? queries.spendSeries(agentId, "", start, end, step) : Uni.createFrom().item(Map.of());
+                ? spendSeries(agentId, "", start, end, step) : Uni.createFrom().item(Map.of());
         return Uni.combine().all().unis(main, totals).asTuple().map(t -> {
             GetTimeSeriesResponse.Builder out = GetTimeSeriesResponse.newBuilder().setStepSeconds(step);
             for (Instant s = start; s.isBefore(end); s = s.plusSeconds(step)) {
@@ -606,6 +624,17 @@ public class AnalyticsApi {
             }
             return out.build();
         });
+    }
+
+    /** Daily steps from midnight to midnight are whole day rows: read them, not a day's worth of minutes each. */
+    private static boolean byDay(int stepSeconds, Windows w) {
+        return stepSeconds == 86_400 && Retention.isMidnight(w.start()) && Retention.isMidnight(w.end());
+    }
+
+    private Uni<Map<Instant, AnalyticsQueries.Bin>> spendSeries(String agentId, String tool, Instant start, Instant end,
+                                                                int step) {
+        return byDay(step, new Windows(start, end)) ? queries.spendSeriesByDay(agentId, tool, start, end)
+                : queries.spendSeries(agentId, tool, start, end, step);
     }
 
     // ---------------------------------------------------------------- advice

@@ -130,19 +130,7 @@ public class AnalyticsQueries {
      * optional (empty string: no filter).
      */
     public Uni<List<ToolSums>> toolSums(String agentId, String teamId, String tool, Instant start, Instant end) {
-        Instant fullStart = ceilDay(start);
-        Instant fullEnd = floorDay(end);
-        if (!fullStart.isBefore(fullEnd)) {
-            fullStart = start;
-            fullEnd = start;
-        }
-        List<Object> params = new ArrayList<>();
-        params.add(odt(start));
-        params.add(odt(end));
-        params.add(odt(fullStart));
-        params.add(odt(fullEnd));
-        params.add(day(fullStart));
-        params.add(day(fullEnd));
+        List<Object> params = DaySplit.of(start, end).params();
         StringBuilder filter = new StringBuilder();
         if (!agentId.isEmpty()) {
             params.add(agentId);
@@ -203,14 +191,25 @@ public class AnalyticsQueries {
                 });
     }
 
-    /** Agent-to-agent edges in [start, end), optionally touching one agent. */
+    /**
+     * Agent-to-agent edges in [start, end), optionally touching one agent: whole UTC days from the
+     * flow day view, the ragged edges from the minutes (as {@link #toolSums}).
+     */
     public Uni<List<Flow>> flows(Instant start, Instant end, String agentId) {
+        List<Object> params = DaySplit.of(start, end).params();
+        String filter = "";
+        if (!agentId.isEmpty()) {
+            params.add(agentId);
+            filter = " AND (payer_agent_id = $7 OR payee_agent_id = $7)";
+        }
+        String cols = "payer_agent_id, payee_agent_id, amount_micros, payment_count";
         String sql = "SELECT payer_agent_id, payee_agent_id, SUM(amount_micros)::int8 AS amount, "
-                + "SUM(payment_count)::int8 AS payments FROM analytics.agent_flow_minute WHERE minute >= $1 AND minute < $2"
-                + (agentId.isEmpty() ? "" : " AND (payer_agent_id = $3 OR payee_agent_id = $3)")
-                + " GROUP BY 1, 2 ORDER BY amount DESC, 1, 2";
-        Tuple params = agentId.isEmpty() ? Tuple.of(odt(start), odt(end)) : Tuple.of(odt(start), odt(end), agentId);
-        return pool.preparedQuery(sql).execute(params).map(rows -> {
+                + "SUM(payment_count)::int8 AS payments FROM ("
+                + "SELECT " + cols + " FROM analytics.agent_flow_minute WHERE minute >= $1 AND minute < $2 "
+                + "AND NOT (minute >= $3 AND minute < $4)" + filter
+                + " UNION ALL SELECT " + cols + " FROM analytics.agent_flow_day_all WHERE day >= $5 AND day < $6" + filter
+                + ") x GROUP BY 1, 2 ORDER BY amount DESC, 1, 2";
+        return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
             List<Flow> out = new ArrayList<>();
             rows.forEach(r -> out.add(new Flow(r.getString(0), r.getString(1), r.getLong(2), r.getLong(3))));
             return out;
@@ -224,6 +223,22 @@ public class AnalyticsQueries {
                 + "WHERE agent_id = $1 AND minute >= $2 AND minute < $3" + (tool.isEmpty() ? "" : " AND tool = $5")
                 + " GROUP BY 1";
         Tuple params = Tuple.of(agentId, odt(start), odt(end), (double) stepSeconds);
+        if (!tool.isEmpty()) {
+            params.addString(tool);
+        }
+        return pool.preparedQuery(sql).execute(params).map(AnalyticsQueries::bins);
+    }
+
+    /**
+     * Spend (or one tool's spend) per UTC day over [start, end), both UTC midnights: from the day
+     * view, so any range the windows allow, beyond the minutes' retention.
+     */
+    public Uni<Map<Instant, Bin>> spendSeriesByDay(String agentId, String tool, Instant start, Instant end) {
+        String sql = "SELECT day::timestamp AT TIME ZONE 'UTC' AS bin, SUM(spend_micros)::int8 AS spend, "
+                + "SUM(call_count)::int8 AS calls FROM analytics.agent_tool_day_all "
+                + "WHERE agent_id = $1 AND day >= $2 AND day < $3" + (tool.isEmpty() ? "" : " AND tool = $4")
+                + " GROUP BY day";
+        Tuple params = Tuple.of(agentId, day(start), day(end));
         if (!tool.isEmpty()) {
             params.addString(tool);
         }
@@ -337,6 +352,31 @@ public class AnalyticsQueries {
 
     static LocalDate day(Instant t) {
         return LocalDate.ofInstant(t, ZoneOffset.UTC);
+    }
+
+    /**
+     * A window cut into its whole UTC days [fullStart, fullEnd), read from day rows, and the ragged
+     * edges around them, read from minutes; a window without a whole day is all edge. The statement's
+     * first six parameters: start, end, fullStart, fullEnd as times, then fullStart and fullEnd as days.
+     */
+    record DaySplit(Instant start, Instant end, Instant fullStart, Instant fullEnd) {
+        static DaySplit of(Instant start, Instant end) {
+            Instant fullStart = ceilDay(start);
+            Instant fullEnd = floorDay(end);
+            return fullStart.isBefore(fullEnd) ? new DaySplit(start, end, fullStart, fullEnd)
+                    : new DaySplit(start, end, start, start);
+        }
+
+        List<Object> params() {
+            List<Object> params = new ArrayList<>();
+            params.add(odt(start));
+            params.add(odt(end));
+            params.add(odt(fullStart));
+            params.add(odt(fullEnd));
+            params.add(day(fullStart));
+            params.add(day(fullEnd));
+            return params;
+        }
     }
 
     static Instant floorDay(Instant t) {

@@ -130,6 +130,7 @@ public class IngestionStore {
                 .chain(() -> lateAgentDays(c, d))
                 .chain(() -> tasks(c, d))
                 .chain(() -> flows(c, d))
+                .chain(() -> lateFlowDays(c, d))
                 .chain(() -> holds(c, d))
                 // after this batch's minutes: the rolled minutes include them
                 .chain(() -> rollUp(c, from, rolledThrough, rollTo))
@@ -186,11 +187,30 @@ public class IngestionStore {
               spend_micros = a.spend_micros + excluded.spend_micros, call_count = a.call_count + excluded.call_count,
               decline_count = a.decline_count + excluded.decline_count""";
 
+    /**
+     * The flow minutes not rolled up yet whose minute is before $1 are marked and added to the flow
+     * day rows, as {@link #ROLL_UP} does for the tool minutes (V4__flow_day_rollup.sql). Unlike the
+     * tool minutes, unrolled rows may predate W: the rows stored before V4, and any a consumer of the
+     * previous release inserted during a rolling update; this statement rolls those up too.
+     */
+    public static final String ROLL_UP_FLOWS = """
+            WITH r AS (
+              UPDATE analytics.agent_flow_minute SET rolled = true WHERE NOT rolled AND minute < $1
+              RETURNING payer_agent_id, payee_agent_id, (minute AT TIME ZONE 'UTC')::date AS day, amount_micros,
+                        payment_count)
+            INSERT INTO analytics.agent_flow_day AS t (payer_agent_id, payee_agent_id, day, amount_micros, payment_count)
+            SELECT payer_agent_id, payee_agent_id, day, SUM(amount_micros)::int8, SUM(payment_count)::int8
+            FROM r GROUP BY 1, 2, 3
+            ON CONFLICT (payer_agent_id, payee_agent_id, day) DO UPDATE SET
+              amount_micros = t.amount_micros + excluded.amount_micros,
+              payment_count = t.payment_count + excluded.payment_count""";
+
     private static Uni<Void> rollUp(SqlConnection c, long fromPosition, Instant from, Instant to) {
         if (!to.isAfter(from)) {
             return Uni.createFrom().voidItem();
         }
         return exec(c, ROLL_UP, odt(to))
+                .chain(() -> exec(c, ROLL_UP_FLOWS, odt(to)))
                 .chain(() -> c.preparedQuery(MOVE_ROLLUP).execute(Tuple.of(odt(from), odt(to))))
                 .map(rows -> {
                     if (rows.rowCount() != 1) {
@@ -407,15 +427,38 @@ public class IngestionStore {
         OffsetDateTime[] minute = new OffsetDateTime[n];
         Long[] amount = new Long[n];
         Long[] count = new Long[n];
+        Boolean[] rolled = new Boolean[n];
         int i = 0;
         for (Map.Entry<BatchDelta.FlowKey, BatchDelta.FlowDelta> e : d.flows.entrySet()) {
             payer[i] = e.getKey().payerAgentId();
             payee[i] = e.getKey().payeeAgentId();
             minute[i] = OffsetDateTime.ofInstant(e.getKey().minute(), ZoneOffset.UTC);
+            rolled[i] = d.rolledUp(e.getKey().minute());
             amount[i] = e.getValue().amountMicros;
             count[i++] = e.getValue().payments;
         }
-        return exec(c, ADD_FLOW_MINUTES, payer, payee, minute, amount, count);
+        return exec(c, ADD_FLOW_MINUTES, payer, payee, minute, amount, count, rolled);
+    }
+
+    private Uni<Void> lateFlowDays(SqlConnection c, BatchDelta d) {
+        if (d.lateFlowDays.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        int n = d.lateFlowDays.size();
+        String[] payer = new String[n];
+        String[] payee = new String[n];
+        LocalDate[] day = new LocalDate[n];
+        Long[] amount = new Long[n];
+        Long[] count = new Long[n];
+        int i = 0;
+        for (Map.Entry<BatchDelta.FlowDayKey, BatchDelta.FlowDelta> e : d.lateFlowDays.entrySet()) {
+            payer[i] = e.getKey().payerAgentId();
+            payee[i] = e.getKey().payeeAgentId();
+            day[i] = e.getKey().day();
+            amount[i] = e.getValue().amountMicros;
+            count[i++] = e.getValue().payments;
+        }
+        return exec(c, ADD_FLOW_DAYS, payer, payee, day, amount, count);
     }
 
     private Uni<Void> holds(SqlConnection c, BatchDelta d) {
@@ -472,9 +515,17 @@ public class IngestionStore {
             List.of(col("agent_id", "text[]"), col("day", "date[]")),
             List.of(col("spend_micros", "int8[]"), col("call_count", "int8[]"), col("decline_count", "int8[]"))).sql();
 
+    private static final List<AggregateAdd.Column> FLOW_SUMS = List.of(col("amount_micros", "int8[]"),
+            col("payment_count", "int8[]"));
+
+    /** As for the tool minutes: a new row is rolled up already when its minute is before W. */
     static final String ADD_FLOW_MINUTES = new AggregateAdd("analytics.agent_flow_minute",
             List.of(col("payer_agent_id", "text[]"), col("payee_agent_id", "text[]"), col("minute", "timestamptz[]")),
-            List.of(col("amount_micros", "int8[]"), col("payment_count", "int8[]"))).sql();
+            FLOW_SUMS, List.of(col("rolled", "bool[]"))).sql();
+
+    static final String ADD_FLOW_DAYS = new AggregateAdd("analytics.agent_flow_day",
+            List.of(col("payer_agent_id", "text[]"), col("payee_agent_id", "text[]"), col("day", "date[]")),
+            FLOW_SUMS).sql();
 
     /** The six sums of a tool aggregate row, as column arrays. */
     private static final class SumArrays {

@@ -91,6 +91,9 @@ class BatchDeltaTest {
         BatchDelta.FlowDelta flow = d.flows.get(new BatchDelta.FlowKey("agt_a", "agt_b", Instant.parse("2026-11-29T10:05:00Z")));
         assertEquals(30, flow.amountMicros);
         assertEquals(1, flow.payments);
+        BatchDelta.FlowDelta flowDay = d.lateFlowDays.get(new BatchDelta.FlowDayKey("agt_a", "agt_b", LocalDate.parse("2026-11-29")));
+        assertEquals(30, flowDay.amountMicros, "its minute is rolled up: the flow goes to its day at once");
+        assertEquals(1, flowDay.payments);
         assertFalse(d.holdsOpened.containsKey("h1"), "h1 was placed and captured in the same batch");
         assertFalse(d.holdsClosed.contains("h1"));
         assertEquals(40, d.holdsOpened.get("h2").amountMicros());
@@ -115,9 +118,13 @@ class BatchDeltaTest {
         long minutes = d.toolMinutes.values().stream().mapToLong(x -> x.spendMicros).sum();
         assertEquals(100 + 50 + 150 - 50 + 30 + 5, minutes, "the minutes get every entry");
 
+        assertTrue(d.lateFlowDays.isEmpty(), "the flow at 10:05 is left to the rollup");
+        assertEquals(1, d.flows.size());
+
         BatchDelta none = BatchDelta.of(history, Instant.parse("2026-11-28T00:00:00Z"));
         assertTrue(none.lateToolDays.isEmpty());
         assertTrue(none.lateAgentDays.isEmpty());
+        assertTrue(none.lateFlowDays.isEmpty());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.agentspend.analytics.store;
 
+import dev.agentspend.analytics.config.FlywaySessionLock;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import dev.agentspend.platform.SqlRows;
@@ -76,8 +77,10 @@ class DayRollupMigrationTest {
     }
 
     private static FluentConfiguration flyway(String url) {
-        return Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("analytics").defaultSchema("analytics")
-                .locations("classpath:db/migration");
+        FluentConfiguration c = Flyway.configure().dataSource(url, EmbeddedDatabase.USER, "").schemas("analytics")
+                .defaultSchema("analytics").locations("classpath:db/migration");
+        new FlywaySessionLock().customize(c); // as the service migrates: V5 builds an index concurrently
+        return c;
     }
 
 }
