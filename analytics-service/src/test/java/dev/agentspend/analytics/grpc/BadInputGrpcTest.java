@@ -323,9 +323,12 @@ class BadInputGrpcTest {
 
         // ---- inputs the contract accepts (recorded) ----
         List<Row> accepted = new ArrayList<>();
-        accepted.add(new Row("GetToolAttribution", "exactly 400 days", OK, "OK", null,
-                () -> an.getToolAttribution(GetToolAttributionRequest.newBuilder().setStartTime(minute(-400L * 1440))
-                        .setEndTime(minute(0)).build()).getToolsCount()));
+        // whole UTC days: a window reaching past the minutes' retention must start at a midnight
+        Instant tomorrow = Instant.now().truncatedTo(ChronoUnit.DAYS).plus(1, ChronoUnit.DAYS);
+        accepted.add(new Row("GetToolAttribution", "exactly 400 whole days", OK, "OK", null,
+                () -> an.getToolAttribution(GetToolAttributionRequest.newBuilder()
+                        .setStartTime(ts(tomorrow.minus(400, ChronoUnit.DAYS))).setEndTime(ts(tomorrow)).build())
+                        .getToolsCount()));
         accepted.add(new Row("GetTimeSeries", "1440 one-minute points", OK, "1440", null,
                 () -> an.getTimeSeries(GetTimeSeriesRequest.newBuilder().setAgentId(a).setMetric(SeriesMetric.SERIES_METRIC_SPEND)
                         .setStepSeconds(60).setStartTime(minute(-1440)).setEndTime(minute(0)).build()).getPointsCount()));
