@@ -212,7 +212,9 @@ class DatabaseRestartTest {
                     try {
                         f.get();
                     } catch (Exception e) {
-                        throw new AssertionError("a paying client gave up", e);
+                        // the cause in the message: CI's summary prints the message line only
+                        Throwable cause = e.getCause() != null ? e.getCause() : e;
+                        throw new AssertionError("a paying client gave up: " + cause.getMessage(), e);
                     }
                 }
             }

@@ -1,9 +1,12 @@
 package dev.agentspend.common.error;
 
+import io.vertx.core.VertxException;
+import io.vertx.core.impl.NoStackTraceThrowable;
 import io.vertx.sqlclient.ClosedConnectionException;
 import io.vertx.sqlclient.DatabaseException;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -15,6 +18,16 @@ import java.util.concurrent.TimeoutException;
  */
 public final class DatabaseErrors {
     public static final String REASON = "DATABASE_UNAVAILABLE";
+    /**
+     * What the reactive client (Vert.x 4.5) says, with no type of its own, when a statement is sent
+     * on a connection it already saw close (a transaction's next statement after the server went
+     * away), when statements queued on a connection are dropped as it closes, and when no pooled
+     * connection could be had in time. Only the message tells these from a bug.
+     */
+    private static final List<String> CONNECTION_LOST_MESSAGES = List.of(
+            "Connection is not active now",
+            "Pending requests failed to be sent due to connection has been closed",
+            "Timeout waiting for connection");
 
     private DatabaseErrors() {
     }
@@ -27,7 +40,20 @@ public final class DatabaseErrors {
                 // connection exceptions (08xxx) and operator intervention: shutdown, crash, not yet accepting (57P0x)
                 return state != null && (state.startsWith("08") || state.startsWith("57P"));
             }
-            if (c instanceof ClosedConnectionException || c instanceof IOException || c instanceof TimeoutException) {
+            if (c instanceof ClosedConnectionException || c instanceof IOException || c instanceof TimeoutException
+                    || isConnectionLostNotice(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isConnectionLostNotice(Throwable t) {
+        if (!(t instanceof NoStackTraceThrowable || t.getClass() == VertxException.class) || t.getMessage() == null) {
+            return false;
+        }
+        for (String prefix : CONNECTION_LOST_MESSAGES) {
+            if (t.getMessage().startsWith(prefix)) {
                 return true;
             }
         }

@@ -1,5 +1,7 @@
 package dev.agentspend.common.error;
 
+import io.vertx.core.VertxException;
+import io.vertx.core.impl.NoStackTraceThrowable;
 import io.vertx.sqlclient.ClosedConnectionException;
 import io.vertx.sqlclient.DatabaseException;
 import org.junit.jupiter.api.Test;
@@ -26,11 +28,26 @@ class DatabaseErrorsTest {
         assertTrue(DatabaseErrors.isOutage(new CompletionException(new ConnectException("Connection refused"))), "wrapped");
     }
 
+    /** The reactive client's own words, as Vert.x 4.5 raises them (the ledger's ConnectionLossTest provokes the first). */
+    @Test
+    void theClientsNoticesOfALostConnectionAreAnOutage() {
+        assertTrue(DatabaseErrors.isOutage(new CompletionException(
+                new NoStackTraceThrowable("Connection is not active now, current status: CLOSED"))), "a statement after the close");
+        assertTrue(DatabaseErrors.isOutage(new NoStackTraceThrowable(
+                "Pending requests failed to be sent due to connection has been closed.")), "statements queued at the close");
+        assertTrue(DatabaseErrors.isOutage(new VertxException("Pending requests failed to be sent due to connection has been closed.",
+                new IllegalStateException("whatever the close carried"))), "the same, with the close's cause");
+        assertTrue(DatabaseErrors.isOutage(new VertxException("Timeout waiting for connection")), "no pooled connection in time");
+    }
+
     @Test
     void whatTheRequestItselfBrokeIsNoOutage() {
         assertFalse(DatabaseErrors.isOutage(postgres("23505")), "unique violation");
         assertFalse(DatabaseErrors.isOutage(postgres("42P01")), "undefined table: a bug");
         assertFalse(DatabaseErrors.isOutage(new IllegalStateException("bug")));
+        assertFalse(DatabaseErrors.isOutage(new NoStackTraceThrowable("Transaction already completed")), "a bug of ours");
+        assertFalse(DatabaseErrors.isOutage(new IllegalStateException("Connection is not active now")),
+                "the words matter only from the client's own message-only exceptions");
         // the first database error decides, whatever it wraps
         assertFalse(DatabaseErrors.isOutage(new DatabaseException("syntax", 0, "42601", null) {
             @Override

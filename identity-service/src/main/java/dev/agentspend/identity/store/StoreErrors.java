@@ -1,13 +1,14 @@
 package dev.agentspend.identity.store;
 
 import dev.agentspend.common.error.ApiException;
+import dev.agentspend.common.error.DatabaseErrors;
 import dev.agentspend.common.error.ErrorCode;
 import io.vertx.pgclient.PgException;
 
-import java.io.IOException;
-
 /** Turns database failures a caller can act on into refusals; everything else stays internal. */
 public final class StoreErrors {
+    private static final String STORE = "the identity store";
+
     private StoreErrors() {
     }
 
@@ -25,23 +26,8 @@ public final class StoreErrors {
                 return ApiException.of(ErrorCode.UNAVAILABLE, "BUSY",
                         "the identity store is busy; retry with the same request_id");
             }
-            // connection exceptions (08) and operator intervention such as a shutdown (57P)
-            if (state != null && (state.startsWith("08") || state.startsWith("57P"))) {
-                return unavailable();
-            }
-            return t;
         }
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof IOException || c instanceof io.vertx.core.VertxException
-                    || c instanceof java.util.concurrent.TimeoutException) {
-                return unavailable();
-            }
-        }
-        return t;
-    }
-
-    private static ApiException unavailable() {
-        return ApiException.of(ErrorCode.UNAVAILABLE, "DATABASE_UNAVAILABLE",
-                "the identity store is unreachable; retry with the same request_id");
+        // an outage (connection refused or lost, shutdown, restart) is UNAVAILABLE; anything else stays internal
+        return DatabaseErrors.translate(t, STORE);
     }
 }
