@@ -228,7 +228,8 @@ class ObservabilityTest {
         }
         assertTrue(byName.keySet().containsAll(List.of("AgentSpendCapUtilizationHigh", "AgentSpendCostPerTaskUp",
                 "AgentSpendVelocityOverBaseline", "AgentSpendToolConcentration", "AgentSpendRetryRateHigh",
-                "AgentSpendTargetDown", "AgentSpendReplicasNotReady", "AgentSpendLedgerBatchesFailing")),
+                "AgentSpendTargetDown", "AgentSpendReplicasNotReady", "AgentSpendLedgerBatchesFailing",
+                "AgentSpendIdempotencyPurgeBehind", "AgentSpendRetentionPurgeBehind", "AgentSpendPurgeFailing")),
                 byName.keySet().toString());
         assertTrue(byName.get("AgentSpendCapUtilizationHigh").getExpr().getStrVal().contains("> 0.8"));
         assertTrue(metricNames("sum by (a) (rate(x_total{b=\"c\"}[5m])) / 1e6 > 0.8 and up").equals(Set.of("x_total", "up")),

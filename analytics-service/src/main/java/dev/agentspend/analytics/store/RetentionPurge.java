@@ -43,18 +43,8 @@ public class RetentionPurge {
     }
 
     static final List<Target> TARGETS = List.of(
-            new Target("agent_tool_minute", """
-                    DELETE FROM analytics.agent_tool_minute WHERE ctid = ANY (ARRAY(
-                      SELECT ctid FROM analytics.agent_tool_minute
-                      WHERE minute < $1 AND rolled
-                      ORDER BY minute LIMIT $2
-                      FOR UPDATE SKIP LOCKED))""", false),
-            new Target("agent_flow_minute", """
-                    DELETE FROM analytics.agent_flow_minute WHERE ctid = ANY (ARRAY(
-                      SELECT ctid FROM analytics.agent_flow_minute
-                      WHERE minute < $1 AND rolled
-                      ORDER BY minute LIMIT $2
-                      FOR UPDATE SKIP LOCKED))""", false),
+            minutes("agent_tool_minute"),
+            minutes("agent_flow_minute"),
             // found through V5's index on the same expression
             new Target("task", """
                     DELETE FROM analytics.task WHERE ctid = ANY (ARRAY(
@@ -62,6 +52,16 @@ public class RetentionPurge {
                       WHERE COALESCE(completed_time, last_payment_time) < $1
                       ORDER BY COALESCE(completed_time, last_payment_time) LIMIT $2
                       FOR UPDATE SKIP LOCKED))""", true));
+
+    /** A minute table's rows before the horizon that are rolled up into their day rows, oldest first. */
+    private static Target minutes(String table) {
+        return new Target(table, """
+                DELETE FROM analytics.%1$s WHERE ctid = ANY (ARRAY(
+                  SELECT ctid FROM analytics.%1$s
+                  WHERE minute < $1 AND rolled
+                  ORDER BY minute LIMIT $2
+                  FOR UPDATE SKIP LOCKED))""".formatted(table), false);
+    }
 
     @Inject
     Pool pool;
@@ -76,9 +76,9 @@ public class RetentionPurge {
     @Inject
     MeterRegistry registry;
 
-    private final BatchedPurge.SingleFlight runs = new BatchedPurge.SingleFlight();
     private BatchedPurge.Limits limits;
-    private long timerId = -1;
+    private Counter failed;
+    private BatchedPurge.Schedule schedule;
 
     void onStart(@Observes StartupEvent event) {
         AnalyticsConfig.RetentionSettings s = config.retention();
@@ -88,18 +88,21 @@ public class RetentionPurge {
             purged(t);
             stopped(t);
         }
-        timerId = vertx.setPeriodic(s.purgeInterval().toMillis(), id -> purgeInBackground());
+        failed = Counter.builder("agentspend.analytics.retention.purge.failed")
+                .description("Retention purges that failed (retried the next interval)")
+                .register(registry);
+        schedule = BatchedPurge.Schedule.every(vertx.getDelegate(), s.purgeInterval(), this::purge, this::failed);
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        if (timerId >= 0) {
-            vertx.cancelTimer(timerId);
+        if (schedule != null) {
+            schedule.cancel();
         }
     }
 
-    private void purgeInBackground() {
-        runs.startUnlessRunning(this::purge,
-                failure -> LOG.warnf("retention purge failed (retried next interval): %s", failure.getMessage()));
+    private void failed(Throwable failure) {
+        failed.increment();
+        LOG.warnf("retention purge failed (retried next interval): %s", failure.getMessage());
     }
 
     /** Deletes the rows past the retention, table by table, a batch per statement; returns how many. */

@@ -170,6 +170,8 @@ class RetentionPurgeTest {
         assertTrue(counter(metrics, "task") >= 1, metrics);
         assertTrue(counter(metrics, "agent_tool_minute") >= 2, metrics);
         assertTrue(counter(metrics, "agent_flow_minute") >= 1, metrics);
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("agentspend_analytics_retention_purge_failed_total")),
+                "a failed run is counted (none here): " + metrics);
     }
 
     /**

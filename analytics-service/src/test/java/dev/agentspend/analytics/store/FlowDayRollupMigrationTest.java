@@ -1,6 +1,6 @@
 package dev.agentspend.analytics.store;
 
-import dev.agentspend.analytics.config.FlywaySessionLock;
+import dev.agentspend.common.db.FlywaySessionLock;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import dev.agentspend.platform.SqlRows;

@@ -2,6 +2,9 @@ package dev.agentspend.common.db;
 
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Vertx;
+
+import java.time.Duration;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -72,6 +75,33 @@ public final class BatchedPurge {
 
         public boolean running() {
             return running.get();
+        }
+    }
+
+    /**
+     * A service's periodic purge: a run every interval on the service's Vert.x timer, one at a time
+     * ({@link SingleFlight}); a failed run is reported to the service (its log and failure counter)
+     * and the next interval tries again. Started when the service starts, cancelled when it stops.
+     */
+    public static final class Schedule {
+        private final Vertx vertx;
+        private final long timerId;
+
+        private Schedule(Vertx vertx, long timerId) {
+            this.vertx = vertx;
+            this.timerId = timerId;
+        }
+
+        public static Schedule every(Vertx vertx, Duration interval, Supplier<Uni<?>> run, Consumer<Throwable> failed) {
+            if (interval.toMillis() < 1) {
+                throw new IllegalArgumentException("a purge interval must be at least 1 ms, not " + interval);
+            }
+            SingleFlight runs = new SingleFlight();
+            return new Schedule(vertx, vertx.setPeriodic(interval.toMillis(), id -> runs.startUnlessRunning(run, failed)));
+        }
+
+        public void cancel() {
+            vertx.cancelTimer(timerId);
         }
     }
 

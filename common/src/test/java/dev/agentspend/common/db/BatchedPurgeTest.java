@@ -1,6 +1,7 @@
 package dev.agentspend.common.db;
 
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Vertx;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -99,6 +100,38 @@ class BatchedPurgeTest {
         assertEquals(2, started.get());
         assertEquals(1, failures.size(), "a failed run is reported");
         assertFalse(flight.running(), "and the next tick may run again");
+    }
+
+    @Test
+    void aScheduleRunsEveryIntervalReportsAFailureAndGoesOnUntilCancelled() throws Exception {
+        Vertx vertx = Vertx.vertx();
+        try {
+            AtomicInteger runs = new AtomicInteger();
+            List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            BatchedPurge.Schedule schedule = BatchedPurge.Schedule.every(vertx, Duration.ofMillis(10), () -> runs.incrementAndGet() == 1
+                    ? Uni.createFrom().failure(new IllegalStateException("database down"))
+                    : Uni.createFrom().item(0), failures::add);
+            awaitUntil(() -> runs.get() >= 3, "three runs");
+            assertEquals(1, failures.size(), "the first run's failure, reported once: " + failures);
+            assertEquals("database down", failures.get(0).getMessage());
+
+            schedule.cancel();
+            int afterCancel = runs.get();
+            Thread.sleep(100);   // ten intervals: a timer still set would have run meanwhile
+            assertTrue(runs.get() <= afterCancel + 1, "at most a run already fired when it was cancelled");
+            assertThrows(IllegalArgumentException.class,
+                    () -> BatchedPurge.Schedule.every(vertx, Duration.ZERO, () -> Uni.createFrom().item(0), failures::add));
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    private static void awaitUntil(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+            Thread.sleep(5);   // poll interval of the bounded wait
+        }
     }
 
     @Test

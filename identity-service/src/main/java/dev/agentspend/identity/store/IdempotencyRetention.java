@@ -46,11 +46,11 @@ public class IdempotencyRetention {
     @Inject
     MeterRegistry registry;
 
-    private final BatchedPurge.SingleFlight runs = new BatchedPurge.SingleFlight();
     private BatchedPurge.Limits limits;
     private Counter purged;
     private Counter stoppedAtBound;
-    private volatile long timerId = -1;
+    private Counter failed;
+    private BatchedPurge.Schedule schedule;
 
     void onStart(@Observes StartupEvent event) {
         // out-of-range settings stop the start here, not the first purge an hour later
@@ -61,19 +61,22 @@ public class IdempotencyRetention {
         stoppedAtBound = Counter.builder("agentspend.identity.idempotency.purge.stopped")
                 .description("Idempotency purges that stopped at purge-max-batches with old records possibly left")
                 .register(registry);
-        timerId = vertx.setPeriodic(config.purgeIntervalMs(), id -> purgeInBackground());
+        failed = Counter.builder("agentspend.identity.idempotency.purge.failed")
+                .description("Idempotency purges that failed (retried the next period)")
+                .register(registry);
+        schedule = BatchedPurge.Schedule.every(vertx.getDelegate(), Duration.ofMillis(config.purgeIntervalMs()),
+                this::purge, this::failed);
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        long id = timerId;
-        if (id >= 0) {
-            vertx.cancelTimer(id);
+        if (schedule != null) {
+            schedule.cancel();
         }
     }
 
-    private void purgeInBackground() {
-        runs.startUnlessRunning(this::purge,
-                failure -> LOG.warnf("idempotency purge failed (retried next period): %s", failure.getMessage()));
+    private void failed(Throwable failure) {
+        failed.increment();
+        LOG.warnf("idempotency purge failed (retried next period): %s", failure.getMessage());
     }
 
     /** Deletes the records older than the retention, a batch per statement; returns how many. */

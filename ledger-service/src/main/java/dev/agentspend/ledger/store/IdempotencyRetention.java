@@ -50,11 +50,11 @@ public class IdempotencyRetention {
     @Inject
     MeterRegistry registry;
 
-    private final BatchedPurge.SingleFlight runs = new BatchedPurge.SingleFlight();
     private Counter purged;
     private Counter stoppedAtBound;
+    private Counter failed;
     private BatchedPurge.Limits limits;
-    private long timerId = -1;
+    private BatchedPurge.Schedule schedule;
 
     void onStart(@Observes StartupEvent event) {
         LedgerConfig.Ledger c = config.ledger();
@@ -66,18 +66,21 @@ public class IdempotencyRetention {
         stoppedAtBound = Counter.builder("agentspend.ledger.idempotency.purge.stopped")
                 .description("Idempotency purges that stopped at idempotency-purge-max-batches with old rows possibly left")
                 .register(registry);
-        timerId = vertx.setPeriodic(c.idempotencyPurgeInterval().toMillis(), id -> purgeInBackground());
+        failed = Counter.builder("agentspend.ledger.idempotency.purge.failed")
+                .description("Idempotency purges that failed (retried the next interval)")
+                .register(registry);
+        schedule = BatchedPurge.Schedule.every(vertx.getDelegate(), c.idempotencyPurgeInterval(), this::purge, this::failed);
     }
 
     void onStop(@Observes ShutdownEvent event) {
-        if (timerId >= 0) {
-            vertx.cancelTimer(timerId);
+        if (schedule != null) {
+            schedule.cancel();
         }
     }
 
-    private void purgeInBackground() {
-        runs.startUnlessRunning(this::purge,
-                failure -> LOG.warnf("idempotency purge failed (retried next interval): %s", failure.getMessage()));
+    private void failed(Throwable failure) {
+        failed.increment();
+        LOG.warnf("idempotency purge failed (retried next interval): %s", failure.getMessage());
     }
 
     /** Deletes the rows older than the retention, a batch per statement; returns how many. */

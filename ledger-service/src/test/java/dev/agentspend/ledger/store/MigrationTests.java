@@ -1,6 +1,6 @@
 package dev.agentspend.ledger.store;
 
-import dev.agentspend.ledger.config.FlywaySessionLock;
+import dev.agentspend.common.db.FlywaySessionLock;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import org.flywaydb.core.Flyway;
