@@ -146,10 +146,26 @@ final class DurablePlatform implements AutoCloseable {
         return p.logFile().getFileName().toString().replaceAll("-\\d+\\.log$", "");
     }
 
+    /** Stops every service gracefully (SIGTERM), the feed's consumers first, as a rolling shutdown would. */
+    void stopServices() {
+        Stream.of(alerts, analytics, ledger, identity).filter(p -> p != null).forEach(ServiceProcess::stop);
+    }
+
+    /** Every line a service logged at ERROR so far, prefixed with the service's name. */
+    List<String> errorsLogged() throws IOException {
+        List<String> errors = new ArrayList<>();
+        for (ServiceProcess p : services()) {
+            try (Stream<String> lines = Files.lines(p.logFile())) {
+                lines.filter(l -> l.contains(" ERROR ")).forEach(l -> errors.add(name(p) + ": " + l));
+            }
+        }
+        return errors;
+    }
+
     @Override
     public void close() {
         channels.forEach(ManagedChannel::shutdownNow);
-        Stream.of(alerts, analytics, ledger, identity).filter(p -> p != null).forEach(ServiceProcess::stop);
+        stopServices();
         db.close();
         try (Stream<Path> files = Files.walk(dataDirectory)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
