@@ -21,13 +21,15 @@ public final class DatabaseErrors {
     /**
      * What the reactive client (Vert.x 4.5) says, with no type of its own, when a statement is sent
      * on a connection it already saw close (a transaction's next statement after the server went
-     * away), when statements queued on a connection are dropped as it closes, and when no pooled
-     * connection could be had in time. Only the message tells these from a bug.
+     * away), when statements queued on a connection are dropped as it closes, when no pooled
+     * connection could be had in time, and when the pool is closed under a request (the service is
+     * stopping: the caller should retry on another replica). Only the message tells these from a bug.
      */
     private static final List<String> CONNECTION_LOST_MESSAGES = List.of(
             "Connection is not active now",
             "Pending requests failed to be sent due to connection has been closed",
-            "Timeout waiting for connection");
+            "Timeout waiting for connection",
+            "Pool closed");
 
     private DatabaseErrors() {
     }

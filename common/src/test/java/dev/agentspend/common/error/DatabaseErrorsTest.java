@@ -38,6 +38,7 @@ class DatabaseErrorsTest {
         assertTrue(DatabaseErrors.isOutage(new VertxException("Pending requests failed to be sent due to connection has been closed.",
                 new IllegalStateException("whatever the close carried"))), "the same, with the close's cause");
         assertTrue(DatabaseErrors.isOutage(new VertxException("Timeout waiting for connection")), "no pooled connection in time");
+        assertTrue(DatabaseErrors.isOutage(new NoStackTraceThrowable("Pool closed")), "a request still running as the service stops");
     }
 
     @Test

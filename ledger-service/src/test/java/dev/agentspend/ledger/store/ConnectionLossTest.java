@@ -7,8 +7,12 @@ import dev.agentspend.ledger.support.Fixture;
 import dev.agentspend.ledger.support.LedgerTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.pgclient.PgPool;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.PoolOptions;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +38,8 @@ class ConnectionLossTest {
 
     @Inject
     Pool pool;
+    @Inject
+    Vertx vertx;
 
     @Test
     void aStatementOnAConnectionTheServerClosedIsAnOutage() {
@@ -55,5 +61,18 @@ class ConnectionLossTest {
         } finally {
             conn.closeAndForget();
         }
+    }
+
+    /** A request still running when the service stops: its pool is closed under it (seen in the bench's shutdown). */
+    @Test
+    void aClosedPoolIsAnOutage() {
+        Pool closing = PgPool.pool(vertx, PgConnectOptions.fromUri(LedgerTestResource.database()
+                .reactiveUrl(LedgerTestResource.LEDGER_DB)).setUser("postgres"), new PoolOptions().setMaxSize(1));
+        closing.query("SELECT 1").execute().await().atMost(WAIT);
+        closing.close().await().atMost(WAIT);
+
+        Throwable failure = assertThrows(Throwable.class,
+                () -> closing.query("SELECT 1").execute().await().atMost(WAIT), "a statement on a closed pool");
+        assertTrue(DatabaseErrors.isOutage(failure), "an outage (retry on another replica), not a bug: " + failure);
     }
 }
