@@ -148,9 +148,7 @@ public class AnalyticsQueries {
         String sql = "SELECT tool, SUM(spend_micros)::int8 AS spend, SUM(call_count)::int8 AS calls, "
                 + "SUM(retry_call_count)::int8 AS retry_calls, SUM(retry_spend_micros)::int8 AS retry_spend, "
                 + "SUM(decline_count)::int8 AS declines, SUM(declined_micros)::int8 AS declined FROM ("
-                + "SELECT " + cols + " FROM analytics.agent_tool_minute WHERE minute >= $1 AND minute < $2 "
-                + "AND NOT (minute >= $3 AND minute < $4)" + filter
-                + " UNION ALL SELECT " + cols + " FROM analytics.agent_tool_day_all WHERE day >= $5 AND day < $6" + filter
+                + DaySplit.rows(cols, "agent_tool_minute", "agent_tool_day_all", filter.toString())
                 + ") x GROUP BY tool ORDER BY spend DESC, tool";
         return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
             List<ToolSums> out = new ArrayList<>();
@@ -205,9 +203,7 @@ public class AnalyticsQueries {
         String cols = "payer_agent_id, payee_agent_id, amount_micros, payment_count";
         String sql = "SELECT payer_agent_id, payee_agent_id, SUM(amount_micros)::int8 AS amount, "
                 + "SUM(payment_count)::int8 AS payments FROM ("
-                + "SELECT " + cols + " FROM analytics.agent_flow_minute WHERE minute >= $1 AND minute < $2 "
-                + "AND NOT (minute >= $3 AND minute < $4)" + filter
-                + " UNION ALL SELECT " + cols + " FROM analytics.agent_flow_day_all WHERE day >= $5 AND day < $6" + filter
+                + DaySplit.rows(cols, "agent_flow_minute", "agent_flow_day_all", filter)
                 + ") x GROUP BY 1, 2 ORDER BY amount DESC, 1, 2";
         return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {
             List<Flow> out = new ArrayList<>();
@@ -365,6 +361,16 @@ public class AnalyticsQueries {
             Instant fullEnd = floorDay(end);
             return fullStart.isBefore(fullEnd) ? new DaySplit(start, end, fullStart, fullEnd)
                     : new DaySplit(start, end, start, start);
+        }
+
+        /**
+         * The window's rows of {@code columns}: its edges from the {@code minutes} table, its whole
+         * days from the {@code days} view, both narrowed by {@code filter} (" AND ...", or empty).
+         */
+        static String rows(String columns, String minutes, String days, String filter) {
+            return "SELECT " + columns + " FROM analytics." + minutes + " WHERE minute >= $1 AND minute < $2 "
+                    + "AND NOT (minute >= $3 AND minute < $4)" + filter
+                    + " UNION ALL SELECT " + columns + " FROM analytics." + days + " WHERE day >= $5 AND day < $6" + filter;
         }
 
         List<Object> params() {
