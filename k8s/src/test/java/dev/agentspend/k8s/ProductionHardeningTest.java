@@ -29,6 +29,7 @@ import dev.agentspend.proto.identity.v1.CreateApiKeyRequest;
 import dev.agentspend.proto.identity.v1.CreateApiKeyResponse;
 import dev.agentspend.proto.identity.v1.GetAgentRequest;
 import dev.agentspend.proto.identity.v1.IdentityServiceGrpc;
+import dev.agentspend.proto.identity.v1.ListAgentsRequest;
 import dev.agentspend.proto.identity.v1.RevokeApiKeyRequest;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
 import dev.agentspend.proto.ledger.v1.CreditRequest;
@@ -73,6 +74,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -120,6 +122,8 @@ class ProductionHardeningTest {
     static final Map<String, ServiceProcess> services = new LinkedHashMap<>();
     static final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
     static ServiceProcess identityWithReflection;
+    /** What every service above was started with: the database, credentials and peers. */
+    static Map<String, String> productionEnv;
     static ManagedChannel reflectionControl;
 
     @BeforeAll
@@ -147,6 +151,7 @@ class ProductionHardeningTest {
         // gRPC's own categories at DEBUG too: grpc-java's Netty frame logger prints every header of a
         // call at DEBUG, unless the service pins it to INFO. The ledger does not pin it yet (it would
         // print the service token of its WatchPolicies call), so it runs with gRPC at INFO for now.
+        productionEnv = Map.copyOf(common);
         Map<String, String> verbose = new HashMap<>(common);
         verbose.put("QUARKUS_LOG_CATEGORY__IO_GRPC__LEVEL", "DEBUG");
         String identityModule = ReplicasTest.snapshot("identity-service");
@@ -264,6 +269,59 @@ class ProductionHardeningTest {
                             service.getKey() + ": reflection " + version + (token == null ? " without credential" : " with the admin token"));
                 }
             }
+        }
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    /**
+     * A replica told to stop (SIGTERM, as Kubernetes stops a pod in a rolling update) with the
+     * chart's shutdown delay says at once that it is not ready, so that it leaves its Service's
+     * endpoints, and keeps answering the calls that still reach it until the delay is over; then it
+     * exits by itself, with nothing logged at ERROR.
+     */
+    @Test
+    void aStoppingReplicaAnswersThroughItsShutdownDelayWithItsReadinessDown() throws Exception {
+        Duration delay = Duration.ofSeconds(10);
+        Map<String, String> env = new HashMap<>(productionEnv);
+        env.put("QUARKUS_SHUTDOWN_DELAY", delay.toSeconds() + "s");
+        ServiceProcess replica = ServiceProcess.of(ReplicasTest.snapshot("identity-service"), ServiceProcess.freePort(), env).start();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", replica.httpPort()).usePlaintext().build();
+        try {
+            replica.awaitReady(Duration.ofSeconds(150));
+            IdentityServiceGrpc.IdentityServiceBlockingStub stub = as(IdentityServiceGrpc.newBlockingStub(channel), ADMIN_TOKEN);
+            int agents = stub.listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsCount();
+
+            long signalled = System.nanoTime();
+            replica.signalStop();
+            ReplicasTest.awaitUntil(Duration.ofSeconds(5), "readiness DOWN after SIGTERM", () -> status(replica, "ready") == 503);
+            assertEquals(200, status(replica, "live"), "alive through the delay: not a pod to restart");
+            assertEquals(agents, stub.listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsCount(),
+                    "a call routed to the replica before its endpoints caught up is still answered");
+            assertTrue(System.nanoTime() - signalled < delay.toNanos() && replica.isAlive(),
+                    "those checks ran within the delay, the replica still running");
+
+            assertTrue(replica.awaitExit(delay.plusSeconds(30)), "the replica exits after its delay");
+            assertTrue(System.nanoTime() - signalled >= delay.toNanos(), "not before its delay");
+            try (Stream<String> lines = Files.lines(replica.logFile())) {
+                assertEquals(List.of(), lines.filter(l -> l.contains(" ERROR ")).toList(), "ERROR lines in its shutdown");
+            }
+        } finally {
+            channel.shutdownNow();
+            replica.stop();
+        }
+    }
+
+    private static int status(ServiceProcess p, String health) {
+        try {
+            return ReplicasTest.HTTP.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create("http://localhost:" + p.httpPort() + "/q/health/" + health))
+                    .timeout(Duration.ofSeconds(3)).build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
         }
     }
 

@@ -145,6 +145,22 @@ public final class ServiceProcess implements AutoCloseable {
         waitForExit();
     }
 
+    /** Sends SIGTERM and returns at once, as Kubernetes does to a pod it stops; see {@link #awaitExit}. */
+    public synchronized void signalStop() {
+        if (process != null) {
+            process.destroy();
+        }
+    }
+
+    /** Waits up to {@code timeout} for the process to exit; true if it has (or never ran). */
+    public boolean awaitExit(Duration timeout) throws InterruptedException {
+        Process p;
+        synchronized (this) {
+            p = process;
+        }
+        return p == null || p.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     /** Abrupt stop (SIGKILL): no shutdown hook runs, as in a crash. */
     public synchronized void kill() {
         if (process == null) {
