@@ -5,7 +5,6 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.core.Vertx;
 
 import java.time.Duration;
-
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
