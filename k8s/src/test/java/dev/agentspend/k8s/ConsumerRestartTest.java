@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Three agents pay 0.01 USD per payment, 50 payments each (0.5 USD, under every spend rule's 1
  * USD minimum): "retrier" marks every other payment a retry (attempt 2), so RETRY_RATE fires at its
  * 20th payment, before the kill; "capper" has a 0.55 USD LIFETIME cap that it uses past 80% at its
- * 45th payment, after the kill (CAP_UTILIZATION); "steady" raises nothing.
+ * 45th payment, after the kill (CAP_UTILIZATION); "steady" raises nothing. No service logs an
+ * ERROR line through the kill, the restart and a graceful stop of all four.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ConsumerRestartTest {
@@ -130,6 +131,10 @@ class ConsumerRestartTest {
                     paidAtKill, agents.size() * (PAYMENTS - BEFORE_KILL), analyticsReady, alertsReady,
                     after.stream().filter(a -> agents.stream().anyMatch(g -> a.getAgentIdsList().contains(g.id())))
                             .map(Alert::getRule).toList());
+
+            // a consumer killed and restarted is an event its peers ride out: warnings, never an error
+            platform.stopServices();
+            assertEquals(List.of(), platform.errorsLogged(), "ERROR lines in the services' logs through the kill and a graceful stop");
         } finally {
             pool.shutdownNow();
         }

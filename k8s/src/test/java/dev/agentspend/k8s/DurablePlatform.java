@@ -153,8 +153,13 @@ final class DurablePlatform implements AutoCloseable {
 
     /** Every line a service logged at ERROR so far, prefixed with the service's name. */
     List<String> errorsLogged() throws IOException {
+        return errorsLogged(services());
+    }
+
+    /** Every line {@code processes} logged at ERROR so far, each prefixed with its service's name. */
+    static List<String> errorsLogged(Collection<ServiceProcess> processes) throws IOException {
         List<String> errors = new ArrayList<>();
-        for (ServiceProcess p : services()) {
+        for (ServiceProcess p : processes) {
             try (Stream<String> lines = Files.lines(p.logFile())) {
                 lines.filter(l -> l.contains(" ERROR ")).forEach(l -> errors.add(name(p) + ": " + l));
             }

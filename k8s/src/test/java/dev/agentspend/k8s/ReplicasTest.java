@@ -211,7 +211,7 @@ class ReplicasTest {
     }
 
     @AfterAll
-    static void stopReplicas() {
+    static void stopReplicas() throws IOException {
         alertWatches.forEach(AlertWatch::close);
         channels.forEach(ManagedChannel::shutdownNow);
         analyticsChannels.forEach(ManagedChannel::shutdownNow);
@@ -225,6 +225,14 @@ class ReplicasTest {
         if (identity != null) {
             identity.stop();
         }
+        // replicas that come and go, a leader taken over, identity away: warnings, never an error
+        List<ServiceProcess> all = new ArrayList<>(ledgers);
+        all.addAll(analytics);
+        all.addAll(alerts);
+        if (identity != null) {
+            all.add(identity);
+        }
+        assertEquals(List.of(), DurablePlatform.errorsLogged(all), "ERROR lines in the replicas' logs");
     }
 
     @Test
