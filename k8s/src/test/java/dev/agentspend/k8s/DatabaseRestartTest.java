@@ -166,9 +166,9 @@ class DatabaseRestartTest {
         while (toDown.size() < services.size() || System.nanoTime() - awayAt < OUTAGE.toNanos()) {
             for (ServiceProcess p : services) {
                 String name = DurablePlatform.name(p);
-                assertEquals(200, platform.health(p, "live"), name + "'s liveness during the database outage (" + kind + ")");
+                assertEquals(200, DurablePlatform.health(p, "live"), name + "'s liveness during the database outage (" + kind + ")");
                 if (!toDown.containsKey(name)) {
-                    int ready = platform.health(p, "ready");
+                    int ready = DurablePlatform.health(p, "ready");
                     assertTrue(ready == 200 || ready == 503, name + "'s readiness answered " + ready);
                     if (ready == 503) {
                         toDown.put(name, Duration.ofNanos(System.nanoTime() - awayAt));
@@ -192,10 +192,10 @@ class DatabaseRestartTest {
         while (toReady.size() < services.size()) {
             for (ServiceProcess p : services) {
                 String name = DurablePlatform.name(p);
-                if (!toReady.containsKey(name) && platform.health(p, "ready") == 200) {
+                if (!toReady.containsKey(name) && DurablePlatform.health(p, "ready") == 200) {
                     toReady.put(name, Duration.ofNanos(System.nanoTime() - backAt));
                 }
-                assertEquals(200, platform.health(p, "live"), name + "'s liveness while the database comes back");
+                assertEquals(200, DurablePlatform.health(p, "live"), name + "'s liveness while the database comes back");
             }
             assertTrue(System.nanoTime() < deadline, "not ready " + READY_BOUND + " after the database came back ("
                     + kind + "): only " + toReady.keySet());

@@ -229,7 +229,8 @@ final class DurablePlatform implements AutoCloseable {
     // ---- health ----
 
     /** The HTTP status of a health endpoint ({@code ready} or {@code live}); 0 when nothing answers. */
-    int health(ServiceProcess p, String which) {
+    /** The status of {@code p}'s /q/health/{@code which} ("live", "ready"); 0 when it does not answer. */
+    static int health(ServiceProcess p, String which) {
         try {
             return ReplicasTest.HTTP.send(HttpRequest.newBuilder(URI.create("http://localhost:" + p.httpPort() + "/q/health/" + which))
                     .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();

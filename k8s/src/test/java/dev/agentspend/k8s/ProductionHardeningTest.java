@@ -294,8 +294,8 @@ class ProductionHardeningTest {
 
             long signalled = System.nanoTime();
             replica.signalStop();
-            ReplicasTest.awaitUntil(Duration.ofSeconds(5), "readiness DOWN after SIGTERM", () -> status(replica, "ready") == 503);
-            assertEquals(200, status(replica, "live"), "alive through the delay: not a pod to restart");
+            ReplicasTest.awaitUntil(Duration.ofSeconds(5), "readiness DOWN after SIGTERM", () -> DurablePlatform.health(replica, "ready") == 503);
+            assertEquals(200, DurablePlatform.health(replica, "live"), "alive through the delay: not a pod to restart");
             assertEquals(agents, stub.listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsCount(),
                     "a call routed to the replica before its endpoints caught up is still answered");
             assertTrue(System.nanoTime() - signalled < delay.toNanos() && replica.isAlive(),
@@ -309,19 +309,6 @@ class ProductionHardeningTest {
         } finally {
             channel.shutdownNow();
             replica.stop();
-        }
-    }
-
-    private static int status(ServiceProcess p, String health) {
-        try {
-            return ReplicasTest.HTTP.send(java.net.http.HttpRequest.newBuilder(
-                            java.net.URI.create("http://localhost:" + p.httpPort() + "/q/health/" + health))
-                    .timeout(Duration.ofSeconds(3)).build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
-        } catch (IOException e) {
-            return 0;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
         }
     }
 

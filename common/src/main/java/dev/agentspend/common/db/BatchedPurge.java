@@ -56,11 +56,11 @@ public final class BatchedPurge {
      * At most one run at a time on this replica: a timer tick that finds the last run still going
      * (a large backlog, a slow database) skips instead of starting a second one beside it.
      */
-    public static final class SingleFlight {
+    static final class SingleFlight {
         private final AtomicBoolean running = new AtomicBoolean();
 
         /** Subscribes to {@code run} unless a run is going; a failure goes to {@code failed}. */
-        public void startUnlessRunning(Supplier<Uni<?>> run, Consumer<Throwable> failed) {
+        void startUnlessRunning(Supplier<Uni<?>> run, Consumer<Throwable> failed) {
             if (!running.compareAndSet(false, true)) {
                 return;
             }
@@ -72,7 +72,7 @@ public final class BatchedPurge {
                     });
         }
 
-        public boolean running() {
+        boolean running() {
             return running.get();
         }
     }
