@@ -67,11 +67,11 @@ class ObservabilityTest {
                     String code = Files.readString(f);
                     Matcher m = counter.matcher(code);
                     while (m.find()) {
-                        names.add(m.group(1).replace('.', '_') + "_total");
+                        names.add(m.group(1).replace('.', '_') + baseUnit(code, m.end()) + "_total");
                     }
                     m = gauge.matcher(code);
                     while (m.find()) {
-                        names.add(m.group(1).replace('.', '_'));
+                        names.add(m.group(1).replace('.', '_') + baseUnit(code, m.end()));
                     }
                     m = timer.matcher(code);
                     while (m.find()) {
@@ -89,6 +89,16 @@ class ObservabilityTest {
             }
         }
         return names;
+    }
+
+    /**
+     * "_unit" when the builder whose name ends at {@code from} sets a base unit before its statement
+     * ends: Micrometer's Prometheus names carry it ("purged" with unit "rows" is purged_rows_total).
+     */
+    static String baseUnit(String code, int from) {
+        int end = code.indexOf(';', from);
+        Matcher unit = Pattern.compile("\\.baseUnit\\(\\s*\"([a-z]+)\"").matcher(code.substring(from, end < 0 ? code.length() : end));
+        return unit.find() ? "_" + unit.group(1) : "";
     }
 
     /** Metric names in a PromQL expression: what is left after strings, matchers, ranges, groupings. */
