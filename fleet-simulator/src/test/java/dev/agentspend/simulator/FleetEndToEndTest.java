@@ -122,6 +122,10 @@ class FleetEndToEndTest {
         if (db != null) {
             db.close();
         }
+        // a fleet run, suspensions and loops included, then a graceful stop: warnings at most
+        List<String> errors = new ArrayList<>();
+        services.forEach(s -> s.errorLines().forEach(l -> errors.add(s.logFile().getFileName() + ": " + l)));
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), errors, "ERROR lines in the services' logs");
     }
 
     @Test

@@ -152,17 +152,15 @@ final class DurablePlatform implements AutoCloseable {
     }
 
     /** Every line a service logged at ERROR so far, prefixed with the service's name. */
-    List<String> errorsLogged() throws IOException {
+    List<String> errorsLogged() {
         return errorsLogged(services());
     }
 
     /** Every line {@code processes} logged at ERROR so far, each prefixed with its service's name. */
-    static List<String> errorsLogged(Collection<ServiceProcess> processes) throws IOException {
+    static List<String> errorsLogged(Collection<ServiceProcess> processes) {
         List<String> errors = new ArrayList<>();
         for (ServiceProcess p : processes) {
-            try (Stream<String> lines = Files.lines(p.logFile())) {
-                lines.filter(l -> l.contains(" ERROR ")).forEach(l -> errors.add(name(p) + ": " + l));
-            }
+            p.errorLines().forEach(l -> errors.add(name(p) + ": " + l));
         }
         return errors;
     }

@@ -74,7 +74,6 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.stream.Stream;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -303,9 +302,7 @@ class ProductionHardeningTest {
 
             assertTrue(replica.awaitExit(delay.plusSeconds(30)), "the replica exits after its delay");
             assertTrue(System.nanoTime() - signalled >= delay.toNanos(), "not before its delay");
-            try (Stream<String> lines = Files.lines(replica.logFile())) {
-                assertEquals(List.of(), lines.filter(l -> l.contains(" ERROR ")).toList(), "ERROR lines in its shutdown");
-            }
+            assertEquals(List.of(), replica.errorLines(), "ERROR lines in its shutdown");
         } finally {
             channel.shutdownNow();
             replica.stop();

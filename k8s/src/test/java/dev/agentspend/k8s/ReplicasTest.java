@@ -211,7 +211,7 @@ class ReplicasTest {
     }
 
     @AfterAll
-    static void stopReplicas() throws IOException {
+    static void stopReplicas() {
         alertWatches.forEach(AlertWatch::close);
         channels.forEach(ManagedChannel::shutdownNow);
         analyticsChannels.forEach(ManagedChannel::shutdownNow);

@@ -145,6 +145,20 @@ public final class ServiceProcess implements AutoCloseable {
         waitForExit();
     }
 
+    /**
+     * The lines this service has logged at ERROR so far. Outages, restarts and shutdowns are logged
+     * as warnings; an ERROR is a bug or something an operator must act on, so tests require none.
+     */
+    public List<String> errorLines() {
+        try (java.util.stream.Stream<String> lines = Files.lines(logFile)) {
+            return lines.filter(l -> l.contains(" ERROR ")).toList();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return List.of();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("could not read " + logFile, e);
+        }
+    }
+
     /** Sends SIGTERM and returns at once, as Kubernetes does to a pod it stops; see {@link #awaitExit}. */
     public synchronized void signalStop() {
         if (process != null) {
