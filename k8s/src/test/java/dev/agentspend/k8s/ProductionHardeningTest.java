@@ -148,8 +148,8 @@ class ProductionHardeningTest {
         common.put("QUARKUS_GRPC_CLIENTS_LEDGER_HOST", "localhost");
         common.put("QUARKUS_GRPC_CLIENTS_LEDGER_PORT", Integer.toString(ledgerPort));
         // gRPC's own categories at DEBUG too: grpc-java's Netty frame logger prints every header of a
-        // call at DEBUG, unless the service pins it to INFO. The ledger does not pin it yet (it would
-        // print the service token of its WatchPolicies call), so it runs with gRPC at INFO for now.
+        // call at DEBUG (a service's token included) unless the service pins it to INFO, as every
+        // service's application.properties does
         productionEnv = Map.copyOf(common);
         Map<String, String> verbose = new HashMap<>(common);
         verbose.put("QUARKUS_LOG_CATEGORY__IO_GRPC__LEVEL", "DEBUG");
@@ -504,9 +504,9 @@ class ProductionHardeningTest {
         assertTrue(logs.get("identity-service").contains("authentication refused: WRONG_SECRET"),
                 "identity's log holds its DEBUG line for the forged key");
         assertTrue(logs.get("identity-service").contains(rotated.getApiKey().getKeyId()), "identity's log names the revoked key");
-        for (String client : List.of("analytics-service", "alert-service")) {
+        for (String client : List.of("ledger-service", "analytics-service", "alert-service")) {
             assertTrue(logs.get(client).matches("(?s).*(FINE|DEBUG) +\\[io\\.gr\\..*"),
-                    client + "'s log holds io.grpc's DEBUG lines (its gRPC clients to the ledger and identity)");
+                    client + "'s log holds io.grpc's DEBUG lines (its gRPC clients to identity and the ledger)");
         }
         for (Map.Entry<String, String> log : logs.entrySet()) {
             assertTrue(log.getValue().contains("Profile prod activated"), log.getKey() + "'s log was captured");
