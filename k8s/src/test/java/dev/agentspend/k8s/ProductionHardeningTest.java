@@ -32,12 +32,15 @@ import dev.agentspend.proto.identity.v1.IdentityServiceGrpc;
 import dev.agentspend.proto.identity.v1.ListAgentsRequest;
 import dev.agentspend.proto.identity.v1.RevokeApiKeyRequest;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
+import dev.agentspend.proto.identity.v1.WatchPoliciesRequest;
+import dev.agentspend.proto.identity.v1.WatchPoliciesResponse;
 import dev.agentspend.proto.ledger.v1.CreditRequest;
 import dev.agentspend.proto.ledger.v1.GetBalanceRequest;
 import dev.agentspend.proto.ledger.v1.HoldRequest;
 import dev.agentspend.proto.ledger.v1.LedgerServiceGrpc;
 import dev.agentspend.proto.ledger.v1.PayAgentRequest;
 import dev.agentspend.proto.ledger.v1.PayRequest;
+import dev.agentspend.proto.ledger.v1.PayResponse;
 import dev.agentspend.proto.ledger.v1.CaptureRequest;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
@@ -67,6 +70,12 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -78,6 +87,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -275,38 +285,152 @@ class ProductionHardeningTest {
 
     /**
      * A replica told to stop (SIGTERM, as Kubernetes stops a pod in a rolling update) with the
-     * chart's shutdown delay says at once that it is not ready, so that it leaves its Service's
-     * endpoints, and keeps answering the calls that still reach it until the delay is over; then it
-     * exits by itself, with nothing logged at ERROR.
+     * chart's shutdown delay and timeout says at once that it is not ready, so that it leaves its
+     * Service's endpoints, and keeps answering the calls that still reach it until the delay is over.
+     * Its policy feed streams end at once with UNAVAILABLE (their clients reconnect to another replica)
+     * and new ones are refused the same way, so no stream holds up the shutdown: the replica exits
+     * right after its delay, not after its timeout, with nothing logged at ERROR.
      */
     @Test
-    void aStoppingReplicaAnswersThroughItsShutdownDelayWithItsReadinessDown() throws Exception {
+    void aStoppingReplicaAnswersThroughItsShutdownDelayWithItsReadinessDownAndEndsItsStreams() throws Exception {
         Duration delay = Duration.ofSeconds(10);
+        Duration timeout = Duration.ofSeconds(60);
         Map<String, String> env = new HashMap<>(productionEnv);
         env.put("QUARKUS_SHUTDOWN_DELAY", delay.toSeconds() + "s");
+        env.put("QUARKUS_SHUTDOWN_TIMEOUT", timeout.toSeconds() + "s");
         ServiceProcess replica = ServiceProcess.of(ReplicasTest.snapshot("identity-service"), ServiceProcess.freePort(), env).start();
         ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", replica.httpPort()).usePlaintext().build();
         try {
             replica.awaitReady(Duration.ofSeconds(150));
             IdentityServiceGrpc.IdentityServiceBlockingStub stub = as(IdentityServiceGrpc.newBlockingStub(channel), ADMIN_TOKEN);
             int agents = stub.listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsCount();
+            StreamEnd feed = watchPolicies(channel);
+            feed.firstEvent.get(30, TimeUnit.SECONDS);
 
             long signalled = System.nanoTime();
             replica.signalStop();
             ReplicasTest.awaitUntil(Duration.ofSeconds(5), "readiness DOWN after SIGTERM", () -> DurablePlatform.health(replica, "ready") == 503);
             assertEquals(200, DurablePlatform.health(replica, "live"), "alive through the delay: not a pod to restart");
+            assertEquals(Status.Code.UNAVAILABLE, feed.status.get(5, TimeUnit.SECONDS).getCode(),
+                    "the open policy feed ends at once, retryably");
+            assertEquals(Status.Code.UNAVAILABLE, watchPolicies(channel).status.get(5, TimeUnit.SECONDS).getCode(),
+                    "a new policy feed is refused, retryably");
             assertEquals(agents, stub.listAgents(ListAgentsRequest.getDefaultInstance()).getAgentsCount(),
                     "a call routed to the replica before its endpoints caught up is still answered");
             assertTrue(System.nanoTime() - signalled < delay.toNanos() && replica.isAlive(),
                     "those checks ran within the delay, the replica still running");
 
-            assertTrue(replica.awaitExit(delay.plusSeconds(30)), "the replica exits after its delay");
+            assertTrue(replica.awaitExit(delay.plusSeconds(30)), "the replica exits after its delay, not its timeout");
             assertTrue(System.nanoTime() - signalled >= delay.toNanos(), "not before its delay");
             assertEquals(List.of(), replica.errorLines(), "ERROR lines in its shutdown");
         } finally {
             channel.shutdownNow();
             replica.stop();
         }
+    }
+
+    /**
+     * A Pay under way when a ledger replica stops is answered, not cut: the replica waits for it
+     * (QUARKUS_SHUTDOWN_TIMEOUT, the chart's shutdownTimeout) after its delay, and exits once it is
+     * answered. The test holds the payment back with a lock on its agent's row, as a slow batch would.
+     */
+    @Test
+    @Order(1)   // before the secrets test, which stops the shared services at its end
+    void aStoppingLedgerAnswersThePaymentsUnderWayBeforeItExits() throws Exception {
+        CreateAgentResponse a = identity(ADMIN_TOKEN).createAgent(CreateAgentRequest.newBuilder().setRequestId(rid())
+                .setHandle("drain-" + UUID.randomUUID().toString().substring(0, 8)).setDisplayName("drain")
+                .setMode(AgentMode.AGENT_MODE_PRODUCTION).setCurrencyCode("USD").build());
+        String agentId = a.getAgent().getId();
+        ledger(ADMIN_TOKEN).credit(CreditRequest.newBuilder().setRequestId(rid()).setAgentId(agentId).setAmountMicros(1_000_000)
+                .setCurrencyCode("USD").setNote("drain").build());
+        Map<String, String> env = new HashMap<>(productionEnv);
+        env.put("QUARKUS_SHUTDOWN_DELAY", "1s");
+        env.put("QUARKUS_SHUTDOWN_TIMEOUT", "60s");
+        ServiceProcess replica = ServiceProcess.of(ReplicasTest.snapshot("ledger-service"), ServiceProcess.freePort(), env).start();
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", replica.httpPort()).usePlaintext().build();
+        try {
+            replica.awaitReady(Duration.ofSeconds(150));
+            LedgerServiceGrpc.LedgerServiceFutureStub payer = as(LedgerServiceGrpc.newFutureStub(channel), a.getApiKeySecret());
+            await(Duration.ofSeconds(20), "the replica to know the agent",
+                    () -> as(LedgerServiceGrpc.newBlockingStub(channel), a.getApiKeySecret())
+                            .getBalance(GetBalanceRequest.getDefaultInstance()) != null);
+            Future<PayResponse> paid;
+            try (Connection sql = DriverManager.getConnection(EmbeddedPostgresTestResource.server().jdbcUrl(DATABASE),
+                    EmbeddedDatabase.USER, "")) {
+                sql.setAutoCommit(false);
+                try (PreparedStatement lock = sql.prepareStatement(
+                        "SELECT 1 FROM ledger.agent_state WHERE agent_id = ? FOR UPDATE")) {
+                    lock.setString(1, agentId);
+                    lock.executeQuery().close();
+                }
+                paid = payer.pay(PayRequest.newBuilder().setRequestId(rid()).setAmountMicros(250_000).setCurrencyCode("USD")
+                        .setTool("llm/drain").build());
+                await(Duration.ofSeconds(20), "the payment to wait for the agent's row",
+                        () -> waitingForALock() > 0);
+
+                replica.signalStop();
+                await(Duration.ofSeconds(20), "the replica to wait for the calls in flight",
+                        () -> logOf(replica).contains("Waiting for HTTP requests to complete"));
+                assertTrue(replica.isAlive() && !paid.isDone(), "the payment is still under way, and the replica waits for it");
+                sql.rollback();
+            }
+            PayResponse response = paid.get(30, TimeUnit.SECONDS);
+            assertEquals(250_000, response.getEntry().getAmountMicros(), "the payment under way is answered");
+            assertTrue(replica.awaitExit(Duration.ofSeconds(30)), "then the replica exits");
+            assertEquals(750_000, ledger(ADMIN_TOKEN).getBalance(GetBalanceRequest.newBuilder().setAgentId(agentId).build())
+                    .getBalanceMicros(), "and the payment is recorded");
+            assertEquals(List.of(), replica.errorLines(), "ERROR lines in its shutdown");
+        } finally {
+            channel.shutdownNow();
+            replica.stop();
+        }
+    }
+
+    private static String logOf(ServiceProcess p) {
+        try {
+            return Files.readString(p.logFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Backends of the test database waiting for a lock now. */
+    private static long waitingForALock() {
+        try (Connection c = DriverManager.getConnection(EmbeddedPostgresTestResource.server().jdbcUrl(DATABASE),
+                EmbeddedDatabase.USER, ""); Statement st = c.createStatement();
+             ResultSet r = st.executeQuery("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '" + DATABASE
+                     + "' AND wait_event_type = 'Lock'")) {
+            r.next();
+            return r.getLong(1);
+        } catch (SQLException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** A policy feed's first event and its end, as a consumer sees them. */
+    private record StreamEnd(CompletableFuture<Void> firstEvent, CompletableFuture<Status> status) {
+    }
+
+    private static StreamEnd watchPolicies(ManagedChannel channel) {
+        StreamEnd end = new StreamEnd(new CompletableFuture<>(), new CompletableFuture<>());
+        as(IdentityServiceGrpc.newStub(channel), SERVICE_TOKEN).withDeadline(null)
+                .watchPolicies(WatchPoliciesRequest.getDefaultInstance(), new StreamObserver<>() {
+                    @Override
+                    public void onNext(WatchPoliciesResponse value) {
+                        end.firstEvent().complete(null);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        end.status().complete(Status.fromThrowable(t));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        end.status().complete(Status.OK);
+                    }
+                });
+        return end;
     }
 
     // ---------------------------------------------------------------- secrets in logs

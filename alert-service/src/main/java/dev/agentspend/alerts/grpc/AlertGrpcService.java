@@ -3,6 +3,7 @@ package dev.agentspend.alerts.grpc;
 import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.DatabaseErrors;
 import dev.agentspend.common.error.GrpcErrors;
+import dev.agentspend.common.grpc.StreamDrain;
 import dev.agentspend.proto.alerts.v1.*;
 import io.quarkus.grpc.GrpcService;
 import io.quarkus.grpc.RegisterInterceptor;
@@ -20,11 +21,13 @@ public class AlertGrpcService implements AlertService {
 
     @Inject
     AlertApi api;
+    @Inject
+    StreamDrain streams;
 
     @Override
     public Multi<WatchAlertsResponse> watchAlerts(WatchAlertsRequest request) {
-        return api.watchAlerts(AuthInterceptor.current(), request)
-                .onFailure().transform(t -> map("WatchAlerts", t));
+        return streams.drainable(api.watchAlerts(AuthInterceptor.current(), request)
+                .onFailure().transform(t -> map("WatchAlerts", t)));
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.agentspend.identity.grpc;
 
 import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.GrpcErrors;
+import dev.agentspend.common.grpc.StreamDrain;
 import dev.agentspend.identity.domain.Credential;
 import dev.agentspend.identity.store.StoreErrors;
 import dev.agentspend.proto.identity.v1.*;
@@ -21,6 +22,8 @@ public class IdentityGrpcService implements IdentityService {
 
     @Inject
     IdentityApi api;
+    @Inject
+    StreamDrain streams;
 
     @Override
     public Uni<CreateAgentResponse> createAgent(CreateAgentRequest request) {
@@ -109,8 +112,8 @@ public class IdentityGrpcService implements IdentityService {
 
     @Override
     public Multi<WatchPoliciesResponse> watchPolicies(WatchPoliciesRequest request) {
-        return api.watchPolicies(credential(), request)
-                .onFailure().transform(t -> toStatus("WatchPolicies", t));
+        return streams.drainable(api.watchPolicies(credential(), request)
+                .onFailure().transform(t -> toStatus("WatchPolicies", t)));
     }
 
     /** Read synchronously at method entry, while the interceptor's gRPC context is current. */

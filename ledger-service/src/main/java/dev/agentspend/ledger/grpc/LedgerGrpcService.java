@@ -5,6 +5,7 @@ import dev.agentspend.common.error.DatabaseErrors;
 import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.common.error.GrpcErrors;
 import dev.agentspend.common.error.Violations;
+import dev.agentspend.common.grpc.StreamDrain;
 import dev.agentspend.ledger.config.LedgerConfig;
 import dev.agentspend.ledger.domain.PolicyView;
 import dev.agentspend.ledger.store.LedgerQueries;
@@ -57,6 +58,8 @@ public class LedgerGrpcService implements LedgerService {
 
     @Inject
     Authenticator auth;
+    @Inject
+    StreamDrain streams;
 
     @Inject
     PolicyCache policies;
@@ -312,7 +315,7 @@ public class LedgerGrpcService implements LedgerService {
     @Override
     public Multi<StreamEntriesResponse> streamEntries(StreamEntriesRequest req) {
         String header = AuthInterceptor.AUTHORIZATION.get();
-        return Multi.createFrom().deferred(() -> {
+        return streams.drainable(Multi.createFrom().deferred(() -> {
                     auth.service(header);
                     Violations v = new Violations();
                     v.check(req.getAfterPosition() >= 0, "after_position", "must be 0 or a position already seen");
@@ -332,7 +335,7 @@ public class LedgerGrpcService implements LedgerService {
                                 .onItem().transformToIterable(page -> FeedResponses.of(page, perResponse));
                     });
                 })
-                .onFailure().transform(this::toStatus);
+                .onFailure().transform(this::toStatus));
     }
 
     /** An agent acts on itself (agent_id empty or its own); the admin on any known agent. */
