@@ -341,6 +341,8 @@ class ProductionHardeningTest {
                 .setHandle("drain-" + UUID.randomUUID().toString().substring(0, 8)).setDisplayName("drain")
                 .setMode(AgentMode.AGENT_MODE_PRODUCTION).setCurrencyCode("USD").build());
         String agentId = a.getAgent().getId();
+        await(Duration.ofSeconds(20), "the ledger to know the agent",
+                () -> ledger(a.getApiKeySecret()).getBalance(GetBalanceRequest.getDefaultInstance()) != null);
         ledger(ADMIN_TOKEN).credit(CreditRequest.newBuilder().setRequestId(rid()).setAgentId(agentId).setAmountMicros(1_000_000)
                 .setCurrencyCode("USD").setNote("drain").build());
         Map<String, String> env = new HashMap<>(productionEnv);
