@@ -1,6 +1,9 @@
 package dev.agentspend.analytics.it;
 
 import dev.agentspend.analytics.support.AnalyticsTestResource;
+import dev.agentspend.platform.Await;
+import dev.agentspend.platform.PrometheusText;
+import dev.agentspend.platform.RefusedDeletes;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -14,7 +17,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -32,6 +34,7 @@ class RetentionPurgeFailureTest {
     private static final String PURGED = "agentspend_analytics_retention_purged_rows_total";
     /** An agent id no payment of the test platform uses: the rows below are this test's own. */
     private static final String AGENT = "agt_purge_failure_test";
+    private static final Duration WAIT = Duration.ofSeconds(20);
 
     public static class FastPurge implements QuarkusTestProfile {
         @Override
@@ -42,16 +45,9 @@ class RetentionPurgeFailureTest {
 
     @Test
     void failedRunsAreCountedDeleteNothingAndTheNextGoodRunCatchesUp() throws Exception {
-        try (Connection db = database(); Statement s = db.createStatement()) {
-            // installed before the old rows exist, so that no run can purge them before the failures
-            s.execute("""
-                    CREATE FUNCTION public.test_refuse_purge() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN RAISE EXCEPTION 'the test refuses deletes from analytics.agent_tool_minute'; END $$""");
-            s.execute("CREATE TRIGGER test_refuse_purge BEFORE DELETE ON analytics.agent_tool_minute "
-                    + "FOR EACH STATEMENT EXECUTE FUNCTION public.test_refuse_purge()");
-        }
         double purgedBefore;
-        try {
+        // refused before the old rows exist, so that no run can purge them before the failures
+        try (RefusedDeletes refused = RefusedDeletes.on(AnalyticsTestResource.analyticsJdbcUrl(), "analytics.agent_tool_minute")) {
             double failedBefore = metric(FAILED);
             try (Connection db = database(); Statement s = db.createStatement()) {
                 // three rolled-up minutes 40 days old: past the 35 days of minutes kept by default
@@ -62,18 +58,13 @@ class RetentionPurgeFailureTest {
                           'openai/chat.completions', '', 1000, 1, 0, 0, 0, 0, true
                         FROM generate_series(0, 2) AS m""".formatted(AGENT)));
             }
-            await("two failed purge runs counted", () -> metric(FAILED) >= failedBefore + 2);
+            Await.until(WAIT, "two failed purge runs counted", () -> metric(FAILED) >= failedBefore + 2);
             assertEquals(3, oldMinutes(), "a failed run deletes nothing");
-            // read while no run can succeed: a run right after the trigger goes would be missed
+            // read while no run can succeed: a run right after the refusal ends would be missed
             purgedBefore = metric(PURGED);
-        } finally {
-            try (Connection db = database(); Statement s = db.createStatement()) {
-                s.execute("DROP TRIGGER test_refuse_purge ON analytics.agent_tool_minute");
-                s.execute("DROP FUNCTION public.test_refuse_purge()");
-            }
         }
-        await("the old minutes purged once deletes are accepted again", () -> oldMinutes() == 0);
-        await("the purged minutes counted", () -> metric(PURGED) >= purgedBefore + 3);
+        Await.until(WAIT, "the old minutes purged once deletes are accepted again", () -> oldMinutes() == 0);
+        Await.until(WAIT, "the purged minutes counted", () -> metric(PURGED) >= purgedBefore + 3);
     }
 
     private static Connection database() throws Exception {
@@ -91,19 +82,6 @@ class RetentionPurgeFailureTest {
     }
 
     private static double metric(String name) {
-        String metrics = RestAssured.get("/q/metrics").then().statusCode(200).extract().asString();
-        return metrics.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
-    }
-
-    /** Polls every 20 ms for up to 20 s; the purge runs every 100 ms here. */
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after 20 s waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
+        return PrometheusText.sum(RestAssured.get("/q/metrics").then().statusCode(200).extract().asString(), name);
     }
 }

@@ -1,23 +1,25 @@
 package dev.agentspend.identity.store;
 
 import dev.agentspend.identity.support.Database;
+import dev.agentspend.platform.Await;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
+import dev.agentspend.platform.PrometheusText;
+import dev.agentspend.platform.RefusedDeletes;
 import dev.agentspend.proto.identity.v1.CreateAgentRequest;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 import static dev.agentspend.identity.support.Fixtures.agentRequest;
 import static dev.agentspend.identity.support.Grpc.admin;
@@ -37,6 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 class IdempotencyPurgeFailureTest {
     private static final String FAILED = "agentspend_identity_idempotency_purge_failed_total";
     private static final String PURGED = "agentspend_identity_idempotency_purged_rows_total";
+    private static final Duration WAIT = Duration.ofSeconds(20);
 
     public static class FastPurge implements QuarkusTestProfile {
         @Override
@@ -47,17 +50,11 @@ class IdempotencyPurgeFailureTest {
 
     @Test
     void failedRunsAreCountedDeleteNothingAndTheNextGoodRunCatchesUp() throws Exception {
-        try (Connection c = Database.connect(); Statement s = c.createStatement()) {
-            // installed before any record is aged, so that no run can purge them before the failures
-            s.execute("""
-                    CREATE FUNCTION public.test_refuse_purge() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN RAISE EXCEPTION 'the test refuses deletes from identity.idempotency_records'; END $$""");
-            s.execute("CREATE TRIGGER test_refuse_purge BEFORE DELETE ON identity.idempotency_records "
-                    + "FOR EACH STATEMENT EXECUTE FUNCTION public.test_refuse_purge()");
-        }
         List<String> aged = new ArrayList<>();
         double purgedBefore;
-        try {
+        String jdbcUrl = ConfigProvider.getConfig().getValue("quarkus.datasource.jdbc.url", String.class);
+        // refused before any record is aged, so that no run can purge them before the failures
+        try (RefusedDeletes refused = RefusedDeletes.on(jdbcUrl, "identity.idempotency_records")) {
             double failedBefore = metric(FAILED);
             for (int i = 0; i < 3; i++) {
                 CreateAgentRequest r = agentRequest().build();
@@ -70,20 +67,15 @@ class IdempotencyPurgeFailureTest {
                 assertEquals(3, age.executeUpdate(), "older than the retention (168 hours)");
             }
 
-            await("two failed purge runs counted", () -> metric(FAILED) >= failedBefore + 2);
+            Await.until(WAIT, "two failed purge runs counted", () -> metric(FAILED) >= failedBefore + 2);
             assertEquals(3, recordsLeft(aged), "a failed run deletes nothing");
-            CreateAgentRequest during = agentRequest().build();
-            assertFalse(admin().createAgent(during).getApiKeySecret().isEmpty(), "the service answers while the purge fails");
-            // read while no run can succeed: a run right after the trigger goes would be missed
+            assertFalse(admin().createAgent(agentRequest().build()).getApiKeySecret().isEmpty(),
+                    "the service answers while the purge fails");
+            // read while no run can succeed: a run right after the refusal ends would be missed
             purgedBefore = metric(PURGED);
-        } finally {
-            try (Connection c = Database.connect(); Statement s = c.createStatement()) {
-                s.execute("DROP TRIGGER test_refuse_purge ON identity.idempotency_records");
-                s.execute("DROP FUNCTION public.test_refuse_purge()");
-            }
         }
-        await("the aged records purged once deletes are accepted again", () -> recordsLeft(aged) == 0);
-        await("the purged records counted", () -> metric(PURGED) >= purgedBefore + 3);
+        Await.until(WAIT, "the aged records purged once deletes are accepted again", () -> recordsLeft(aged) == 0);
+        Await.until(WAIT, "the purged records counted", () -> metric(PURGED) >= purgedBefore + 3);
     }
 
     private static long recordsLeft(List<String> requestIds) {
@@ -100,19 +92,6 @@ class IdempotencyPurgeFailureTest {
     }
 
     private static double metric(String name) {
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
-        return metrics.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
-    }
-
-    /** Polls every 20 ms for up to 20 s; the purge runs every 100 ms here. */
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after 20 s waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
+        return PrometheusText.sum(given().get("/q/metrics").then().statusCode(200).extract().asString(), name);
     }
 }

@@ -3,6 +3,9 @@ package dev.agentspend.ledger.store;
 import dev.agentspend.ledger.support.Fixture;
 import dev.agentspend.ledger.support.Fixture.TestAgent;
 import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.platform.Await;
+import dev.agentspend.platform.PrometheusText;
+import dev.agentspend.platform.RefusedDeletes;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
 import dev.agentspend.proto.ledger.v1.PayRequest;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -13,7 +16,6 @@ import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 
@@ -33,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class IdempotencyPurgeFailureTest {
     private static final String FAILED = "agentspend_ledger_idempotency_purge_failed_total";
     private static final String PURGED = "agentspend_ledger_idempotency_purged_rows_total";
+    private static final Duration WAIT = Duration.ofSeconds(20);
 
     public static class FastPurge implements QuarkusTestProfile {
         @Override
@@ -45,16 +48,10 @@ class IdempotencyPurgeFailureTest {
     void failedRunsAreCountedDeleteNothingAndTheNextGoodRunCatchesUp() throws Exception {
         TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 10_000_000);
         String caller = "agent:" + a.id();
-        try (Connection c = Fixture.sql(); Statement s = c.createStatement()) {
-            // installed before any row is aged, so that no run can purge them before the failures
-            s.execute("""
-                    CREATE FUNCTION public.test_refuse_purge() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN RAISE EXCEPTION 'the test refuses deletes from ledger.idempotency'; END $$""");
-            s.execute("CREATE TRIGGER test_refuse_purge BEFORE DELETE ON ledger.idempotency "
-                    + "FOR EACH STATEMENT EXECUTE FUNCTION public.test_refuse_purge()");
-        }
         double purgedBefore;
-        try {
+        // refused before any row is aged, so that no run can purge them before the failures
+        try (RefusedDeletes refused = RefusedDeletes.on(
+                LedgerTestResource.database().jdbcUrl(LedgerTestResource.LEDGER_DB), "ledger.idempotency")) {
             double failedBefore = metric(FAILED);
             for (int i = 0; i < 3; i++) {
                 a.ledger().pay(pay(1_000).setRequestId("aged-" + i).build());
@@ -66,23 +63,16 @@ class IdempotencyPurgeFailureTest {
                 assertEquals(3, age.executeUpdate(), "older than the retention (168 hours)");
             }
 
-            Fixture.await(Duration.ofSeconds(20), "two failed purge runs counted",
-                    () -> metric(FAILED) >= failedBefore + 2);
+            Await.until(WAIT, "two failed purge runs counted", () -> metric(FAILED) >= failedBefore + 2);
             assertEquals(3, agedRows(caller), "a failed run deletes nothing");
             PayRequest during = pay(2_000).build();
             assertEquals(during.getAmountMicros(), a.ledger().pay(during).getEntry().getAmountMicros(),
                     "payments go on while the purge fails");
-            // read while no run can succeed: a run right after the trigger goes would be missed
+            // read while no run can succeed: a run right after the refusal ends would be missed
             purgedBefore = metric(PURGED);
-        } finally {
-            try (Connection c = Fixture.sql(); Statement s = c.createStatement()) {
-                s.execute("DROP TRIGGER test_refuse_purge ON ledger.idempotency");
-                s.execute("DROP FUNCTION public.test_refuse_purge()");
-            }
         }
-        Fixture.await(Duration.ofSeconds(20), "the aged rows purged once deletes are accepted again",
-                () -> agedRows(caller) == 0);
-        Fixture.await(Duration.ofSeconds(5), "the purged rows counted", () -> metric(PURGED) >= purgedBefore + 3);
+        Await.until(WAIT, "the aged rows purged once deletes are accepted again", () -> agedRows(caller) == 0);
+        Await.until(WAIT, "the purged rows counted", () -> metric(PURGED) >= purgedBefore + 3);
         assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.idempotency WHERE caller = ?", caller),
                 "the recent payment's request_id is kept");
     }
@@ -93,8 +83,7 @@ class IdempotencyPurgeFailureTest {
     }
 
     private static double metric(String name) {
-        String metrics = given().port(Fixture.LEDGER_PORT).get("/q/metrics").then().statusCode(200).extract().asString();
-        return metrics.lines().filter(l -> l.startsWith(name + " ") || l.startsWith(name + "{"))
-                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        return PrometheusText.sum(given().port(Fixture.LEDGER_PORT).get("/q/metrics").then().statusCode(200)
+                .extract().asString(), name);
     }
 }
