@@ -148,3 +148,32 @@ Database URLs.
 {{- trimPrefix "jdbc:" (include "agentspend.jdbcUrl" .) }}
 {{- end }}
 {{- end }}
+
+{{/*
+A duration value of this chart ("500ms", "5s", "2m" or empty) in whole seconds, rounded up.
+*/}}
+{{- define "agentspend.durationSeconds" -}}
+{{- $d := toString (default "" .) -}}
+{{- if hasSuffix "ms" $d -}}
+{{- div (add (atoi (trimSuffix "ms" $d)) 999) 1000 -}}
+{{- else if hasSuffix "s" $d -}}
+{{- atoi (trimSuffix "s" $d) -}}
+{{- else if hasSuffix "m" $d -}}
+{{- mul (atoi (trimSuffix "m" $d)) 60 -}}
+{{- else -}}
+0
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fails the render when a stopping pod would be killed before its shutdown delay and its wait for the
+calls in flight are over: Kubernetes sends SIGKILL terminationGracePeriodSeconds after SIGTERM.
+*/}}
+{{- define "agentspend.requireGracePeriod" -}}
+{{- $root := .root -}}
+{{- $svc := .svc -}}
+{{- $stopping := add (include "agentspend.durationSeconds" $root.Values.shutdownDelay | atoi) (include "agentspend.durationSeconds" $root.Values.shutdownTimeout | atoi) -}}
+{{- if ge (int $stopping) (int $svc.terminationGracePeriodSeconds) -}}
+{{- fail (printf "%s.terminationGracePeriodSeconds (%v) must be more than shutdownDelay (%s) plus shutdownTimeout (%s): Kubernetes would kill a stopping pod before it has answered the calls in flight" .component $svc.terminationGracePeriodSeconds (toString $root.Values.shutdownDelay) (toString $root.Values.shutdownTimeout)) -}}
+{{- end -}}
+{{- end -}}

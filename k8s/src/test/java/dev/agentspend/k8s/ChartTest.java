@@ -162,6 +162,23 @@ class ChartTest {
     }
 
     @Test
+    void aGracePeriodShorterThanTheShutdownDelayAndTimeoutIsRefused() {
+        Map<String, EnvVar> defaults = env(deployment(KubernetesObjects.parse(Chart.render(t -> t)), "agentspend-ledger"));
+        assertEquals("5s", defaults.get("QUARKUS_SHUTDOWN_DELAY").getValue());
+        assertEquals("15s", defaults.get("QUARKUS_SHUTDOWN_TIMEOUT").getValue());
+        Exception e = assertThrows(Exception.class, () -> Chart.render(t -> t.set("shutdownTimeout", "25s")));
+        assertTrue(e.getMessage().contains("terminationGracePeriodSeconds (30) must be more than shutdownDelay (5s) plus "
+                + "shutdownTimeout (25s)"), e.getMessage());
+        Exception ms = assertThrows(Exception.class, () -> Chart.render(t -> t.set("shutdownDelay", "4500ms")
+                .set("shutdownTimeout", "25s")));
+        assertTrue(ms.getMessage().contains("shutdownDelay (4500ms)"), "milliseconds round up: " + ms.getMessage());
+        Chart.render(t -> t.set("shutdownTimeout", "24s").set("alerts.terminationGracePeriodSeconds", "30"));
+        Chart.render(t -> t.set("shutdownTimeout", "1m").set("identity.terminationGracePeriodSeconds", "70")
+                .set("ledger.terminationGracePeriodSeconds", "70").set("analytics.terminationGracePeriodSeconds", "70")
+                .set("alerts.terminationGracePeriodSeconds", "70"));
+    }
+
+    @Test
     void tlsWithoutSecretIsRefused() {
         Exception e = assertThrows(Exception.class, () -> Chart.render(t -> t.set("tls.enabled", "true")));
         assertTrue(e.getMessage().contains("tls.secretName is required"), e.getMessage());
