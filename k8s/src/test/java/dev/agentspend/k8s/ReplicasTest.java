@@ -1,5 +1,6 @@
 package dev.agentspend.k8s;
 
+import dev.agentspend.platform.Await;
 import dev.agentspend.platform.EmbeddedDatabase;
 import dev.agentspend.platform.EmbeddedPostgresTestResource;
 import dev.agentspend.platform.ServiceProcess;
@@ -774,18 +775,7 @@ class ReplicasTest {
     }
 
     static void awaitUntil(Duration timeout, String what, Supplier<Boolean> condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.get()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
+        Await.until(timeout, what, condition::get);
     }
 
     record Agent(String id, String key) {

@@ -19,6 +19,7 @@ public final class Await {
                 throw new AssertionError("timed out after " + timeout + " waiting for " + what);
             }
             try {
+                // the condition is another process's or thread's doing: nothing to wait on but time
                 Thread.sleep(POLL.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

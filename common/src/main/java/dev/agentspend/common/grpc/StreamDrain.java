@@ -56,10 +56,6 @@ public class StreamDrain {
         }
     }
 
-    public boolean draining() {
-        return draining;
-    }
-
     /** Streams open now. */
     public int openStreams() {
         return open.size();

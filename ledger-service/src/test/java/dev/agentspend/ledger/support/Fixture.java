@@ -1,6 +1,7 @@
 package dev.agentspend.ledger.support;
 
 import dev.agentspend.common.api.Ids;
+import dev.agentspend.platform.Await;
 import dev.agentspend.proto.identity.v1.AgentMode;
 import dev.agentspend.proto.identity.v1.Cap;
 import dev.agentspend.proto.identity.v1.CapEnforcement;
@@ -152,20 +153,9 @@ public final class Fixture {
                 .setCurrencyCode("USD").setTool("openai/chat.completions");
     }
 
-    /** Polls {@code condition} every 20 ms until true; fails after {@code timeout}. */
+    /** Polls {@code condition} until true; fails after {@code timeout} ({@link Await#until}). */
     public static void await(Duration timeout, String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted waiting for " + what, e);
-            }
-        }
+        Await.until(timeout, what, condition);
     }
 
     /** A JDBC connection to the ledger's database. */
