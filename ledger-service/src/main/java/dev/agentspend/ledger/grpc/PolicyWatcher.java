@@ -2,6 +2,7 @@ package dev.agentspend.ledger.grpc;
 
 import dev.agentspend.common.auth.BearerTokens;
 import dev.agentspend.ledger.config.LedgerConfig;
+import dev.agentspend.ledger.domain.PolicyFeedVersions;
 import dev.agentspend.proto.identity.v1.MutinyIdentityServiceGrpc;
 import dev.agentspend.proto.identity.v1.WatchPoliciesRequest;
 import dev.agentspend.proto.identity.v1.WatchPoliciesResponse;
@@ -23,9 +24,8 @@ import org.jboss.logging.Logger;
  * backoff), and reconnects when a connected feed goes silent for longer than the staleness
  * bound (identity sends heartbeats when idle, so silence means a lost feed).
  *
- * <p>The version applied only advances when a version is known complete: when a later version,
- * a heartbeat or the end of a snapshot arrives. Snapshot events all carry the snapshot's version,
- * so a disconnect in the middle of a snapshot resumes before it rather than after it.
+ * <p>Where a stream resumes is {@link PolicyFeedVersions}'s to say: a version counts as applied
+ * only once it is known complete on its stream.
  */
 @ApplicationScoped
 public class PolicyWatcher {
@@ -44,8 +44,7 @@ public class PolicyWatcher {
     @Inject
     Vertx vertx;
 
-    private volatile long appliedVersion;
-    private volatile long pendingVersion;
+    private final PolicyFeedVersions versions = new PolicyFeedVersions();
     private ReconnectBackoff backoff;
     private volatile Cancellable subscription;
     private volatile boolean stopped;
@@ -79,8 +78,8 @@ public class PolicyWatcher {
     }
 
     /** The last feed version fully applied (0 before the first snapshot completes). */
-    public long appliedVersion() {
-        return appliedVersion;
+    public synchronized long appliedVersion() {
+        return versions.applied();
     }
 
     private synchronized void reconnectNow() {
@@ -102,7 +101,8 @@ public class PolicyWatcher {
         headers.put(Metadata.Key.of(BearerTokens.METADATA_KEY, Metadata.ASCII_STRING_MARSHALLER),
                 "Bearer " + config.auth().serviceToken());
         MutinyIdentityServiceGrpc.MutinyIdentityServiceStub stub = GrpcClientUtils.attachHeaders(identity, headers);
-        WatchPoliciesRequest request = WatchPoliciesRequest.newBuilder().setAfterVersion(appliedVersion).build();
+        versions.streamStarted();
+        WatchPoliciesRequest request = WatchPoliciesRequest.newBuilder().setAfterVersion(versions.applied()).build();
         Cancellable s = stub.watchPolicies(request).subscribe().with(
                 event -> onEvent(gen, event),
                 failure -> onEnd(gen, failure),
@@ -111,23 +111,23 @@ public class PolicyWatcher {
         subscription = lostGeneration == gen ? null : s;
     }
 
-    private void onEvent(int gen, WatchPoliciesResponse event) {
+    private synchronized void onEvent(int gen, WatchPoliciesResponse event) {
         if (gen != generation) {
             return;
         }
         backoff.reset();
         switch (event.getEventCase()) {
-            case HEARTBEAT -> commit(pendingVersion);
+            case HEARTBEAT -> versions.heartbeat();
             case SNAPSHOT_COMPLETE -> {
-                commit(event.getVersion());
+                versions.snapshotComplete(event.getVersion());
                 cache.snapshotComplete();
             }
             case AGENT_POLICY -> {
-                advance(event.getVersion());
+                versions.policy(event.getVersion());
                 cache.applyAgent(event.getAgentPolicy());
             }
             case TEAM_POLICY -> {
-                advance(event.getVersion());
+                versions.policy(event.getVersion());
                 cache.applyTeam(event.getTeamPolicy());
             }
             default -> {
@@ -135,22 +135,6 @@ public class PolicyWatcher {
             }
         }
         cache.heard();
-    }
-
-    private void advance(long version) {
-        if (version > pendingVersion) {
-            commit(pendingVersion);
-            pendingVersion = version;
-        }
-    }
-
-    private void commit(long version) {
-        if (version > appliedVersion) {
-            appliedVersion = version;
-        }
-        if (version > pendingVersion) {
-            pendingVersion = version;
-        }
     }
 
     private synchronized void onEnd(int gen, Throwable failure) {
@@ -162,9 +146,9 @@ public class PolicyWatcher {
         long delay = scheduleReconnect(gen);
         if (failure != null) {
             LOG.warnf("policy feed lost (%s); reconnecting after version %d in %d ms", failure.getMessage(),
-                    appliedVersion, delay);
+                    versions.applied(), delay);
         } else {
-            LOG.infof("policy feed ended; reconnecting after version %d in %d ms", appliedVersion, delay);
+            LOG.infof("policy feed ended; reconnecting after version %d in %d ms", versions.applied(), delay);
         }
     }
 
