@@ -78,11 +78,17 @@ public final class KeyRows {
                 });
     }
 
-    /** Not-yet-revoked keys of an agent, with their verifiers: what the policy feed carries. */
-    public static Uni<List<KeyVerifier>> verifiers(SqlClient db, String agentId) {
+    /**
+     * The keys of an agent usable at {@code now} (neither revoked nor expired), with their verifiers:
+     * what the policy feed carries. Expired keys are left out as revoked ones are: they no longer
+     * count against {@link dev.agentspend.identity.domain.Limits#MAX_KEYS_PER_AGENT}, so with them an agent that rotates short-lived
+     * keys would carry every key it ever had in each of its feed messages, without bound.
+     */
+    public static Uni<List<KeyVerifier>> verifiers(SqlClient db, String agentId, Instant now) {
         return db.preparedQuery("SELECT key_id, secret_sha256, expire_time FROM identity.api_keys"
-                        + " WHERE agent_id = $1 AND revoke_time IS NULL ORDER BY key_id")
-                .execute(Tuple.of(agentId))
+                        + " WHERE agent_id = $1 AND revoke_time IS NULL AND (expire_time IS NULL OR expire_time > $2)"
+                        + " ORDER BY key_id")
+                .execute(Tuple.of(agentId, Times.toDb(now)))
                 .map(rows -> {
                     List<KeyVerifier> out = new ArrayList<>();
                     for (Row row : rows) {

@@ -25,7 +25,7 @@ public final class PolicyChanges {
     }
 
     public static Uni<Long> appendAgent(SqlClient db, Agent agent, Instant now) {
-        return KeyRows.verifiers(db, agent.getId()).chain(keys -> {
+        return KeyRows.verifiers(db, agent.getId(), now).chain(keys -> {
             AgentPolicy policy = AgentPolicy.newBuilder().setAgentId(agent.getId()).setHandle(agent.getHandle())
                     .setTeamId(agent.getTeamId()).setStatus(agent.getStatus()).setMode(agent.getMode())
                     .setCurrencyCode(agent.getCurrencyCode()).setPolicy(agent.getPolicy())

@@ -85,6 +85,41 @@ class WatchPoliciesGrpcTest {
     }
 
     @Test
+    void expiredKeysLeaveTheFeedAtTheAgentsNextChange() throws InterruptedException {
+        CreateAgentResponse created = admin().createAgent(agentRequest().build());
+        String agentId = created.getAgent().getId();
+        long expireMillis = System.currentTimeMillis() + 1_500;
+        CreateApiKeyResponse shortLived = admin().createApiKey(CreateApiKeyRequest.newBuilder().setRequestId(requestId())
+                .setAgentId(agentId).setExpireTime(com.google.protobuf.util.Timestamps.fromMillis(expireMillis)).build());
+        try (FeedWatcher watcher = FeedWatcher.service(0)) {
+            WatchPoliciesResponse event = watcher.next();
+            AgentPolicy before = null;
+            while (!event.hasSnapshotComplete()) {
+                if (event.hasAgentPolicy() && event.getAgentPolicy().getAgentId().equals(agentId)) {
+                    before = event.getAgentPolicy();
+                }
+                event = watcher.next();
+            }
+            assertNotNull(before);
+            assertEquals(2, before.getKeysCount(), "both keys are usable when the snapshot is taken");
+
+            // the key's expiry is a point on identity's wall clock: nothing to wait for but the clock
+            long left = expireMillis - System.currentTimeMillis() + 100;
+            if (left > 0) {
+                Thread.sleep(left);
+            }
+            admin().suspendAgent(SuspendAgentRequest.newBuilder().setRequestId(requestId()).setAgentId(agentId).build());
+            WatchPoliciesResponse change = watcher.nextChange();
+            while (!change.hasAgentPolicy() || !change.getAgentPolicy().getAgentId().equals(agentId)) {
+                change = watcher.nextChange();
+            }
+            assertEquals(List.of(created.getApiKey().getKeyId()),
+                    change.getAgentPolicy().getKeysList().stream().map(KeyVerifier::getKeyId).toList(),
+                    "the expired key " + shortLived.getApiKey().getKeyId() + " is no longer published");
+        }
+    }
+
+    @Test
     void quietFeedSendsHeartbeatsAtTheCurrentVersion() {
         try (FeedWatcher watcher = FeedWatcher.service(0)) {
             WatchPoliciesResponse event = watcher.next();
