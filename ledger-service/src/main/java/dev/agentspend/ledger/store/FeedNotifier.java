@@ -90,15 +90,18 @@ public class FeedNotifier {
                     return;
                 }
                 waiting.add(wake);
+                // Set while the lock is held, so no signal can run wake before timer[0] is this
+                // timer's id: Vert.x numbers timers from 0, and cancelling the unset id would stop
+                // whichever timer got 0, a periodic one for good.
+                timer[0] = vertx.setTimer(Math.max(1, timeout.toMillis()), id -> {
+                    synchronized (waiting) {
+                        waiting.remove(wake);
+                    }
+                    if (done.compareAndSet(false, true)) {
+                        emitter.complete(null);
+                    }
+                });
             }
-            timer[0] = vertx.setTimer(Math.max(1, timeout.toMillis()), id -> {
-                synchronized (waiting) {
-                    waiting.remove(wake);
-                }
-                if (done.compareAndSet(false, true)) {
-                    emitter.complete(null);
-                }
-            });
             emitter.onTermination(() -> {
                 synchronized (waiting) {
                     waiting.remove(wake);

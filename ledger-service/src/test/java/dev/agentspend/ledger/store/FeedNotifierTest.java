@@ -62,6 +62,43 @@ class FeedNotifierTest {
         assertFalse(waiting(seen, LONG).isDone());
     }
 
+    @Test
+    void aCommitAsTheWaitSetsItsTimerCancelsOnlyThatTimer() throws Exception {
+        io.vertx.core.Vertx real = notifier.vertx.getDelegate();
+        java.util.Set<Long> timersSet = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.List<Long> cancelledUnknown = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean interleave = new java.util.concurrent.atomic.AtomicBoolean(true);
+        io.vertx.core.Vertx watched = (io.vertx.core.Vertx) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[]{io.vertx.core.Vertx.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("setTimer") && interleave.getAndSet(false)) {
+                        // a commit on another event loop as the wait sets its timer; if the wait
+                        // holds its lock meanwhile the commit waits for it: 300 ms are enough to see
+                        Thread other = new Thread(this::commit);
+                        other.start();
+                        other.join(300);
+                    }
+                    if (method.getName().equals("cancelTimer") && !timersSet.contains((Long) args[0])) {
+                        cancelledUnknown.add((Long) args[0]);
+                    }
+                    try {
+                        Object result = method.invoke(real, args);
+                        if (method.getName().equals("setTimer")) {
+                            timersSet.add((Long) result);
+                        }
+                        return result;
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        notifier.vertx = new Vertx(watched);
+        try {
+            waiting(notifier.signals(), LONG).get(10, TimeUnit.SECONDS);
+            assertTrue(cancelledUnknown.isEmpty(), "cancelled timers it never set: " + cancelledUnknown);
+        } finally {
+            notifier.vertx = new Vertx(real);
+        }
+    }
+
     private CompletableFuture<Void> waiting(long seen, Duration timeout) {
         return notifier.awaitAfter(seen, timeout).subscribe().asCompletionStage().toCompletableFuture();
     }
