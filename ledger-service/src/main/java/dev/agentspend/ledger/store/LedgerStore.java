@@ -227,7 +227,13 @@ public class LedgerStore {
         Tx.AgentRow a = tx.agent(p.agentId());
         Authorizer.Request ar = new Authorizer.Request(req.getAmountMicros(), req.getAmountMicros(),
                 req.getTool(), req.getTaskId(), tx.now, tx.now, false);
-        Decision d = Authorizer.decide(p, policy.fresh(), account(a), tx::usage, ar);
+        Decision d;
+        try {
+            d = Authorizer.decide(p, policy.fresh(), account(a), tx::usage, ar);
+        } catch (ApiException refusal) {
+            // only reads so far: the batch can refuse this call alone and go on
+            throw new RefusedBeforeDeciding(refusal);
+        }
         Entry.Builder e = tx.entry(d.approved() ? EventType.EVENT_TYPE_PAYMENT_APPROVED
                 : EventType.EVENT_TYPE_PAYMENT_DECLINED, p.agentId(), p.teamId());
         describe(e, req.getRequestId(), req.getAmountMicros(), req.getCurrencyCode(), req.getTool(),

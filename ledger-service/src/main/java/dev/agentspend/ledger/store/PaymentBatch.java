@@ -179,6 +179,9 @@ final class PaymentBatch {
                 // refused before anything was decided; PaymentBatcher makes the tool counted and queues it again
                 refused.put(j, uncounted);
                 return;
+            } catch (RefusedBeforeDeciding r) {
+                refused.put(j, r.refusal());
+                return;
             }
         } else {
             CompleteTaskRequest c = (CompleteTaskRequest) j.req();

@@ -3,6 +3,7 @@ package dev.agentspend.ledger.grpc;
 import dev.agentspend.ledger.support.Fixture;
 import dev.agentspend.ledger.support.Fixture.TestAgent;
 import dev.agentspend.ledger.support.LedgerTestResource;
+import dev.agentspend.proto.identity.v1.CapWindow;
 import dev.agentspend.proto.identity.v1.SpendingPolicy;
 import dev.agentspend.proto.ledger.v1.Decision;
 import dev.agentspend.proto.ledger.v1.PayRequest;
@@ -154,6 +155,56 @@ class FailedBatchGrpcTest {
     private long timed(String timer) {
         io.micrometer.core.instrument.Timer t = registry.find(timer).timer();
         return t == null ? 0 : t.count();
+    }
+
+    @Test
+    void aPaymentRefusedBeforeItsDecisionIsAnsweredAloneAndItsBatchGoesOn() throws Exception {
+        TestAgent blocker = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000);
+        // Long.MAX_VALUE on top of 1 spent under a cap overflows its window's sum: AMOUNT_OVERFLOW
+        TestAgent overflowing = Fixture.newAgent(null, SpendingPolicy.newBuilder()
+                .addCaps(Fixture.cap(CapWindow.CAP_WINDOW_DAY, 5_000_000, true)).build(), 10_000_000);
+        overflowing.ledger().pay(pay(1).build());
+        int others = 12;
+        List<TestAgent> fleet = new ArrayList<>();
+        for (int i = 0; i < others; i++) {
+            fleet.add(Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 1_000_000));
+        }
+        double retriedBefore = registry.counter("agentspend.ledger.pay.batches.retried").count();
+        ExecutorService clients = Executors.newFixedThreadPool(others + 2);
+        List<Future<PayResponse>> answers = new ArrayList<>();
+        Future<PayResponse> refused;
+        try (Connection lock = Fixture.sql(); Statement st = lock.createStatement()) {
+            // as above: the blocker's batch waits for its row, the rest queue and go in one batch after it
+            lock.setAutoCommit(false);
+            st.executeQuery("SELECT 1 FROM ledger.agent_state WHERE agent_id = '" + blocker.id() + "' FOR UPDATE").close();
+            Future<PayResponse> blocked = clients.submit(() -> blocker.ledger().pay(pay(1_000).build()));
+            Fixture.await(Duration.ofSeconds(10), "a batch waiting for the locked agent row",
+                    () -> Fixture.ledgerConnectionsWaitingForALock() > 0);
+            refused = clients.submit(() -> overflowing.ledger().pay(pay(Long.MAX_VALUE).build()));
+            for (TestAgent a : fleet) {
+                answers.add(clients.submit(() -> a.ledger().pay(pay(1_000).build())));
+            }
+            Fixture.await(Duration.ofSeconds(10), "every payment queued", () -> queued() == others + 1);
+            lock.rollback();
+            assertEquals(Decision.DECISION_APPROVED, blocked.get(30, TimeUnit.SECONDS).getEntry().getDecision());
+        }
+        try {
+            ExecutionException e = assertThrows(ExecutionException.class, () -> refused.get(30, TimeUnit.SECONDS));
+            StatusRuntimeException status = (StatusRuntimeException) e.getCause();
+            assertEquals(io.grpc.Status.Code.FAILED_PRECONDITION, status.getStatus().getCode());
+            assertTrue(status.getStatus().getDescription().contains("overflow"), status.toString());
+            for (Future<PayResponse> answer : answers) {
+                assertEquals(Decision.DECISION_APPROVED, answer.get(30, TimeUnit.SECONDS).getEntry().getDecision());
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        assertEquals(retriedBefore, registry.counter("agentspend.ledger.pay.batches.retried").count(),
+                "the batch committed as one: no payment of it went one by one");
+        assertEquals(9_999_999, Fixture.balance(overflowing).getBalanceMicros());
+        for (TestAgent a : fleet) {
+            assertEquals(999_000, Fixture.balance(a).getBalanceMicros());
+        }
     }
 
     private double queued() {
