@@ -148,7 +148,8 @@ public class LedgerGrpcService implements LedgerService {
             Requests.labels(v, req.getLabelsMap());
             Requests.time(v, "occurred_time", req.hasOccurredTime(), req.getOccurredTime());
             v.throwIfAny();
-            return store.capture(a.idempotencyScope(), policy(a), req, Requests.fingerprint("Capture", req))
+            return store.capture(a.idempotencyScope(), policy(a), req, Requests.fingerprint("Capture", req),
+                    policies::teamCaps)
                     .invoke(r -> {
                         if (!r.replayed()) {
                             metrics.record("capture", r.response().getEntry());

@@ -105,6 +105,12 @@ public class PolicyCache {
     }
 
     /** The domain view of an agent's policy, with its team's caps. */
+    /** The caps of team {@code teamId} as this replica knows them (none for no team or an unknown one). */
+    public List<CapRule> teamCaps(String teamId) {
+        TeamPolicy team = teamId.isEmpty() ? null : teams.get(teamId);
+        return team == null ? List.of() : caps(Scope.TEAM, team.getCapsList());
+    }
+
     public PolicyView view(AgentPolicy p) {
         TeamPolicy team = p.getTeamId().isEmpty() ? null : teams.get(p.getTeamId());
         AgentStatus status = switch (p.getStatus()) {

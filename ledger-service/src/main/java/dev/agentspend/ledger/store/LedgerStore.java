@@ -8,6 +8,7 @@ import dev.agentspend.common.error.ApiException;
 import dev.agentspend.common.error.ErrorCode;
 import dev.agentspend.ledger.config.LedgerConfig;
 import dev.agentspend.ledger.domain.Authorizer;
+import dev.agentspend.ledger.domain.CapRule;
 import dev.agentspend.ledger.domain.CounterKey;
 import dev.agentspend.ledger.domain.Decision;
 import dev.agentspend.ledger.domain.Money;
@@ -410,7 +411,12 @@ public class LedgerStore {
                 });
     }
 
-    public Uni<Result<CaptureResponse>> capture(String caller, Policy policy, CaptureRequest req, byte[] fingerprint) {
+    /**
+     * @param teamCaps the caps of a team by id: a hold placed while its agent was in another team is
+     *                 captured in that team's windows, and a capture above it is held to that team's caps
+     */
+    public Uni<Result<CaptureResponse>> capture(String caller, Policy policy, CaptureRequest req, byte[] fingerprint,
+                                                java.util.function.Function<String, List<CapRule>> teamCaps) {
         PolicyView p = policy.view();
         return toolCounters.whenCounted(() -> writeCall(caller, req.getRequestId(), "Capture", fingerprint, CaptureResponse.parser(),
                 Map.of(p.agentId(), p.currency()), tx ->
@@ -424,7 +430,8 @@ public class LedgerStore {
                             // the capture is counted in the windows of the hold's placement
                             PolicyView view = p.teamId().equals(h.teamId()) ? p
                                     : new PolicyView(p.agentId(), h.teamId(), p.status(), p.sandbox(), p.currency(),
-                                            p.agentCaps(), List.of(), p.maxConcurrentHolds(), p.sandboxCeiling());
+                                            p.agentCaps(), teamCaps.apply(h.teamId()), p.maxConcurrentHolds(),
+                                            p.sandboxCeiling());
                             // decided as if the hold were not there: its reservation is taken out of the
                             // counters and of the held balance, and the whole amount is authorized
                             Authorizer.Request ar = new Authorizer.Request(amount, amount, h.tool(), h.taskId(),

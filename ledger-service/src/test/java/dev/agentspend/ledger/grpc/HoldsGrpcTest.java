@@ -183,6 +183,28 @@ class HoldsGrpcTest {
     }
 
     @Test
+    void aCaptureAboveAHoldPlacedInAnotherTeamIsHeldToThatTeamsCaps() {
+        String placedIn = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_DAY, 1_000_000, true));
+        String movedTo = Fixture.newTeam();
+        TestAgent x = Fixture.newAgent(placedIn, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        String holdId = x.ledger().hold(hold(500_000).setTtl(Durations.fromSeconds(600)).build()).getHold().getHoldId();
+        Fixture.identity().updateAgent(dev.agentspend.proto.identity.v1.UpdateAgentRequest.newBuilder()
+                .setRequestId("move-" + Ids.randomBase32(12)).setAgentId(x.id()).addUpdateMask("team_id")
+                .setTeamId(movedTo).build());
+        Fixture.await(Duration.ofSeconds(10), "the ledger to see the agent in its new team",
+                () -> x.ledger().pay(pay(1).build()).getEntry().getTeamId().equals(movedTo));
+
+        // counted in the hold's placement, so the team it was placed in must have room for all of it
+        Entry refused = x.ledger().capture(capture(holdId, 1_200_000)).getEntry();
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, refused.getDeclineReason());
+        assertEquals(placedIn, refused.getTeamId());
+        Entry captured = x.ledger().capture(capture(holdId, 900_000)).getEntry();
+        assertEquals(EventType.EVENT_TYPE_HOLD_CAPTURED, captured.getEventType());
+        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
+        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+    }
+
+    @Test
     void aTeammatesExpiredHoldNeverLeaksTheTeamsHeadroom() {
         String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_MONTH, 5_000_000, true));
         TestAgent x = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000_000);
