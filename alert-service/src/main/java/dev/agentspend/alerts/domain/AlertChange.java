@@ -1,13 +1,28 @@
 package dev.agentspend.alerts.domain;
 
 import java.time.Instant;
+import java.util.List;
 
 /** What an evaluation changed about alerts. */
 public sealed interface AlertChange {
     OpenAlert alert();
 
-    /** A condition started to hold: a new alert. */
-    record Fired(OpenAlert alert) implements AlertChange {
+    /**
+     * A condition started to hold: a new alert, and the agents it suspends (each by its own
+     * setting of the rule: a loop's agents may have different ones).
+     */
+    record Fired(OpenAlert alert, List<String> suspend) implements AlertChange {
+        public Fired {
+            suspend = List.copyOf(suspend);
+            if (!alert.agentIds().containsAll(suspend)) {
+                throw new IllegalArgumentException("suspends " + suspend + ", not all named by the alert " + alert.agentIds());
+            }
+        }
+
+        /** Suspends every agent it names when its action is SUSPEND. */
+        public Fired(OpenAlert alert) {
+            this(alert, alert.action() == ActionType.SUSPEND ? alert.agentIds() : List.of());
+        }
     }
 
     /** An open alert's condition still holds: last seen and evidence move on (no event). */

@@ -212,11 +212,34 @@ public final class Evaluator {
     }
 
     private AlertChange fire(Finding f, RuleSettings st, LedgerEvent trigger, Instant wallNow) {
+        OpenAlert a = open(f, st, trigger, wallNow);
+        return new AlertChange.Fired(a);
+    }
+
+    private OpenAlert open(Finding f, RuleSettings st, LedgerEvent trigger, Instant wallNow) {
         Evidence ev = trigger == null ? f.evidence() : f.evidence().withTrigger(trigger.position(), trigger.recordedTime());
         OpenAlert a = new OpenAlert(Ids.newId("alt"), f.rule(), f.dedupeKey(), f.agentIds(), f.teamId(),
                 st.severity(), st.action(), ev, wallNow, wallNow);
         putOpen(a);
-        return new AlertChange.Fired(a);
+        return a;
+    }
+
+    /**
+     * The agents of a loop to suspend: each by its own setting of the rule, not the setting of the
+     * agent whose payment closed the cycle, or who is suspended would depend on payment order.
+     */
+    private List<String> suspendedByOwnSetting(List<String> members, String closer, RuleSettings closerSettings,
+                                               RuleConfigSet configs) {
+        List<String> suspend = new ArrayList<>();
+        for (String member : members) {
+            AgentState ms = agents.get(member);
+            RuleSettings own = member.equals(closer) ? closerSettings
+                    : configs.effective(member, ms == null ? "" : ms.teamId, RuleType.PAYMENT_LOOP);
+            if (own.enabled() && own.action() == ActionType.SUSPEND) {
+                suspend.add(member);
+            }
+        }
+        return suspend;
     }
 
     private void loop(LedgerEvent e, RuleConfigSet configs, Instant wallNow, List<AlertChange> changes) {
@@ -256,7 +279,8 @@ public final class Evaluator {
             open.put(f.dedupeKey(), refreshed);
             changes.add(new AlertChange.Refreshed(refreshed));
         } else {
-            changes.add(fire(f, st, e, wallNow));
+            OpenAlert fired = open(f, st, e, wallNow);
+            changes.add(new AlertChange.Fired(fired, suspendedByOwnSetting(canonical, e.agentId(), st, configs)));
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.agentspend.alerts.store;
 
-import dev.agentspend.alerts.domain.ActionType;
 import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AgentState;
 import dev.agentspend.alerts.domain.AlertChange;
@@ -283,12 +282,10 @@ public final class ConsumerStore {
                 steps.add(() -> insert(db, f.alert()));
                 steps.add(() -> AlertEvents.append(db, AlertEventType.ALERT_EVENT_TYPE_FIRED,
                         firing(f.alert()), "", now));
-                if (f.alert().action() == ActionType.SUSPEND) {
-                    for (String agentId : f.alert().agentIds()) {
-                        steps.add(() -> db.preparedQuery("insert into suspensions (alert_id, agent_id, status, "
-                                        + "next_attempt_time) values ($1, $2, 'PENDING', $3) on conflict do nothing")
-                                .execute(Tuple.of(f.alert().alertId(), agentId, AlertRecords.odt(now))));
-                    }
+                for (String agentId : f.suspend()) {
+                    steps.add(() -> db.preparedQuery("insert into suspensions (alert_id, agent_id, status, "
+                                    + "next_attempt_time) values ($1, $2, 'PENDING', $3) on conflict do nothing")
+                            .execute(Tuple.of(f.alert().alertId(), agentId, AlertRecords.odt(now))));
                 }
             } else if (c instanceof AlertChange.Refreshed r && last) {
                 steps.add(() -> db.preparedQuery("update alerts set last_seen_time = $2, evidence = $3::text::jsonb "

@@ -101,6 +101,25 @@ class EvaluatorTest {
     }
 
     @Test
+    void aLoopSuspendsEachOfItsAgentsByThatAgentsOwnSetting() {
+        // b has the loop rule set to NOTIFY for itself; a and c keep the default SUSPEND
+        RuleConfigSet configs = new RuleConfigSet(Map.of(
+                new RuleConfigSet.Key(RuleConfigSet.Scope.AGENT, "b", RuleType.PAYMENT_LOOP),
+                new RuleOverride(null, ActionType.NOTIFY, null, Map.of())));
+        for (boolean bCloses : new boolean[]{true, false}) {
+            Evaluator ev = new Evaluator(1);
+            List<AlertChange> changes = bCloses
+                    ? run(ev, Map.of(), configs, agentPayment("a", "b", 100, T0), agentPayment("b", "a", 100, T0.plusSeconds(1)))
+                    : run(ev, Map.of(), configs, agentPayment("b", "a", 100, T0), agentPayment("a", "b", 100, T0.plusSeconds(1)));
+            List<AlertChange.Fired> fired = changes.stream().filter(c -> c instanceof AlertChange.Fired)
+                    .map(c -> (AlertChange.Fired) c).toList();
+            assertEquals(1, fired.size());
+            assertEquals(List.of("a", "b"), fired.get(0).alert().agentIds());
+            assertEquals(List.of("a"), fired.get(0).suspend(), "whoever closed the loop (b closes: " + bCloses + ")");
+        }
+    }
+
+    @Test
     void aLoopFiresOnceForAllItsAgentsAndResolvesWhenItAgesOut() {
         Evaluator ev = new Evaluator(1);
         RuleConfigSet configs = RuleConfigSet.defaults();
@@ -112,6 +131,7 @@ class EvaluatorTest {
         OpenAlert loop = fired.get(0).alert();
         assertEquals(List.of("a", "b", "c"), loop.agentIds());
         assertEquals(ActionType.SUSPEND, loop.action());
+        assertEquals(List.of("a", "b", "c"), ((AlertChange.Fired) fired.get(0)).suspend());
         // it fires on the payment that closes the cycle (b -> c), with the amounts at that moment
         assertEquals(600, loop.evidence().measure("cycle_amount_micros"));
         assertEquals(new Evidence.LoopHop("c", "a", 300, 1), loop.evidence().loop().get(2));
