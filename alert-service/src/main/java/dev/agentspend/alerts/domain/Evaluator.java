@@ -40,6 +40,16 @@ public final class Evaluator {
     private PaymentGraph graph = new PaymentGraph();
     private final Map<String, OpenAlert> open = new LinkedHashMap<>();
     /**
+     * Alerts a sweep resolved, by key: the time it judged them at. An entry the sweep had not seen
+     * yet (one that waited for its agent's lock, or the backlog after a restart) is judged at its own,
+     * earlier time, where the condition may still hold; the resolved alert was open then and covers
+     * it, so it must not fire a second alert (with SUSPEND, a second suspension of an agent a person
+     * may have reinstated). In memory only, and bounded: {@link #SWEPT_KEYS_MAX}, for {@link #SWEPT_KEEP}.
+     */
+    private final Map<String, Instant> sweptResolved = new LinkedHashMap<>();
+    static final int SWEPT_KEYS_MAX = 100_000;
+    static final java.time.Duration SWEPT_KEEP = java.time.Duration.ofDays(1);
+    /**
      * The dedupe keys of each agent's own open alerts (one agent, not a loop), in the order they
      * opened: reconciling an agent's findings looks at its alerts, not at the whole fleet's.
      */
@@ -112,7 +122,7 @@ public final class Evaluator {
                 findings.addAll(Rules.evaluate(rule, s, p, st, now, bucketSeconds));
             }
         }
-        reconcileAgent(s, findings, configs, e, wallNow, changes, true);
+        reconcileAgent(s, findings, configs, e, now, wallNow, changes, true);
         if (e.isAgentPayment()) {
             loop(e, configs, wallNow, changes);
         }
@@ -133,6 +143,7 @@ public final class Evaluator {
                 if (!graph.stillCycles(a.agentIds(), wallNow.minusSeconds(window), minEdge)) {
                     removeOpen(a.dedupeKey());
                     changes.add(new AlertChange.Resolved(a, wallNow));
+                    resolvedBySweep(a.dedupeKey(), wallNow);
                 }
             } else {
                 agentsWithAlerts.add(a.agentIds().get(0));
@@ -152,13 +163,14 @@ public final class Evaluator {
                     findings.addAll(Rules.evaluate(rule, s, p, st, now, bucketSeconds));
                 }
             }
-            reconcileAgent(s, findings, configs, null, wallNow, changes, false);
+            reconcileAgent(s, findings, configs, null, now, wallNow, changes, false);
         }
         return changes;
     }
 
+    /** {@code judgedAt}: the time the findings were evaluated at. */
     private void reconcileAgent(AgentState s, List<Finding> findings, RuleConfigSet configs, LedgerEvent trigger,
-                                Instant wallNow, List<AlertChange> changes, boolean mayFire) {
+                                Instant judgedAt, Instant wallNow, List<AlertChange> changes, boolean mayFire) {
         Set<String> holding = new HashSet<>();
         for (Finding f : findings) {
             String key = f.dedupeKey();
@@ -170,7 +182,7 @@ public final class Evaluator {
                     open.put(key, refreshed);
                     changes.add(new AlertChange.Refreshed(refreshed));
                 }
-            } else if (mayFire) {
+            } else if (mayFire && !coveredBySweep(key, judgedAt)) {
                 changes.add(fire(f, configs.effective(s.agentId, s.teamId, f.rule()), trigger, wallNow));
             }
         }
@@ -181,7 +193,29 @@ public final class Evaluator {
         for (String key : List.copyOf(own)) {
             if (!holding.contains(key)) {
                 changes.add(new AlertChange.Resolved(removeOpen(key), wallNow));
+                if (!mayFire) {
+                    resolvedBySweep(key, judgedAt);
+                }
             }
+        }
+    }
+
+    private boolean coveredBySweep(String key, Instant judgedAt) {
+        Instant swept = sweptResolved.get(key);
+        return swept != null && judgedAt.isBefore(swept);
+    }
+
+    private void resolvedBySweep(String key, Instant judgedAt) {
+        sweptResolved.remove(key);
+        sweptResolved.put(key, judgedAt);
+        // oldest first (insertion order): drop what is too old to matter, then anything over the bound
+        var it = sweptResolved.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<String, Instant> oldest = it.next();
+            if (sweptResolved.size() <= SWEPT_KEYS_MAX && !oldest.getValue().isBefore(judgedAt.minus(SWEPT_KEEP))) {
+                break;
+            }
+            it.remove();
         }
     }
 
@@ -278,7 +312,7 @@ public final class Evaluator {
             OpenAlert refreshed = existing.seenAgain(ev, wallNow);
             open.put(f.dedupeKey(), refreshed);
             changes.add(new AlertChange.Refreshed(refreshed));
-        } else {
+        } else if (!coveredBySweep(f.dedupeKey(), e.recordedTime())) {
             OpenAlert fired = open(f, st, e, wallNow);
             changes.add(new AlertChange.Fired(fired, suspendedByOwnSetting(canonical, e.agentId(), st, configs)));
         }

@@ -101,6 +101,32 @@ class EvaluatorTest {
     }
 
     @Test
+    void anEntryOlderThanTheSweepThatResolvedItsAlertDoesNotFireItAgain() {
+        Evaluator ev = new Evaluator(1);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        LedgerEvent[] burst = new LedgerEvent[5];
+        for (int i = 0; i < 5; i++) {
+            burst[i] = decline("a", "CAP_EXCEEDED", T0.plusSeconds(i));
+        }
+        assertEquals(1, run(ev, Map.of(), configs, burst).stream().filter(c -> c instanceof AlertChange.Fired).count());
+        // the sweep judges the burst's window over and resolves the alert
+        Instant swept = T0.plusSeconds(301);
+        List<AlertChange> resolved = ev.sweep(swept, Map.<String, AgentPolicy>of()::get, configs);
+        assertEquals(1, resolved.size());
+        assertInstanceOf(AlertChange.Resolved.class, resolved.get(0));
+        // an entry recorded before the sweep, committed after it: judged at its own time the burst
+        // still holds, but the resolved alert covered that time
+        List<AlertChange> late = run(ev, Map.of(), configs, decline("a", "CAP_EXCEEDED", T0.plusSeconds(299)));
+        assertTrue(late.stream().noneMatch(c -> c instanceof AlertChange.Fired), late.toString());
+        // a new burst after the sweep is a new alert
+        LedgerEvent[] again = new LedgerEvent[5];
+        for (int i = 0; i < 5; i++) {
+            again[i] = decline("a", "CAP_EXCEEDED", swept.plusSeconds(10 + i));
+        }
+        assertEquals(1, run(ev, Map.of(), configs, again).stream().filter(c -> c instanceof AlertChange.Fired).count());
+    }
+
+    @Test
     void aLoopSuspendsEachOfItsAgentsByThatAgentsOwnSetting() {
         // b has the loop rule set to NOTIFY for itself; a and c keep the default SUSPEND
         RuleConfigSet configs = new RuleConfigSet(Map.of(
