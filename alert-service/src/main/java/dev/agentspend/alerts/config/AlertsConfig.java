@@ -91,7 +91,12 @@ public interface AlertsConfig {
         @WithDefault("5m")
         Duration maxBackoff();
 
-        @WithDefault("50")
+        /**
+         * Attempts before a suspension that keeps failing with a transient status is given up
+         * (FAILED): with the backoff at its 5-minute cap, 900 is about three days, the horizon of
+         * webhook deliveries; 50 gave up after about 3.5 hours of an identity outage.
+         */
+        @WithDefault("900")
         int maxAttempts();
     }
 }
