@@ -318,6 +318,39 @@ public final class Evaluator {
         }
     }
 
+    private static final AgentPolicy.CapWindow[] CALENDAR_WINDOWS = {AgentPolicy.CapWindow.HOUR,
+            AgentPolicy.CapWindow.DAY, AgentPolicy.CapWindow.WEEK, AgentPolicy.CapWindow.MONTH};
+
+    /**
+     * Adds a spend to the windows cap utilization reads. The calendar windows over every tool are
+     * counted whatever the caps, as the ledger counts its own, so a cap set in the middle of a window
+     * (or spend before the agent's policy arrived) is judged on everything spent in it; a tool's
+     * windows while a cap on that tool exists. Each window once, however many caps share it (a SOFT
+     * and a HARD cap of one window and tool).
+     */
+    private static void countInCapWindows(AgentState s, AgentPolicy p, String tool, long spend, Instant recorded) {
+        for (AgentPolicy.CapWindow w : CALENDAR_WINDOWS) {
+            s.capWindows.merge(Rules.capKey(w, "", Rules.windowStart(w, recorded)), spend, Long::sum);
+        }
+        if (p == null) {
+            return;
+        }
+        List<String> toolKeys = null;
+        for (AgentPolicy.CapLimit cap : p.caps()) {
+            if (cap.tool().isEmpty() || !cap.counts(tool)) {
+                continue;
+            }
+            String key = Rules.capKey(cap.window(), cap.tool(), Rules.windowStart(cap.window(), recorded));
+            if (toolKeys == null) {
+                toolKeys = new ArrayList<>(2);
+            }
+            if (!toolKeys.contains(key)) {
+                toolKeys.add(key);
+                s.capWindows.merge(key, spend, Long::sum);
+            }
+        }
+    }
+
     /** Adds an entry's activity to its bucket and to every window sum over that bucket. */
     private void addToBucket(AgentState s, long bucketIndex, AgentState.Activity delta) {
         touchedBuckets.computeIfAbsent(s.agentId, k -> new HashSet<>()).add(bucketIndex);
@@ -349,16 +382,7 @@ public final class Evaluator {
                 long day = LocalDate.ofInstant(e.trendTime(MAX_BACKDATE), ZoneOffset.UTC).toEpochDay();
                 s.days.computeIfAbsent(day, k -> new AgentState.Day()).spend += spend;
                 s.lifetimeSpend += spend;
-                if (p != null) {
-                    for (AgentPolicy.CapLimit cap : p.caps()) {
-                        if (cap.window() != AgentPolicy.CapWindow.LIFETIME && cap.counts(tool)) {
-                            s.capWindows.merge(Rules.capKey(cap.window(), cap.tool(),
-                                    Rules.windowStart(cap.window(), e.recordedTime())), spend, Long::sum);
-                        } else if (cap.window() == AgentPolicy.CapWindow.LIFETIME && !cap.tool().isEmpty() && cap.counts(tool)) {
-                            s.capWindows.merge(Rules.capKey(cap.window(), cap.tool(), Instant.EPOCH), spend, Long::sum);
-                        }
-                    }
-                }
+                countInCapWindows(s, p, tool, spend, e.recordedTime());
                 if (e.taskId() != null && !e.taskId().isEmpty()) {
                     s.addToOpenTask(e.taskId(), spend, e.recordedTime().getEpochSecond());
                 }

@@ -236,6 +236,23 @@ class EvaluatorTest {
     }
 
     @Test
+    void aCapSetMidDayIsJudgedOnTheDaysWholeSpendAndTwoCapsOfOneWindowCountItOnce() {
+        Evaluator ev = new Evaluator(60);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        // 850,000 spent before the agent had any cap
+        run(ev, Map.of("a", policy("a", List.of(), WorkingSchedule.none())), configs,
+                spend("a", 850_000, "t", T0));
+        // then a DAY cap of 1,000,000, SOFT and HARD: the day is 85% used, not 0% and not 170%
+        AgentPolicy.CapLimit day = dailyCap(1_000_000);
+        Map<String, AgentPolicy> capped = Map.of("a", policy("a", List.of(day, day), WorkingSchedule.none()));
+        List<AlertChange> changes = run(ev, capped, configs, spend("a", 1, "t", T0.plusSeconds(60)));
+        List<AlertChange.Fired> fired = changes.stream().filter(c -> c instanceof AlertChange.Fired f
+                && f.alert().rule() == RuleType.CAP_UTILIZATION).map(c -> (AlertChange.Fired) c).toList();
+        assertEquals(1, fired.size(), changes.toString());
+        assertEquals(850_001, fired.get(0).alert().evidence().measure("used_micros"));
+    }
+
+    @Test
     void capWindowsThatEndedAreDroppedAndTheCurrentOneStillAlerts() {
         AgentPolicy.CapLimit hourly = new AgentPolicy.CapLimit(AgentPolicy.CapWindow.HOUR, 10_000, "", 0, null);
         AgentPolicy.CapLimit searchHourly = new AgentPolicy.CapLimit(AgentPolicy.CapWindow.HOUR, 10_000, "web/search", 0, null);
@@ -258,6 +275,8 @@ class EvaluatorTest {
                 "HOUR||" + Instant.parse("2026-04-13T09:00:00Z").getEpochSecond(), 600L,
                 "HOUR|web/search|" + Instant.parse("2026-04-13T09:00:00Z").getEpochSecond(), 600L,
                 "DAY||" + Instant.parse("2026-04-13T00:00:00Z").getEpochSecond(), 6_000L,
+                // a Monday: the week (counted with no weekly cap, as the ledger counts it) is that day
+                "WEEK||" + Instant.parse("2026-04-13T00:00:00Z").getEpochSecond(), 6_000L,
                 "MONTH||" + Instant.parse("2026-04-01T00:00:00Z").getEpochSecond(), 178_800L,
                 "LIFETIME|web/search|0", 576_000L), windows, "only the windows that hold the latest payment");
 
@@ -270,7 +289,7 @@ class EvaluatorTest {
 
         // a late entry of an hour already past is not kept beside the current windows
         run(ev, capped, configs, spend("a", 100, "web/search", last.minusSeconds(3_600)));
-        assertEquals(5, ev.agent("a").capWindows.size(), "the past hour's window is dropped again: "
+        assertEquals(6, ev.agent("a").capWindows.size(), "the past hour's window is dropped again: "
                 + ev.agent("a").capWindows);
     }
 }
