@@ -911,15 +911,31 @@ class ReplicasTest {
         throw new AssertionError("no VmRSS for " + p.pid());
     }
 
+    /** Module -> its snapshot, made once per test run (see {@link #snapshot}). */
+    private static final java.util.Map<String, String> SNAPSHOTS = new java.util.concurrent.ConcurrentHashMap<>();
+
     /**
-     * Copies a service's built application, which must be at least as new as its sources, to k8s/target/snapshots/&lt;module&gt;/target/quarkus-app
-     * and returns that path as a module for {@link ServiceProcess#of}.
+     * A copy of the module's built application that the services of these tests run from, so that a
+     * rebuild meanwhile cannot change them. Made once per test run: copied again for every start, it
+     * deleted the jars of a service of the same module still running from the copy before, and a
+     * Quarkus application reopens its jars after start-up whenever it loads a class, which then
+     * blocked its event loops for good on the deleted jar (quarkus#48750; seen in CI as a ledger that
+     * stopped answering ten seconds after another test started a second one).
      */
     static String snapshot(String module) {
         String stale = staleBuild(module);
         if (stale != null) {
             throw new IllegalStateException(stale);
         }
+        return SNAPSHOTS.computeIfAbsent(module, ReplicasTest::copyOf);
+    }
+
+    /**
+     * Copies a service's built application, which must be at least as new as its sources, to
+     * k8s/target/snapshots/&lt;module&gt;/target/quarkus-app and returns that path as a module for
+     * {@link ServiceProcess#of}.
+     */
+    private static String copyOf(String module) {
         Path root = ServiceProcess.repositoryRoot();
         Path source = root.resolve(module).resolve("target/quarkus-app");
         String snapshotModule = "k8s/target/snapshots/" + module;
