@@ -25,9 +25,8 @@ import java.util.function.Predicate;
  * answer, so calendar windows and hold expiry are judged at the very instant the ledger judged
  * them. Two things stay uncertain and are bounded rather than guessed: whether a hold whose
  * expire_time lies within {@link #CLOCK_SLACK} of that instant had expired (PostgreSQL keeps
- * microseconds, the JVMs more), and, on the one path that does not release overdue holds first
- * (a teammate's hold in a capture above its hold), whether the sweeper had already released an
- * overdue hold. Each prediction is therefore made twice, counting
+ * microseconds, the JVMs more), and whether the sweeper had already released a teammate's
+ * overdue hold (a decision releases only its own agents' overdue holds first). Each prediction is therefore made twice, counting
  * the {@link Count#FEWEST} and the {@link Count#MOST} holds that may still be there; when the
  * two agree the ledger must give exactly that answer.
  */

@@ -291,9 +291,9 @@ final class LedgerTry {
     private void payment(Agent a, Agent payee, long amountMicros, String tool, String task, Entry e) {
         Instant t = instant(e.getRecordedTime());
         When when = When.at(t);
-        // the payment's transaction releases the agent's overdue holds and discounts its teammates'
-        Outcome fewest = model.authorize(a, amountMicros, amountMicros, tool, task, t, when, false, Count.FEWEST, h -> true, null);
-        Outcome most = model.authorize(a, amountMicros, amountMicros, tool, task, t, when, false, Count.MOST, h -> true, null);
+        // the payment's transaction releases the agent's overdue holds; a teammate's may still count
+        Outcome fewest = model.authorize(a, amountMicros, amountMicros, tool, task, t, when, false, Count.FEWEST, h -> h.agent == a, null);
+        Outcome most = model.authorize(a, amountMicros, amountMicros, tool, task, t, when, false, Count.MOST, h -> h.agent == a, null);
         String what = payee == null ? "Pay" : "PayAgent";
         boolean approved = checkDecision(what, e, fewest, most);
         answeredEntryIds.add(e.getEntryId());
@@ -328,8 +328,8 @@ final class LedgerTry {
         Entry e = r.getEntry();
         Instant t = instant(e.getRecordedTime());
         When when = When.at(t);
-        Outcome fewest = model.authorize(a, h.amountMicros(), h.amountMicros(), h.tool(), h.task(), t, when, true, Count.FEWEST, x -> true, null);
-        Outcome most = model.authorize(a, h.amountMicros(), h.amountMicros(), h.tool(), h.task(), t, when, true, Count.MOST, x -> true, null);
+        Outcome fewest = model.authorize(a, h.amountMicros(), h.amountMicros(), h.tool(), h.task(), t, when, true, Count.FEWEST, x -> x.agent == a, null);
+        Outcome most = model.authorize(a, h.amountMicros(), h.amountMicros(), h.tool(), h.task(), t, when, true, Count.MOST, x -> x.agent == a, null);
         boolean approved = checkDecision("Hold", e, fewest, most);
         answeredEntryIds.add(e.getEntryId());
         a.sweptAt(t);

@@ -380,8 +380,7 @@ public class LedgerQueries {
     public Uni<VerifyLedgerResponse> verify() {
         List<LedgerViolation> found = new ArrayList<>();
         VerifyLedgerResponse.Builder out = VerifyLedgerResponse.newBuilder().setVerifyTime(Tx.timestamp(clock.instant()));
-        // overdue holds are released first: a team's counters may still hold another agent's
-        // overdue hold that a payment already treated as released
+        // overdue holds are released first, so that the counters checked are the canonical ones
         return store.sweepAll().chain(() -> pool.withTransaction(conn -> conn.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute()
                 .chain(() -> check(conn, found, "transfer_balances", """
                         SELECT entry_id AS subject, 'postings sum to ' || SUM(amount_micros) || ' instead of 0' AS description

@@ -309,37 +309,17 @@ public class LedgerStore {
     /**
      * The reads of a one-agent authorization once its agent's row is locked, sent pipelined in one
      * round trip. PostgreSQL runs them in the order sent: the release of the agent's overdue holds,
-     * the team's row lock, then the counters (read once both locks are held).
+     * the team's row lock, then the counters (read once both locks are held). A teammate's overdue
+     * hold still counts in the team's counters until its own agent's transaction or the sweeper
+     * releases it: only a transaction holding that agent's lock may decide it is gone, or a capture
+     * of it that began before its expiry could spend it after a payment had counted it as released.
      */
     private Uni<Void> readUnderAgentLock(Tx tx, PolicyView p, List<CounterKey> keys) {
         return Uni.combine().all().unis(
                         expireOverdue(tx, p.agentId()),
                         tx.lockTeams(List.of(p.teamId())),
-                        tx.loadCounters(keys),
-                        discountTeammatesOverdueHolds(tx, p))
+                        tx.loadCounters(keys))
                 .discardItems();
-    }
-
-    /**
-     * Other agents' overdue holds still count in the team's counters until their agent transacts
-     * or the sweeper runs; they must not take the team's headroom meanwhile. Read after the
-     * counters (a later snapshot), so a hold expired in between is in neither, never subtracted
-     * twice.
-     */
-    Uni<Void> discountTeammatesOverdueHolds(Tx tx, PolicyView p) {
-        if (!p.hasTeam()) {
-            return Uni.createFrom().voidItem();
-        }
-        return tx.conn.preparedQuery("SELECT " + HOLD_COLUMNS + " FROM ledger.holds "
-                        + "WHERE team_id = $1 AND status = 1 AND expire_time <= $2 AND agent_id <> $3")
-                .execute(Tuple.of(p.teamId(), odt(tx.now), p.agentId()))
-                .invoke(rows -> {
-                    for (Row r : rows) {
-                        HoldRow h = HoldRow.of(r);
-                        tx.discountHeld(h.keys().stream().filter(k -> k.scopeId().equals(p.teamId())).toList(), h.amount());
-                    }
-                })
-                .replaceWithVoid();
     }
 
     /** Releases every overdue hold now (VerifyLedger starts with it, so counters are canonical). */
@@ -593,7 +573,7 @@ public class LedgerStore {
                         .chain(() -> {
                             List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(),
                                     p.countedTask(req.getTaskId()), tx.now);
-                            return tx.loadCounters(keys).chain(() -> discountTeammatesOverdueHolds(tx, p)).map(v -> {
+                            return tx.loadCounters(keys).map(v -> {
                                 tx.requireCounted(p, req.getTool());
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Tx.AgentRow b = tx.agent(payee.agentId());

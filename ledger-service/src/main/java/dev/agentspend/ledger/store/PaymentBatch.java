@@ -28,8 +28,8 @@ import java.util.TreeSet;
 /**
  * Many payments in one transaction. The same steps as one payment, each done once for the whole
  * batch and sent pipelined: lock every agent row (id order), look up the request_ids already
- * done, release the agents' overdue holds, lock the team rows (id order), read every counter,
- * discount teammates' overdue holds. Then each payment is decided in arrival order against the
+ * done, release the agents' overdue holds, lock the team rows (id order), read every counter.
+ * Then each payment is decided in arrival order against the
  * running state, so two payments of one agent in a batch see each other exactly as if they had
  * committed one after the other. The writes are set-based: agent rows and counters, then the
  * entries with the idempotency rows (each refers to its entry) in one statement, and the COMMIT, all
@@ -124,7 +124,7 @@ final class PaymentBatch {
      */
     Uni<Void> run(LedgerStore store, Tx tx, Runnable committing) {
         Map<String, String> currencyByAgent = new TreeMap<>();
-        Map<String, PolicyView> teamMember = new TreeMap<>();
+        Set<String> teams = new TreeSet<>();
         Map<Job, List<CounterKey>> keysByJob = new IdentityHashMap<>();
         List<CounterKey> allKeys = new ArrayList<>();
         boolean completions = false;
@@ -133,7 +133,7 @@ final class PaymentBatch {
             currencyByAgent.put(p.agentId(), p.currency());
             if (j.req() instanceof PayRequest pay) {
                 if (p.hasTeam()) {
-                    teamMember.putIfAbsent(p.teamId(), p);
+                    teams.add(p.teamId());
                 }
                 // every Pay, not only the first of a request_id: a second one is decided if the first is refused
                 List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), pay.getTool(),
@@ -152,12 +152,8 @@ final class PaymentBatch {
             reads.add(findCompleted(tx));
         }
         reads.add(store.expireOverdue(tx, new TreeSet<>(currencyByAgent.keySet())));
-        reads.add(tx.lockTeams(teamMember.keySet()));
+        reads.add(tx.lockTeams(teams));
         reads.add(tx.loadCounters(allKeys));
-        for (PolicyView member : teamMember.values()) {
-            // a teammate in this batch has had its overdue holds released above: it is not counted
-            reads.add(store.discountTeammatesOverdueHolds(tx, member));
-        }
         return Uni.combine().all().unis(reads).discardItems()
                 .invoke(() -> {
                     for (Job j : jobs) {

@@ -47,7 +47,6 @@ final class Tx {
     private final Map<CounterStore.Group, CounterStore.RowRead> windowRowsRead = new HashMap<>();
     private final java.util.Set<CounterKey> bucketsFound = new java.util.HashSet<>();
     private final java.util.Set<CounterKey> requested = new java.util.HashSet<>();
-    private final Map<CounterKey, Long> heldDiscounts = new HashMap<>();
     private final List<Entry.Builder> entries = new ArrayList<>();
     private final Map<String, Transfer> transfers = new HashMap<>();
     private final Map<String, StoredResponse> storedResponses = new HashMap<>();
@@ -188,7 +187,7 @@ final class Tx {
     /** Reads counters (current values plus what this transaction already changed). */
     Uni<Void> loadCounters(Collection<CounterKey> keys) {
         // each counter is read once, by the first request for it: a later read would be a later
-        // snapshot, and the discounts below are consistent with the first
+        // snapshot, and this transaction's own changes are kept apart from what it read
         List<CounterKey> missing = keys.stream().filter(requested::add).toList();
         if (missing.isEmpty()) {
             return Uni.createFrom().voidItem();
@@ -206,25 +205,11 @@ final class Tx {
         if (base == null) {
             throw new IllegalStateException("counter " + key + " was not loaded");
         }
-        long discount = heldDiscounts.getOrDefault(key, 0L);
         long[] d = counterDeltas.get(key);
-        if (d == null && discount == 0) {
+        if (d == null) {
             return base;
         }
-        long spent = d == null ? base.spent() : Money.add(base.spent(), d[0], "a spend counter");
-        long held = d == null ? base.held() : Money.add(base.held(), d[1], "a hold counter");
-        return new Usage(spent, held - discount);
-    }
-
-    /**
-     * For this transaction's decision only (nothing is written): treats another agent's overdue
-     * hold as released. Such a hold can only ever expire (capture and release refuse it), so its
-     * reservation is certain to leave the team's counters.
-     */
-    void discountHeld(Collection<CounterKey> keys, long amount) {
-        for (CounterKey k : keys) {
-            heldDiscounts.merge(k, amount, Long::sum);
-        }
+        return new Usage(Money.add(base.spent(), d[0], "a spend counter"), Money.add(base.held(), d[1], "a hold counter"));
     }
 
     /**

@@ -27,8 +27,14 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static dev.agentspend.ledger.support.Fixture.cap;
 import static dev.agentspend.ledger.support.Fixture.pay;
@@ -205,7 +211,7 @@ class HoldsGrpcTest {
     }
 
     @Test
-    void aTeammatesExpiredHoldNeverLeaksTheTeamsHeadroom() {
+    void aTeammatesOverdueHoldHoldsTheTeamsHeadroomUntilItIsReleased() {
         String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_MONTH, 5_000_000, true));
         TestAgent x = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000_000);
         TestAgent y = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000_000);
@@ -214,17 +220,52 @@ class HoldsGrpcTest {
         sweeper.setEnabled(false);
         try {
             clock.advance(Duration.ofSeconds(61));
-            // x is idle and nothing swept: y's payment still sees x's overdue hold as released
-            assertEquals(Decision.DECISION_APPROVED, y.ledger().pay(pay(5_000_000).build()).getEntry().getDecision());
-            assertEquals(Decision.DECISION_DECLINED, y.ledger().pay(pay(1).build()).getEntry().getDecision());
+            // x is idle and nothing swept: only a transaction holding x's lock may decide its hold is
+            // gone (a capture of it that began before the expiry may still be deciding)
+            assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, y.ledger().pay(pay(1).build()).getEntry().getDeclineReason());
             assertEquals(1, Fixture.queryLong("SELECT COUNT(*) FROM ledger.holds WHERE hold_id = ? AND status = 1", holdId));
         } finally {
             sweeper.setEnabled(true);
         }
-        // VerifyLedger releases overdue holds first, then finds everything consistent
+        Fixture.await(Duration.ofSeconds(10), "the sweeper to expire the hold", () ->
+                Fixture.queryLong("SELECT COUNT(*) FROM ledger.holds WHERE hold_id = ? AND status = 4", holdId) == 1);
+        assertEquals(Decision.DECISION_APPROVED, y.ledger().pay(pay(5_000_000).build()).getEntry().getDecision());
+        assertEquals(Decision.DECISION_DECLINED, y.ledger().pay(pay(1).build()).getEntry().getDecision());
         var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
         assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
-        assertEquals(0, Fixture.queryLong("SELECT COUNT(*) FROM ledger.holds WHERE hold_id = ? AND status = 1", holdId));
+    }
+
+    @Test
+    void aCaptureBegunBeforeItsHoldExpiredAndATeammatesLaterPaymentNeverOverrunTheTeamsHardCap() throws Exception {
+        String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_MONTH, 5_000_000, true));
+        TestAgent x = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        TestAgent y = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000_000);
+        String holdId = x.ledger().hold(hold(5_000_000).setTtl(Durations.fromSeconds(60)).build()).getHold().getHoldId();
+        ExecutorService calls = Executors.newSingleThreadExecutor();
+        sweeper.setEnabled(false);
+        try (Connection lock = Fixture.sql(); Statement st = lock.createStatement()) {
+            // the capture takes its time before the expiry, then waits for x's row
+            lock.setAutoCommit(false);
+            st.executeQuery("SELECT 1 FROM ledger.agent_state WHERE agent_id = '" + x.id() + "' FOR UPDATE").close();
+            Future<CaptureResponse> capture = calls.submit(() -> x.ledger().capture(capture(holdId, 5_000_000)));
+            Fixture.await(Duration.ofSeconds(10), "the capture waiting for x's row",
+                    () -> Fixture.ledgerConnectionsWaitingForALock() > 0);
+            clock.advance(Duration.ofSeconds(61));
+            // judged after the expiry, while the capture of the hold is still undecided
+            Entry paid = y.ledger().pay(pay(5_000_000).build()).getEntry();
+            lock.rollback();
+            Entry captured = capture.get(30, TimeUnit.SECONDS).getEntry();
+            assertEquals(EventType.EVENT_TYPE_HOLD_CAPTURED, captured.getEventType(), "judged at its own time, before the expiry");
+            assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, paid.getDeclineReason(),
+                    "the hold still counted when the payment was decided");
+        } finally {
+            sweeper.setEnabled(true);
+            calls.shutdownNow();
+        }
+        assertEquals(5_000_000, Fixture.queryLong("SELECT COALESCE(SUM(amount_micros), 0) FROM ledger.entries "
+                + "WHERE team_id = ? AND event_type IN (1, 5)", team), "spent by the team");
+        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
+        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
     }
 
     @Test
