@@ -401,7 +401,12 @@ public class LedgerStore {
         return toolCounters.whenCounted(() -> writeCall(caller, req.getRequestId(), "Capture", fingerprint, CaptureResponse.parser(),
                 Map.of(p.agentId(), p.currency()), tx ->
                 holdOf(tx, req.getHoldId(), p.agentId())
-                        .chain(h0 -> expireOverdue(tx, p.agentId()))
+                        // above its hold the capture is decided on the team's counters: its lock
+                        // first, before the release of overdue holds reads any of them (a hold's
+                        // team never changes)
+                        .chain(h0 -> req.getAmountMicros() > h0.amount() ? tx.lockTeams(List.of(h0.teamId()))
+                                : Uni.createFrom().voidItem())
+                        .chain(() -> expireOverdue(tx, p.agentId()))
                         .chain(() -> openHold(tx, req.getHoldId()))
                         .chain(h -> {
                             long amount = req.getAmountMicros();
@@ -567,13 +572,12 @@ public class LedgerStore {
                                                   byte[] fingerprint) {
         PolicyView p = policy.view();
         return toolCounters.whenCounted(() -> writeCall(caller, req.getRequestId(), "PayAgent", fingerprint, PayAgentResponse.parser(),
-                Map.of(p.agentId(), p.currency(), payee.agentId(), payee.currency()), tx ->
-                expireOverdue(tx, p.agentId())
-                        .chain(() -> tx.lockTeams(List.of(p.teamId())))
-                        .chain(() -> {
+                Map.of(p.agentId(), p.currency(), payee.agentId(), payee.currency()), tx -> {
                             List<CounterKey> keys = CounterKey.forPayment(p.agentId(), p.teamId(), req.getTool(),
                                     p.countedTask(req.getTaskId()), tx.now);
-                            return tx.loadCounters(keys).map(v -> {
+                            // the counters read after the team's lock, as a Pay's are: not first by
+                            // the release of an overdue hold that shares them, before the lock
+                            return readUnderAgentLock(tx, p, keys).map(v -> {
                                 tx.requireCounted(p, req.getTool());
                                 Tx.AgentRow a = tx.agent(p.agentId());
                                 Tx.AgentRow b = tx.agent(payee.agentId());
@@ -599,7 +603,7 @@ public class LedgerStore {
                                 e.setBalanceMicros(a.balance);
                                 return new Pending<>(PayAgentResponse.newBuilder(), e);
                             });
-                        })));
+                        }));
     }
 
     /**

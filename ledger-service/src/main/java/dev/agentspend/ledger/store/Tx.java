@@ -162,12 +162,27 @@ final class Tx {
                 });
     }
 
-    /** Locks the teams' rows in id order (after every agent row), in one statement. */
+    /**
+     * Locks the teams' rows in id order (after every agent row), in one statement. A team's counters
+     * must not have been read by this transaction before: counters are read once, so a decision
+     * would judge the team by a read from before its lock and miss what a teammate committed
+     * meanwhile (a HARD cap overrun). Requested is what counts: pipelined statements run in the
+     * order they were requested.
+     */
     Uni<Void> lockTeams(Collection<String> teamIds) {
         String[] ids = new java.util.TreeSet<>(teamIds).stream()
                 .filter(t -> t != null && !t.isEmpty() && lockedTeams.add(t)).toArray(String[]::new);
         if (ids.length == 0) {
             return Uni.createFrom().voidItem();
+        }
+        if (!requested.isEmpty()) {
+            java.util.Set<String> locking = java.util.Set.of(ids);
+            for (CounterKey k : requested) {
+                if (locking.contains(k.scopeId())) {
+                    throw new IllegalStateException("team " + k.scopeId() + "'s counter " + k
+                            + " was read before the team's lock");
+                }
+            }
         }
         return conn.preparedQuery("""
                         INSERT INTO ledger.team_state (team_id)

@@ -269,6 +269,83 @@ class HoldsGrpcTest {
     }
 
     @Test
+    void aCaptureAboveItsHoldJudgesTheTeamByCountersReadUnderTheTeamsLock() throws Exception {
+        String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_DAY, 100, true));
+        TestAgent a = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000);
+        TestAgent b = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000);
+        a.ledger().hold(hold(10).setTtl(Durations.fromSeconds(1)).build());
+        String h2 = a.ledger().hold(hold(50).setTtl(Durations.fromSeconds(60)).build()).getHold().getHoldId();
+        assertEquals(Decision.DECISION_APPROVED, b.ledger().pay(pay(30).build()).getEntry().getDecision());
+        // the team: 30 spent, 60 held, one hold of 10 overdue that nothing has released yet
+        List<Entry> answers = whileTheTeamIsLocked(team, List.of(
+                () -> b.ledger().pay(pay(10).build()).getEntry(),
+                () -> a.ledger().capture(capture(h2, 70)).getEntry()));
+        // b first (it waited first): 30 + 60 + 10; then the capture: 40 spent, and 70 in place of its 50
+        assertEquals(Decision.DECISION_APPROVED, answers.get(0).getDecision());
+        assertEquals(EventType.EVENT_TYPE_CAPTURE_DECLINED, answers.get(1).getEventType(), answers.get(1).toString());
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, answers.get(1).getDeclineReason());
+        assertTeamWithinItsCap(team, 100);
+    }
+
+    @Test
+    void anAgentPaymentJudgesTheTeamByCountersReadUnderTheTeamsLock() throws Exception {
+        String team = Fixture.newTeam(cap(CapWindow.CAP_WINDOW_DAY, 100, true));
+        TestAgent a = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000);
+        TestAgent b = Fixture.newAgent(team, SpendingPolicy.getDefaultInstance(), 10_000);
+        TestAgent payee = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 0);
+        a.ledger().hold(hold(10).setTtl(Durations.fromSeconds(1)).build());
+        assertEquals(Decision.DECISION_APPROVED, b.ledger().pay(pay(80).build()).getEntry().getDecision());
+        // the team: 80 spent, a's hold of 10 overdue that nothing has released yet
+        List<Entry> answers = whileTheTeamIsLocked(team, List.of(
+                () -> b.ledger().pay(pay(10).build()).getEntry(),
+                () -> a.ledger().payAgent(dev.agentspend.proto.ledger.v1.PayAgentRequest.newBuilder()
+                        .setRequestId("pa-" + Ids.randomBase32(16)).setPayeeAgentId(payee.id()).setAmountMicros(20)
+                        .setCurrencyCode("USD").build()).getEntry()));
+        assertEquals(Decision.DECISION_APPROVED, answers.get(0).getDecision());
+        assertEquals(Decision.DECISION_DECLINED, answers.get(1).getDecision(), "90 spent: 20 more is over 100");
+        assertEquals(DeclineReason.DECLINE_REASON_CAP_EXCEEDED, answers.get(1).getDeclineReason());
+        assertTeamWithinItsCap(team, 100);
+    }
+
+    /**
+     * Makes the held-back overdue hold overdue, then sends each call in turn while a test session
+     * holds the team's row, each once the one before waits for it, and answers them in that order
+     * once the row is let go (PostgreSQL grants a row's waiters in the order they came).
+     */
+    private List<Entry> whileTheTeamIsLocked(String team, List<java.util.concurrent.Callable<Entry>> calls) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(calls.size());
+        sweeper.setEnabled(false);
+        try (Connection lock = Fixture.sql(); Statement st = lock.createStatement()) {
+            clock.advance(Duration.ofSeconds(2));
+            lock.setAutoCommit(false);
+            st.executeQuery("SELECT 1 FROM ledger.team_state WHERE team_id = '" + team + "' FOR UPDATE").close();
+            List<Future<Entry>> sent = new java.util.ArrayList<>();
+            for (java.util.concurrent.Callable<Entry> call : calls) {
+                long waiting = Fixture.ledgerConnectionsWaitingForALock();
+                sent.add(pool.submit(call));
+                Fixture.await(Duration.ofSeconds(10), "the call waiting for the team's row",
+                        () -> Fixture.ledgerConnectionsWaitingForALock() > waiting);
+            }
+            lock.rollback();
+            List<Entry> out = new java.util.ArrayList<>();
+            for (Future<Entry> f : sent) {
+                out.add(f.get(30, TimeUnit.SECONDS));
+            }
+            return out;
+        } finally {
+            sweeper.setEnabled(true);
+            pool.shutdownNow();
+        }
+    }
+
+    private static void assertTeamWithinItsCap(String team, long capMicros) {
+        long spent = Fixture.queryLong("SELECT COALESCE(SUM(spend_micros), 0) FROM ledger.entries WHERE team_id = ?", team);
+        assertTrue(spent <= capMicros, "the team spent " + spent + " against a HARD cap of " + capMicros);
+        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
+        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+    }
+
+    @Test
     void theSweeperRecordsExpiriesOfIdleAgents() {
         TestAgent a = Fixture.newAgent(null, SpendingPolicy.getDefaultInstance(), 5_000_000);
         String holdId = a.ledger().hold(hold(2_000_000).setTtl(Durations.fromSeconds(30)).build()).getHold().getHoldId();
