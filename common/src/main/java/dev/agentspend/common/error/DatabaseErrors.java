@@ -63,12 +63,35 @@ public final class DatabaseErrors {
     }
 
     /**
+     * True when PostgreSQL rolled the transaction back to break a deadlock (40P01) or a
+     * serialization conflict (40001): nothing was written, and the same request succeeds when
+     * sent again. Rare by design (every writer locks in one order), but not impossible: two
+     * transactions creating and locking new agents' rows at the same microsecond.
+     */
+    public static boolean isConflict(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof DatabaseException db) {
+                return "40P01".equals(db.getSqlState()) || "40001".equals(db.getSqlState());
+            }
+        }
+        return false;
+    }
+
+    /**
      * {@code t} as the caller should see it: an outage becomes UNAVAILABLE with reason
-     * {@value #REASON} naming {@code store} (for example "the ledger's database"); anything else
-     * is returned as it is.
+     * {@value #REASON} naming {@code store} (for example "the ledger's database"), a transaction
+     * the database rolled back to break a conflict ABORTED with reason {@code TRANSACTION_CONFLICT};
+     * anything else is returned as it is.
      */
     public static Throwable translate(Throwable t, String store) {
-        if (t instanceof ApiException || !isOutage(t)) {
+        if (t instanceof ApiException) {
+            return t;
+        }
+        if (isConflict(t)) {
+            return ApiException.of(ErrorCode.ABORTED, "TRANSACTION_CONFLICT", store
+                    + " rolled the request back to resolve a conflict with another; nothing was written: retry with the same request_id");
+        }
+        if (!isOutage(t)) {
             return t;
         }
         return ApiException.of(ErrorCode.UNAVAILABLE, REASON, store + " is unreachable; retry with the same request_id");

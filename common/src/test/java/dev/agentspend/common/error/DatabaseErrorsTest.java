@@ -74,6 +74,22 @@ class DatabaseErrorsTest {
         assertSame(refusal, DatabaseErrors.translate(refusal, "x"));
     }
 
+    @Test
+    void aTransactionRolledBackToBreakAConflictIsAbortedForARetry() {
+        for (String state : new String[]{"40P01", "40001"}) {
+            Throwable t = DatabaseErrors.translate(new CompletionException(postgres(state)), "the ledger's database");
+            ApiException api = assertInstanceOf(ApiException.class, t, state);
+            assertEquals(ErrorCode.ABORTED, api.code());
+            assertEquals("TRANSACTION_CONFLICT", api.reason());
+            assertTrue(api.getMessage().contains("retry with the same request_id"), api.getMessage());
+            assertEquals("ABORTED", GrpcErrors.toStatus(t, "x").getStatus().getCode().name());
+            assertFalse(DatabaseErrors.isOutage(postgres(state)));
+        }
+        assertFalse(DatabaseErrors.isConflict(postgres("23505")), "a unique violation is the request's own");
+        DatabaseException unique = postgres("23505");
+        assertSame(unique, DatabaseErrors.translate(unique, "x"));
+    }
+
     private static DatabaseException postgres(String sqlState) {
         return new DatabaseException("server said " + sqlState, 0, sqlState, null) {
         };
