@@ -122,7 +122,7 @@ async function loadAgent(agentId) {
     api('/v1/agents/' + id + '/series?metric=COST_PER_TASK&step_seconds=86400&start_time=' + dayAgo(13) + '&end_time=' + dayAgo(-1))
   ]);
   text('agent-id', agentId);
-  const fleetRow = await api('/v1/fleet?page_size=500').then(f => f.agents.find(a => a.agent_id === agentId));
+  const fleetRow = await api('/v1/fleet?agent_id=' + id).then(f => (f.agents || []).find(a => a.agent_id === agentId));
   text('agent-handle', fleetRow ? fleetRow.handle : '');
   const alerts = document.getElementById('agent-alerts');
   alerts.href = state.alertsUrl + (state.alertsUrl.includes('?') ? '&' : '?') + 'agent=' + id;

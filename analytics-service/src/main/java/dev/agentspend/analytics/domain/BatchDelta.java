@@ -48,9 +48,22 @@ public final class BatchDelta {
             }
             if (e.isDecline()) {
                 declines++;
-                declinedMicros = Math.addExact(declinedMicros, e.amountMicros());
+                declinedMicros = addSaturated(declinedMicros, e.amountMicros());
             }
         }
+    }
+
+    /**
+     * Sums of amounts asked in declined calls stop at the largest bigint instead of overflowing: the
+     * ledger declines any positive amount (up to Long.MAX_VALUE) without moving money, so two such
+     * calls of one agent would otherwise fail every batch that carries them, and the consumer would
+     * stop at that feed position for good. A figure this large says "absurd amounts asked" already.
+     */
+    public static long addSaturated(long sumMicros, long addedMicros) {
+        if (sumMicros < 0 || addedMicros < 0) {
+            throw new IllegalArgumentException("declined amounts are never negative: " + sumMicros + ", " + addedMicros);
+        }
+        return addedMicros > Long.MAX_VALUE - sumMicros ? Long.MAX_VALUE : sumMicros + addedMicros;
     }
 
     /** Per agent, minute, tool and team. */

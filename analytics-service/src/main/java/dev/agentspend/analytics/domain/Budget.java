@@ -23,12 +23,28 @@ public record Budget(long hourlyMicros, Source source) {
             minutes = 1440;
         }
         if (dailyCapMicros > 0) {
-            return new Budget(Math.multiplyExact(dailyCapMicros, 60L) / minutes, Source.DAILY_CAP);
+            return new Budget(perHour(dailyCapMicros, minutes), Source.DAILY_CAP);
         }
         if (hasBaseline && baselineDailyMicros > 0) {
-            return new Budget(Math.multiplyExact(baselineDailyMicros, 60L) / minutes, Source.BASELINE);
+            return new Budget(perHour(baselineDailyMicros, minutes), Source.BASELINE);
         }
         return new Budget(0, Source.NONE);
+    }
+
+    /**
+     * {@code dailyMicros * 60 / minutes}, rounded down, at most Long.MAX_VALUE: identity accepts any
+     * positive cap, and a cap meant as "unlimited" must not fail every read that projects it.
+     */
+    static long perHour(long dailyMicros, int minutes) {
+        if (dailyMicros < 0 || minutes <= 0) {
+            throw new IllegalArgumentException("a daily amount " + dailyMicros + " over " + minutes + " minutes");
+        }
+        long whole = dailyMicros / minutes;
+        long rest = dailyMicros % minutes;
+        if (whole > (Long.MAX_VALUE - 60) / 60) {
+            return Long.MAX_VALUE;
+        }
+        return whole * 60 + rest * 60 / minutes;
     }
 
     /** True when the last hour's spend is above the budget (never without a budget). */

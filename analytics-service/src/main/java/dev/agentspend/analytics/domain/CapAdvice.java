@@ -44,8 +44,12 @@ public record CapAdvice(int daysOfData, long averageDailyMicros, long peakDailyM
                 .divide(BigDecimal.valueOf(days), 0, RoundingMode.CEILING)
                 .divide(BigDecimal.valueOf(CENT), 0, RoundingMode.CEILING)
                 .multiply(BigDecimal.valueOf(CENT)).longValueExact();
-        boolean sufficient = days >= MIN_DAYS;
-        String note = sufficient
+        // no net spend (nothing paid, or refunds outweighing it) gives no cap to advise: applied, a
+        // cap of zero or less would be refused by identity, or stop the agent
+        boolean sufficient = days >= MIN_DAYS && recommended > 0;
+        String note = days >= MIN_DAYS && !sufficient
+                ? "No net spend in the " + days + " complete days of data: there is no baseline to base a cap on yet."
+                : sufficient
                 ? "Based on " + days + " complete days: the recommended daily cap is " + multiplier
                         + " x the average daily spend, enough headroom for spikes, tight enough to catch a runaway agent."
                 : "Only " + days + " complete day" + (days == 1 ? "" : "s") + " of data: collect at least " + MIN_DAYS

@@ -58,9 +58,13 @@ public final class CapWindows {
         return limitMicros <= 0 ? 0.0 : (double) usedMicros / limitMicros;
     }
 
-    /** Integer test of used &gt; 80% of limit: 5 * used &gt; 4 * limit, no rounding. */
+    /**
+     * Integer test of used &gt; 80% of limit: 5 * used &gt; 4 * limit, no rounding, for any limit (a
+     * cap may be as large as a long). For integers that is used &gt; floor(4 * limit / 5), computed
+     * as 4 * (limit / 5) + 4 * (limit % 5) / 5, which cannot overflow.
+     */
     public static boolean over80Percent(long usedMicros, long limitMicros) {
-        return limitMicros > 0 && Math.multiplyExact(usedMicros, 5L) > Math.multiplyExact(limitMicros, 4L);
+        return limitMicros > 0 && usedMicros > 4 * (limitMicros / 5) + 4 * (limitMicros % 5) / 5;
     }
 
     static Instant startOf(LocalDate day) {

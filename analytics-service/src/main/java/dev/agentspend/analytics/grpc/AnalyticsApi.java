@@ -394,6 +394,7 @@ public class AnalyticsApi {
             Violations v = new Violations();
             v.check(req.getPageSize() >= 0 && req.getPageSize() <= 500, "page_size", "must be 0 (default 100) to 500");
             v.check(Fields.isText(req.getTeamId(), Fields.MAX_ID_LENGTH), "team_id", "must be at most 128 characters");
+            v.check(Fields.isText(req.getAgentId(), Fields.MAX_ID_LENGTH), "agent_id", "must be at most 128 characters");
             String labelProblem = Fields.labelProblem(req.getLabelsMap());
             if (labelProblem != null) {
                 v.add("labels", labelProblem);
@@ -413,7 +414,7 @@ public class AnalyticsApi {
             v.throwIfAny();
             int pageSize = req.getPageSize() == 0 ? 100 : req.getPageSize();
             int from = offset;
-            return fleet(req.getTeamId(), req.getLabelsMap()).map(rows -> {
+            return fleet(req.getAgentId(), req.getTeamId(), req.getLabelsMap()).map(rows -> {
                 List<FleetAgent> filtered = new ArrayList<>();
                 for (FleetAgent a : rows) {
                     if (!req.getTriggeredOnly() || a.getTriggersCount() > 0) {
@@ -436,11 +437,11 @@ public class AnalyticsApi {
         });
     }
 
-    /** Every matching agent with its four numbers and triggers (unsorted). */
-    public Uni<List<FleetAgent>> fleet(String teamId, Map<String, String> labels) {
+    /** Every matching agent with its four numbers and triggers (unsorted); an empty filter matches all. */
+    public Uni<List<FleetAgent>> fleet(String agentId, String teamId, Map<String, String> labels) {
         Instant now = clock.instant();
         LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
-        return Uni.combine().all().unis(queries.agents(teamId, labels),
+        return Uni.combine().all().unis(queries.agents(agentId, teamId, labels),
                         queries.dayRows(today.minusDays(CapAdvice.MAX_DAYS), today.plusDays(1)),
                         queries.spendBetween(Velocity.windowStart(now, 60), now.truncatedTo(ChronoUnit.MINUTES).plusSeconds(60)),
                         queries.topTools(today.minusDays(6), today.plusDays(1)),
@@ -532,6 +533,11 @@ public class AnalyticsApi {
         StringBuilder sb = new StringBuilder().append(req.getTeamId()).append('|').append(req.getSortFieldValue())
                 .append('|').append(req.getDescending()).append('|').append(req.getTriggeredOnly());
         new TreeMap<>(req.getLabelsMap()).forEach((k, val) -> sb.append('|').append(k).append('=').append(val));
+        if (!req.getAgentId().isEmpty()) {
+            // only when set, so that tokens handed out before the filter existed stay valid; after a
+            // newline, which labels may not hold, so that no label set gives the same fingerprint
+            sb.append('\n').append(req.getAgentId());
+        }
         return java.util.HexFormat.of().formatHex(ApiKeys.sha256(sb.toString()), 0, 8);
     }
 

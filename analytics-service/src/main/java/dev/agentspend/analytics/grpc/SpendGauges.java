@@ -50,7 +50,7 @@ public class SpendGauges {
     @Scheduled(every = "${agentspend.analytics.metrics.refresh:15s}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     Uni<Void> refresh() {
-        return api.fleet("", Map.of()).invoke(this::publish).replaceWithVoid()
+        return api.fleet("", "", Map.of()).invoke(this::publish).replaceWithVoid()
                 .onFailure().recoverWithUni(t -> {
                     LOG.warnf("per-agent gauges not refreshed: %s", t.getMessage());
                     return Uni.createFrom().voidItem();

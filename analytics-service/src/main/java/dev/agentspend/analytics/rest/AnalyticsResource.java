@@ -127,9 +127,10 @@ public class AnalyticsResource {
                              @QueryParam("page_size") Integer pageSize, @QueryParam("page_token") String pageToken,
                              @QueryParam("team_id") String teamId, @QueryParam("label") List<String> labels,
                              @QueryParam("sort_field") String sortField, @QueryParam("descending") boolean descending,
-                             @QueryParam("triggered_only") boolean triggeredOnly) {
+                             @QueryParam("triggered_only") boolean triggeredOnly, @QueryParam("agent_id") String agentId) {
         return call(authorization, r -> api.getFleetOverview(r, GetFleetOverviewRequest.newBuilder()
                 .setPageSize(pageSize == null ? 0 : pageSize).setPageToken(orEmpty(pageToken)).setTeamId(orEmpty(teamId))
+                .setAgentId(orEmpty(agentId))
                 .putAllLabels(labels(labels)).setSortField(sortField(sortField)).setDescending(descending)
                 .setTriggeredOnly(triggeredOnly).build()));
     }
@@ -160,14 +161,14 @@ public class AnalyticsResource {
     @Path("/agents/{agent_id}/cap-advice:apply")
     public Uni<String> applyCapAdvice(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization,
                                       @PathParam("agent_id") String agentId, String body) {
-        return call(authorization, r -> api.applyCapAdvice(r,
+        return callAdmin(authorization, r -> api.applyCapAdvice(r,
                 ProtoJson.parse(body, ApplyCapAdviceRequest.newBuilder()).setAgentId(agentId).build()));
     }
 
     @POST
     @Path("/invoices")
     public Uni<String> importInvoice(@HeaderParam(HttpHeaders.AUTHORIZATION) String authorization, String body) {
-        return call(authorization, r -> api.importInvoice(r, ProtoJson.parse(body, ImportInvoiceRequest.newBuilder()).build()));
+        return callAdmin(authorization, r -> api.importInvoice(r, ProtoJson.parse(body, ImportInvoiceRequest.newBuilder()).build()));
     }
 
     @GET
@@ -191,8 +192,25 @@ public class AnalyticsResource {
         return Map.of("alerts_url", dashboard.alertsUrl());
     }
 
+    /** A read operation: the credential is judged before the request is read from the query or body. */
     private Uni<String> call(String authorization, Function<Access.Role, Uni<? extends MessageOrBuilder>> op) {
-        return Uni.createFrom().deferred(() -> op.apply(Access.of(authorization, auth.adminToken(), auth.serviceToken())))
+        return call(authorization, Access::requireRead, op);
+    }
+
+    /** An admin operation, judged the same way. */
+    private Uni<String> callAdmin(String authorization, Function<Access.Role, Uni<? extends MessageOrBuilder>> op) {
+        return call(authorization, Access::requireAdmin, op);
+    }
+
+    // the credential first: a caller without the right one learns nothing from the validation of
+    // its parameters (AnalyticsApi checks the role again, for gRPC callers)
+    private Uni<String> call(String authorization, java.util.function.Consumer<Access.Role> allowed,
+                             Function<Access.Role, Uni<? extends MessageOrBuilder>> op) {
+        return Uni.createFrom().deferred(() -> {
+                    Access.Role role = Access.of(authorization, auth.adminToken(), auth.serviceToken());
+                    allowed.accept(role);
+                    return op.apply(role);
+                })
                 .map(m -> ProtoJson.print(m))
                 .onFailure().transform(RestErrors::toRefusal);
     }

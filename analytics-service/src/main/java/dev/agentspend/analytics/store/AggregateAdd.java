@@ -20,8 +20,24 @@ import java.util.stream.IntStream;
  *                 after the sums
  */
 record AggregateAdd(String table, List<Column> keys, List<Column> sums, List<Column> inserted) {
-    /** A column and the array type its parameter is sent as. */
-    record Column(String name, String arrayType) {
+    /**
+     * A column and the array type its parameter is sent as; a saturating sum stops at the largest
+     * bigint instead of failing the statement (see {@link dev.agentspend.analytics.domain.BatchDelta#addSaturated}).
+     */
+    record Column(String name, String arrayType, boolean saturating) {
+        Column(String name, String arrayType) {
+            this(name, arrayType, false);
+        }
+
+        /** {@code left + right} in SQL, as this column adds. */
+        String plus(String left, String right) {
+            return saturating ? saturatedSum(left + "::numeric + " + right) : left + " + " + right;
+        }
+    }
+
+    /** A numeric expression as a bigint, at most the largest one. */
+    static String saturatedSum(String numeric) {
+        return "LEAST(" + numeric + ", 9223372036854775807)::int8";
     }
 
     AggregateAdd {
@@ -45,8 +61,9 @@ record AggregateAdd(String table, List<Column> keys, List<Column> sums, List<Col
         String keyNames = keys.stream().map(Column::name).collect(Collectors.joining(", "));
         String matchT = keys.stream().map(k -> "t." + k.name() + " = d." + k.name()).collect(Collectors.joining(" AND "));
         String matchU = keys.stream().map(k -> "u." + k.name() + " = d." + k.name()).collect(Collectors.joining(" AND "));
-        String addD = sums.stream().map(s -> s.name() + " = t." + s.name() + " + d." + s.name()).collect(Collectors.joining(", "));
-        String addExcluded = sums.stream().map(s -> s.name() + " = t." + s.name() + " + excluded." + s.name())
+        String addD = sums.stream().map(s -> s.name() + " = " + s.plus("t." + s.name(), "d." + s.name()))
+                .collect(Collectors.joining(", "));
+        String addExcluded = sums.stream().map(s -> s.name() + " = " + s.plus("t." + s.name(), "excluded." + s.name()))
                 .collect(Collectors.joining(", "));
         String returning = keys.stream().map(k -> "t." + k.name()).collect(Collectors.joining(", "));
         return "WITH d AS (SELECT * FROM unnest(" + params + ") AS d(" + names + ")),\n"

@@ -64,10 +64,14 @@ public class AnalyticsQueries {
                 .map(rows -> rows.size() == 0 ? Optional.empty() : Optional.of(agentRow(rows.iterator().next())));
     }
 
-    /** Every agent, optionally of one team and carrying the given labels, by handle then id. */
-    public Uni<List<AgentRow>> agents(String teamId, Map<String, String> labels) {
+    /** Every agent, optionally only one, of one team and carrying the given labels, by handle then id. */
+    public Uni<List<AgentRow>> agents(String agentId, String teamId, Map<String, String> labels) {
         StringBuilder sql = new StringBuilder("SELECT * FROM analytics.agent WHERE true");
         List<Object> params = new ArrayList<>();
+        if (!agentId.isEmpty()) {
+            params.add(agentId);
+            sql.append(" AND agent_id = $").append(params.size());
+        }
         if (!teamId.isEmpty()) {
             params.add(teamId);
             sql.append(" AND team_id = $").append(params.size());
@@ -147,7 +151,8 @@ public class AnalyticsQueries {
         String cols = "tool, spend_micros, call_count, retry_call_count, retry_spend_micros, decline_count, declined_micros";
         String sql = "SELECT tool, SUM(spend_micros)::int8 AS spend, SUM(call_count)::int8 AS calls, "
                 + "SUM(retry_call_count)::int8 AS retry_calls, SUM(retry_spend_micros)::int8 AS retry_spend, "
-                + "SUM(decline_count)::int8 AS declines, SUM(declined_micros)::int8 AS declined FROM ("
+                + "SUM(decline_count)::int8 AS declines, "
+                + AggregateAdd.saturatedSum("SUM(declined_micros)") + " AS declined FROM ("
                 + DaySplit.rows(cols, "agent_tool_minute", "agent_tool_day_all", filter.toString())
                 + ") x GROUP BY tool ORDER BY spend DESC, tool";
         return pool.preparedQuery(sql).execute(Tuple.from(params)).map(rows -> {

@@ -129,6 +129,7 @@ public class IngestionStore {
                 .chain(() -> lateToolDays(c, d))
                 .chain(() -> lateAgentDays(c, d))
                 .chain(() -> tasks(c, d))
+                .chain(() -> rollUpStrayFlowMinutes(c, d, rolledThrough))
                 .chain(() -> flows(c, d))
                 .chain(() -> lateFlowDays(c, d))
                 .chain(() -> holds(c, d))
@@ -161,6 +162,7 @@ public class IngestionStore {
      * The minute rows not rolled up yet whose minute is before $1 are marked rolled and added to the
      * day rows (tool-day, and agent-day's spend, calls and declines), in one statement. The rows
      * marked are exactly the minutes in [W, $1): every row before W is rolled (see ADD_TOOL_MINUTES).
+     * Declined amounts saturate ({@link BatchDelta#addSaturated}).
      */
     public static final String ROLL_UP = """
             WITH r AS (
@@ -172,14 +174,14 @@ public class IngestionStore {
                   retry_call_count, retry_spend_micros, decline_count, declined_micros)
               SELECT agent_id, day, tool, team_id, SUM(spend_micros)::int8, SUM(call_count)::int8,
                      SUM(retry_call_count)::int8, SUM(retry_spend_micros)::int8, SUM(decline_count)::int8,
-                     SUM(declined_micros)::int8
+                     LEAST(SUM(declined_micros), 9223372036854775807)::int8
               FROM r GROUP BY 1, 2, 3, 4
               ON CONFLICT (agent_id, day, tool, team_id) DO UPDATE SET
                 spend_micros = t.spend_micros + excluded.spend_micros, call_count = t.call_count + excluded.call_count,
                 retry_call_count = t.retry_call_count + excluded.retry_call_count,
                 retry_spend_micros = t.retry_spend_micros + excluded.retry_spend_micros,
                 decline_count = t.decline_count + excluded.decline_count,
-                declined_micros = t.declined_micros + excluded.declined_micros)
+                declined_micros = LEAST(t.declined_micros::numeric + excluded.declined_micros, 9223372036854775807)::int8)
             INSERT INTO analytics.agent_day AS a (agent_id, day, spend_micros, call_count, decline_count)
             SELECT agent_id, day, SUM(spend_micros)::int8, SUM(call_count)::int8, SUM(decline_count)::int8
             FROM r GROUP BY 1, 2
@@ -417,6 +419,20 @@ public class IngestionStore {
         return exec(c, ADD_TASKS, agent, task, cost, calls, retries, first, last, outcome, completed);
     }
 
+    /**
+     * Before a batch with late flows (minutes before W) adds them: rolls up the flow minutes before W
+     * that are not rolled up, which only V4 (the rows stored before it) and a consumer of the release
+     * before it (its inserts during a rolling update) leave behind. A late entry adds to its minute's
+     * row and to the day row itself; on a row not rolled up yet, the rollup would later add it to the
+     * day row a second time.
+     */
+    private static Uni<Void> rollUpStrayFlowMinutes(SqlConnection c, BatchDelta d, Instant rolledThrough) {
+        if (d.lateFlowDays.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return exec(c, ROLL_UP_FLOWS, odt(rolledThrough));
+    }
+
     private Uni<Void> flows(SqlConnection c, BatchDelta d) {
         if (d.flows.isEmpty()) {
             return Uni.createFrom().voidItem();
@@ -500,7 +516,7 @@ public class IngestionStore {
     /** The six sums of a tool aggregate row, in SumArrays' parameter order. */
     private static final List<AggregateAdd.Column> TOOL_SUMS = List.of(col("spend_micros", "int8[]"),
             col("call_count", "int8[]"), col("retry_call_count", "int8[]"), col("retry_spend_micros", "int8[]"),
-            col("decline_count", "int8[]"), col("declined_micros", "int8[]"));
+            col("decline_count", "int8[]"), new AggregateAdd.Column("declined_micros", "int8[]", true));
 
     /** A new minute row is rolled up already when its minute is before W (a late entry's; see DayRollup). */
     static final String ADD_TOOL_MINUTES = new AggregateAdd("analytics.agent_tool_minute",

@@ -59,6 +59,22 @@ class BatchDeltaTest {
     }
 
     @Test
+    void amountsAskedInDeclinesSaturateInsteadOfOverflowing() {
+        // the ledger declines any positive amount: two of the largest, one minute, one tool
+        List<EntryFacts> huge = List.of(
+                e(1, PAYMENT, false, "llm", "", 1, "", Long.MAX_VALUE, 0, "", 0, T),
+                e(2, PAYMENT, false, "llm", "", 1, "", Long.MAX_VALUE, 0, "", 0, T.plusSeconds(1)),
+                e(3, PAYMENT, false, "llm", "", 1, "", 5, 0, "", 0, T.plusSeconds(2)));
+        BatchDelta d = BatchDelta.of(huge, ALL_ROLLED);
+        BatchDelta.Sums s = d.toolMinutes.get(new BatchDelta.ToolKey("agt_a", Instant.parse("2026-11-29T10:00:00Z"), "llm", "team_x"));
+        assertEquals(3, s.declines);
+        assertEquals(Long.MAX_VALUE, s.declinedMicros);
+        assertEquals(7, BatchDelta.addSaturated(2, 5));
+        assertEquals(Long.MAX_VALUE, BatchDelta.addSaturated(Long.MAX_VALUE - 1, 2));
+        assertThrows(IllegalArgumentException.class, () -> BatchDelta.addSaturated(-1, 2));
+    }
+
+    @Test
     void dayRollupsAndTheLateEntryInItsOwnDay() {
         BatchDelta d = BatchDelta.of(history, ALL_ROLLED);
         BatchDelta.Sums llm = d.lateToolDays.get(new BatchDelta.ToolDayKey("agt_a", LocalDate.parse("2026-11-29"), "llm", "team_x"));

@@ -88,6 +88,28 @@ class MetricsRulesTest {
         assertFalse(CapWindows.over80Percent(80, 100));
         assertTrue(CapWindows.over80Percent(81, 100));
         assertFalse(CapWindows.over80Percent(81, 0));
+        // a cap may be as large as a long: judged exactly, never overflowing
+        assertFalse(CapWindows.over80Percent(4, 5));
+        assertTrue(CapWindows.over80Percent(5, 6));   // 25 > 24
+        assertFalse(CapWindows.over80Percent(4, 6));  // 20 < 24
+        long max = Long.MAX_VALUE;                     // 4/5 of it is 7378697629483820645.6
+        assertFalse(CapWindows.over80Percent(7_378_697_629_483_820_645L, max));
+        assertTrue(CapWindows.over80Percent(7_378_697_629_483_820_646L, max));
+        assertFalse(CapWindows.over80Percent(-1, max));
+        assertEquals(1, DailyUtilization.of(Map.of(LocalDate.parse("2026-11-29"), max), LocalDate.parse("2026-11-29"), max)
+                .daysOver80Percent7d());
+    }
+
+    @Test
+    void aBudgetFromTheLargestCapSaturatesInsteadOfOverflowing() {
+        Instant monday = Instant.parse("2026-11-30T10:00:00Z");
+        assertEquals(Long.MAX_VALUE / 24, Budget.project(Long.MAX_VALUE, 0, false, WorkingSchedule.none(), monday).hourlyMicros());
+        assertEquals(Long.MAX_VALUE, Budget.perHour(Long.MAX_VALUE, 1));
+        // 1e18 per day over 1440 minutes: 41666666666666666 per hour, rounded down
+        assertEquals(41_666_666_666_666_666L, Budget.perHour(1_000_000_000_000_000_000L, 1440));
+        assertEquals(2_000_000, Budget.perHour(48_000_000, 1440));
+        assertEquals(7, Budget.perHour(3, 25));       // 180 / 25 = 7.2
+        assertThrows(IllegalArgumentException.class, () -> Budget.perHour(1, 0));
     }
 
     @Test
@@ -132,6 +154,15 @@ class MetricsRulesTest {
         assertEquals(2_000_000, young.recommendedDailyCapMicros());
         assertFalse(young.sufficientData());
         assertTrue(young.note().contains("Only 4 complete days"), young.note());
+
+        // seven days and more, but nothing spent (or refunds outweighing it): no cap to apply
+        Map<LocalDate, Long> refunded = new HashMap<>(Map.of(LocalDate.parse("2026-11-20"), -3_000_000L));
+        CapAdvice idle = CapAdvice.of(refunded, LocalDate.parse("2026-11-10"), today, 2.0);
+        assertEquals(14, idle.daysOfData());
+        assertTrue(idle.recommendedDailyCapMicros() <= 0);
+        assertFalse(idle.sufficientData());
+        assertTrue(idle.note().contains("No net spend"), idle.note());
+        assertFalse(CapAdvice.of(Map.of(), LocalDate.parse("2026-11-10"), today, 2.0).sufficientData());
 
         CapAdvice none = CapAdvice.of(spend, today, today, 3.0);
         assertEquals(0, none.daysOfData());

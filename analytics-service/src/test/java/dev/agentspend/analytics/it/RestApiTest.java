@@ -72,6 +72,11 @@ class RestApiTest {
                 .queryParam("descending", true).get("/v1/fleet")
                 .then().statusCode(200).body("total_count", equalTo(1)).body("agents[0].agent_id", equalTo(agent.id()))
                 .body("agents[0].handle", equalTo(agent.handle()));
+        // one agent's row, as the dashboard's agent page reads its handle, whatever the fleet's size
+        given().header("Authorization", ADMIN).queryParam("agent_id", agent.id()).get("/v1/fleet")
+                .then().statusCode(200).body("total_count", equalTo(1)).body("agents[0].handle", equalTo(agent.handle()));
+        given().header("Authorization", ADMIN).queryParam("agent_id", "agt_nobody").get("/v1/fleet")
+                .then().statusCode(200).body("total_count", equalTo(0));
         given().header("Authorization", ADMIN).queryParam("metric", "SPEND").queryParam("step_seconds", 60)
                 .get("/v1/agents/{id}/series", agent.id()).then().statusCode(200).body("points", hasSize(24));
         given().header("Authorization", ADMIN).get("/v1/agents/{id}/cost-per-task", agent.id())
@@ -90,6 +95,22 @@ class RestApiTest {
         given().header("Authorization", SERVICE).contentType("application/json")
                 .body("{\"request_id\":\"r1\",\"vendor\":\"v\",\"currency_code\":\"USD\",\"csv\":\"tool,period_start,period_end,amount\\nx,2026-11-01,2026-11-01,1\"}")
                 .post("/v1/invoices").then().statusCode(403);
+        // the credential is judged before the request: bad parameters or a body that is not JSON
+        // tell a caller without the right credential nothing
+        given().queryParam("label", "x").queryParam("start_time", "yesterday").get("/v1/tools").then().statusCode(401);
+        given().queryParam("label", "x").get("/v1/fleet").then().statusCode(401).body("code", equalTo("UNAUTHENTICATED"));
+        given().header("Authorization", "Bearer " + agent.key()).queryParam("step_seconds", 7).queryParam("metric", "nope")
+                .get("/v1/agents/agt_x/series").then().statusCode(403);
+        given().header("Authorization", SERVICE).contentType("application/json").body("{")
+                .post("/v1/invoices").then().statusCode(403).body("code", equalTo("PERMISSION_DENIED"));
+        // RestAssured would send the custom method's colon as %3A
+        given().urlEncodingEnabled(false).header("Authorization", SERVICE).contentType("application/json").body("{")
+                .post("/v1/agents/agt_x/cap-advice:apply").then().statusCode(403).body("code", equalTo("PERMISSION_DENIED"));
+        given().urlEncodingEnabled(false).header("Authorization", ADMIN).contentType("application/json").body("{}")
+                .post("/v1/agents/agt_x/cap-advice:apply").then().statusCode(400).body("code", equalTo("INVALID_ARGUMENT"));
+        given().contentType("application/json").body("{").post("/v1/invoices").then().statusCode(401);
+        given().header("Authorization", ADMIN).contentType("application/json").body("{")
+                .post("/v1/invoices").then().statusCode(400).body("code", equalTo("INVALID_ARGUMENT"));
         assertEquals(Status.Code.UNAUTHENTICATED, assertThrows(StatusRuntimeException.class, () ->
                 dev.agentspend.proto.analytics.v1.AnalyticsServiceGrpc.newBlockingStub(analytics())
                         .getFleetOverview(dev.agentspend.proto.analytics.v1.GetFleetOverviewRequest.getDefaultInstance())).getStatus().getCode());

@@ -80,6 +80,35 @@ class AggregateAddTest {
 
     /** Committed (pg_walinspect reads only flushed WAL), and deleted afterwards. */
     @Test
+    void declinedAmountsSaturateWhereTheyAreAddedAndRolledUp() throws Exception {
+        String max = Long.toString(Long.MAX_VALUE);
+        // two minutes of one day, each added to twice: the second add saturates the minute's row
+        for (int i = 0; i < 2; i++) {
+            st.execute("EXECUTE add_tool_minutes(ARRAY['agt_sat', 'agt_sat'], "
+                    + "ARRAY['2031-04-01T10:00:00Z', '2031-04-01T10:01:00Z']::timestamptz[], ARRAY['t', 't'], ARRAY['', ''], "
+                    + "ARRAY[0, 0], ARRAY[0, 0], ARRAY[0, 0], ARRAY[0, 0], ARRAY[1, 1], ARRAY[" + max + ", " + max + "], "
+                    + "ARRAY[false, false])");
+        }
+        try (ResultSet r = st.executeQuery("SELECT declined_micros, decline_count FROM analytics.agent_tool_minute "
+                + "WHERE agent_id = 'agt_sat' ORDER BY minute")) {
+            for (int i = 0; i < 2; i++) {
+                assertTrue(r.next());
+                assertEquals(Long.MAX_VALUE, r.getLong(1));
+                assertEquals(2, r.getLong(2));
+            }
+        }
+        // the rollup sums both minutes into one day row (rolled back with the rest of this test)
+        st.execute("PREPARE roll_up(timestamptz) AS " + IngestionStore.ROLL_UP);
+        st.execute("EXECUTE roll_up('2031-04-02T00:00:00Z')");
+        try (ResultSet r = st.executeQuery("SELECT declined_micros, decline_count FROM analytics.agent_tool_day "
+                + "WHERE agent_id = 'agt_sat'")) {
+            assertTrue(r.next());
+            assertEquals(Long.MAX_VALUE, r.getLong(1));
+            assertEquals(4, r.getLong(2));
+        }
+    }
+
+    @Test
     void aRowThatExistsIsUpdatedWithoutALockFirst() throws Exception {
         db.commit();
         db.setAutoCommit(true);
