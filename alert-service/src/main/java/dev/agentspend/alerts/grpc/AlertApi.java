@@ -335,12 +335,16 @@ public class AlertApi {
         return requested == 0 ? 100 : Math.max(1, Math.min(requested, 500));
     }
 
+    /** Longer than any cursor this service hands out (an id, or a config's scope, id and rule). */
+    private static final int MAX_CURSOR_LENGTH = 1_024;
+
     private static Optional<String> cursor(String kind, String token, Violations v) {
         if (token.isEmpty()) {
             return Optional.empty();
         }
         Optional<String> c = PageTokens.decode(kind, token);
-        v.check(c.isPresent(), "page_token", "is not a token of this listing");
+        // a cursor goes to PostgreSQL as text, which cannot hold NUL: a forged one is bad input
+        v.check(c.isPresent() && Fields.isText(c.get(), MAX_CURSOR_LENGTH), "page_token", "is not a token of this listing");
         return c;
     }
 

@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -72,16 +73,31 @@ public class AlertFeed {
                 return;
             }
             again = false;
-            store.eventsAfter(last.get(), filter, PAGE).subscribe().with(events -> {
+            // no more than the subscriber asked for: what it has not taken would pile up on the heap
+            // (a slow client watching from event 0); the poll timer reads again once it asks
+            long requested = emitter.requested();
+            if (requested <= 0) {
+                reading.set(false);
+                return;
+            }
+            int limit = (int) Math.min(PAGE, requested);
+            store.eventsAfter(last.get(), filter, limit).subscribe().with(page -> {
+                List<AlertEvent> events = page.events();
+                boolean cancelled = false;
                 for (AlertEvent e : events) {
                     if (emitter.isCancelled()) {
+                        cancelled = true;
                         break;
                     }
                     emitter.emit(e);
                     last.set(e.getEventId());
                 }
+                if (!cancelled && events.size() < limit && page.head() > last.get()) {
+                    // every event up to the head was read: the ones that did not match need no second look
+                    last.set(page.head());
+                }
                 reading.set(false);
-                if (events.size() == PAGE || again) {
+                if (events.size() == limit || again) {
                     read();
                 }
             }, failure -> {

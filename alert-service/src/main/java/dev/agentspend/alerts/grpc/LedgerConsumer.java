@@ -5,6 +5,7 @@ import dev.agentspend.alerts.config.AuthConfig;
 import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AlertChange;
 import dev.agentspend.alerts.domain.BatchLinger;
+import dev.agentspend.alerts.domain.ConsumerTurn;
 import dev.agentspend.alerts.domain.Evaluator;
 import dev.agentspend.alerts.domain.GraphChanges;
 import dev.agentspend.alerts.domain.LedgerEvent;
@@ -311,8 +312,9 @@ public class LedgerConsumer {
         if (!batch.isEmpty()) {
             lastBatchStartNanos = now;
         }
-        boolean sweep = batch.isEmpty() && sweepDue;
-        if ((batch.isEmpty() && !sweep) || db == null) {
+        ConsumerTurn turn = ConsumerTurn.of(batch.size(), sweepDue);
+        boolean sweep = turn.sweeps();
+        if (!turn.commits() || db == null) {
             release();
             if (!queue.isEmpty() && leader) {
                 drain();
@@ -322,7 +324,7 @@ public class LedgerConsumer {
         if (sweep) {
             sweepDue = false;
         }
-        transaction(db, gen, batch).subscribe().with(ok -> {
+        transaction(db, gen, batch, sweep).subscribe().with(ok -> {
             release();
             Flow.Subscription s = feed;
             if (!batch.isEmpty() && s != null && gen == generation) {
@@ -356,7 +358,8 @@ public class LedgerConsumer {
         waiting.set(0);
     }
 
-    private Uni<Void> transaction(SqlConnection db, int gen, List<Entry> batch) {
+    /** {@code sweep}: after the batch's entries, also resolve what time alone has ended (see Evaluator.sweep). */
+    private Uni<Void> transaction(SqlConnection db, int gen, List<Entry> batch, boolean sweep) {
         long expected = committedPosition.get();
         // the watchers and outbox workers woken after the commit query the pool: only for new events
         AtomicBoolean appendedEvents = new AtomicBoolean();
@@ -375,7 +378,7 @@ public class LedgerConsumer {
                         changes.addAll(evaluator.onEvent(toEvent(entry), policies::policy, configs, now));
                         position = entry.getPosition();
                     }
-                    if (batch.isEmpty()) {
+                    if (sweep) {
                         changes.addAll(evaluator.sweep(now, policies::policy, configs));
                     }
                     List<AgentChanges> dirty = evaluator.takeDirtyAgents();

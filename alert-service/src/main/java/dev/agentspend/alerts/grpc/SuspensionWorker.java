@@ -3,9 +3,11 @@ package dev.agentspend.alerts.grpc;
 import dev.agentspend.alerts.config.AlertsConfig;
 import dev.agentspend.alerts.config.AuthConfig;
 import dev.agentspend.alerts.domain.Backoff;
+import dev.agentspend.alerts.domain.SuspensionRefusal;
 import dev.agentspend.alerts.store.FeedSignal;
 import dev.agentspend.alerts.store.SuspensionStore;
 import dev.agentspend.proto.identity.v1.MutinyIdentityServiceGrpc;
+import dev.agentspend.common.error.GrpcErrors;
 import dev.agentspend.proto.identity.v1.SuspendAgentRequest;
 import io.grpc.Status;
 import io.quarkus.grpc.GrpcClient;
@@ -21,7 +23,6 @@ import org.jboss.logging.Logger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -33,8 +34,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @ApplicationScoped
 public class SuspensionWorker {
     private static final Logger LOG = Logger.getLogger(SuspensionWorker.class);
-    private static final Set<Status.Code> FINAL = Set.of(Status.Code.NOT_FOUND, Status.Code.INVALID_ARGUMENT,
-            Status.Code.FAILED_PRECONDITION, Status.Code.ALREADY_EXISTS);
 
     @Inject
     @GrpcClient("identity")
@@ -97,8 +96,15 @@ public class SuspensionWorker {
                                 f -> LOG.warnf("suspension of %s recorded late: %s", p.agentId(), f.getMessage())),
                         failure -> {
                             Status.Code code = Status.fromThrowable(failure).getCode();
+                            SuspensionRefusal refusal = SuspensionRefusal.of(code.name(), GrpcErrors.reasonOf(failure));
+                            if (refusal == SuspensionRefusal.ALREADY_SUSPENDED) {
+                                store.alreadySuspended(p).subscribe().with(
+                                        done -> LOG.infof("agent %s was already suspended when alert %s asked", p.agentId(), p.alertId()),
+                                        f -> LOG.warnf("suspension of %s recorded late: %s", p.agentId(), f.getMessage()));
+                                return;
+                            }
                             int attempts = p.attempts() + 1;
-                            Optional<Instant> next = FINAL.contains(code) || attempts >= config.suspensions().maxAttempts()
+                            Optional<Instant> next = refusal == SuspensionRefusal.FINAL || attempts >= config.suspensions().maxAttempts()
                                     ? Optional.empty()
                                     : Optional.of(Instant.now().plus(Backoff.after(attempts, config.suspensions().baseBackoff(),
                                     config.suspensions().maxBackoff())));

@@ -93,20 +93,35 @@ public class AlertStore {
                 .invoke(() -> signal.committed());
     }
 
-    /** Events after an id that match the filter, in id order. */
-    public Uni<List<AlertEvent>> eventsAfter(long afterEventId, Filter f, int limit) {
-        return pool.preparedQuery("select event_id, event_type, agent_id, event_time, alert from alert_events "
-                        + "where event_id > $1 and ($2 = '' or $2 = any(agent_ids)) and ($3 = '' or team_id = $3) "
-                        + "and ($4 = '' or rule = $4) and severity >= $5 order by event_id limit $6")
+    /**
+     * Up to {@code limit} events after an id that match the filter, in id order, and the newest event
+     * id of the same snapshot ({@code head}): events commit in id order (AlertEvents), so when fewer
+     * than {@code limit} match, no event up to {@code head} is still to come, matching or not, and a
+     * filtered reader moves past them instead of scanning them again on its next read.
+     */
+    public Uni<EventPage> eventsAfter(long afterEventId, Filter f, int limit) {
+        return pool.preparedQuery("select * from (select event_id, event_type, agent_id, event_time, alert, null::int8 as head "
+                        + "from alert_events where event_id > $1 and ($2 = '' or $2 = any(agent_ids)) and ($3 = '' or team_id = $3) "
+                        + "and ($4 = '' or rule = $4) and severity >= $5 order by event_id limit $6) matching "
+                        + "union all select null, null, null, null, null, (select coalesce(max(event_id), 0) from alert_events)")
                 .execute(Tuple.from(Arrays.asList(afterEventId, f.agentId(), f.teamId(),
                         f.rule() == Rule.RULE_UNSPECIFIED ? "" : f.rule().name(), (short) f.minSeverity().getNumber(), limit)))
                 .map(rows -> {
                     List<AlertEvent> out = new ArrayList<>();
+                    long head = afterEventId;
                     for (Row r : rows) {
-                        out.add(event(r));
+                        if (r.getValue("event_id") == null) {
+                            head = r.getLong("head");
+                        } else {
+                            out.add(event(r));
+                        }
                     }
-                    return out;
+                    return new EventPage(out, head);
                 });
+    }
+
+    /** A page of events, and the newest event id stored when it was read. */
+    public record EventPage(List<AlertEvent> events, long head) {
     }
 
     /** The newest event id, 0 when there is none. */

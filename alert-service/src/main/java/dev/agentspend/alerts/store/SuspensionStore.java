@@ -59,6 +59,17 @@ public class SuspensionStore {
                 .invoke(() -> signal.committed());
     }
 
+    /**
+     * The agent was suspended already (by a person or another alert's action): done, without an
+     * AGENT_SUSPENDED event, since this alert did not suspend it.
+     */
+    public Uni<Void> alreadySuspended(Pending p) {
+        return pool.preparedQuery("update suspensions set status = 'DONE', attempts = attempts + 1, "
+                        + "last_error = 'the agent was already suspended' where alert_id = $1 and agent_id = $2 and status = 'PENDING'")
+                .execute(Tuple.of(p.alertId(), p.agentId()))
+                .replaceWithVoid();
+    }
+
     public Uni<Void> failed(Pending p, String error, Optional<Instant> next) {
         return pool.preparedQuery("update suspensions set attempts = attempts + 1, last_error = $3, "
                         + "status = case when $4::timestamptz is null then 'FAILED' else 'PENDING' end, "

@@ -203,6 +203,11 @@ class BadInputGrpcTest extends PlatformTest {
                 () -> admin.listRuleConfigs(ListRuleConfigsRequest.newBuilder().setPageToken("%%").build()));
         row("ListRuleConfigs", "page_token of another listing", IA, "page_token",
                 () -> admin.listRuleConfigs(ListRuleConfigsRequest.newBuilder().setPageToken(PageTokens.encode("alerts", "x|y")).build()));
+        row("ListRuleConfigs", "page_token with a NUL in its cursor", IA, "page_token",
+                () -> admin.listRuleConfigs(ListRuleConfigsRequest.newBuilder().setPageToken(PageTokens.encode("rule-configs", "\u0000")).build()));
+        row("ListWebhooks", "page_token with a NUL in its cursor", IA, "page_token",
+                () -> admin.listWebhooks(dev.agentspend.proto.alerts.v1.ListWebhooksRequest.newBuilder()
+                        .setPageToken(PageTokens.encode("webhooks", "whk_\u0000")).build()));
         row("ListRuleConfigs", "scope 99 (unknown enum value)", IA, "scope",
                 () -> admin.listRuleConfigs(ListRuleConfigsRequest.newBuilder().setScopeValue(99).build()));
         row("ListRuleConfigs", "scope_id 129 chars", IA, "scope_id",

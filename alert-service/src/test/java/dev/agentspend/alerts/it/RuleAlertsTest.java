@@ -225,6 +225,44 @@ class RuleAlertsTest extends PlatformTest {
     }
 
     @Test
+    void aLoopResolvesOnceItsWindowHasPassedWhileTheFeedNeverPauses() throws Exception {
+        TestAgent a = clients.agent(), b = clients.agent();
+        List<TestAgent> busy = List.of(clients.agent(), clients.agent(), clients.agent(), clients.agent());
+        for (TestAgent x : List.of(a, b)) {
+            clients.configure(x, Rule.RULE_PAYMENT_LOOP, java.util.Map.of("window_seconds", 2L));
+        }
+        // a steady feed: entries arrive while each of the consumer's batches commits, so every batch
+        // finds the next waiting, as under production load
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ExecutorService load = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            for (int i = 0; i < 8; i++) {
+                TestAgent payer = busy.get(i % busy.size());
+                load.submit(() -> {
+                    while (!stop.get()) {
+                        clients.pay(payer, 1, "steady/load");
+                    }
+                    return null;
+                });
+            }
+            clients.payAgent(a, b, 1_000_000);
+            clients.payAgent(b, a, 1_000_000);
+            Alert fired = clients.awaitAlert(a.id(), Rule.RULE_PAYMENT_LOOP);
+            // nothing of a or b after the loop: only the sweep can see its window pass
+            Alert resolved = Await.until(Duration.ofSeconds(20), "the loop's alert to be resolved by the sweep", () -> {
+                List<Alert> found = clients.alerts(a.id(), Rule.RULE_PAYMENT_LOOP);
+                return found.size() == 1 && found.get(0).getState() == AlertState.ALERT_STATE_RESOLVED
+                        ? Optional.of(found.get(0)) : Optional.empty();
+            });
+            assertEquals(fired.getAlertId(), resolved.getAlertId());
+        } finally {
+            stop.set(true);
+            load.shutdown();
+            assertTrue(load.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
     void aChainOfAgentPaymentsIsNotALoop() {
         TestAgent a = clients.agent(), b = clients.agent(), c = clients.agent();
         clients.payAgent(a, b, 1_000_000);

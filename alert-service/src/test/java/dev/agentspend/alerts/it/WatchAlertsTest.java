@@ -94,6 +94,32 @@ class WatchAlertsTest extends PlatformTest {
         feed.disconnect();
     }
 
+    @jakarta.inject.Inject
+    dev.agentspend.alerts.store.AlertStore store;
+
+    @Test
+    void aFilteredReadSaysHowFarItLookedSoTheStreamMovesPastWhatDoesNotMatch() throws Exception {
+        TestAgent a = clients.agent(null, Clients.dailyCap(1_000_000, CapEnforcement.CAP_ENFORCEMENT_HARD), null);
+        Subscription feed = new Subscription(0, a.id(), Rule.RULE_DECLINE_BURST);
+        clients.pay(a, 900_000, "t");
+        for (int i = 0; i < 5; i++) {
+            clients.pay(a, 500_000, "t");
+        }
+        AlertEvent fired = feed.next();
+        feed.disconnect();
+        var nobody = new dev.agentspend.alerts.store.AlertStore.Filter("agt_nobody", "", Rule.RULE_UNSPECIFIED,
+                dev.agentspend.proto.alerts.v1.Severity.SEVERITY_UNSPECIFIED,
+                dev.agentspend.proto.alerts.v1.AlertState.ALERT_STATE_UNSPECIFIED);
+        var none = store.eventsAfter(0, nobody, 500).await().atMost(java.time.Duration.ofSeconds(10));
+        assertTrue(none.events().isEmpty());
+        assertTrue(none.head() >= fired.getEventId(), "read through " + none.head() + ", the event is " + fired.getEventId());
+        var mine = new dev.agentspend.alerts.store.AlertStore.Filter(a.id(), "", Rule.RULE_DECLINE_BURST,
+                dev.agentspend.proto.alerts.v1.Severity.SEVERITY_UNSPECIFIED,
+                dev.agentspend.proto.alerts.v1.AlertState.ALERT_STATE_UNSPECIFIED);
+        var page = store.eventsAfter(fired.getEventId() - 1, mine, 1).await().atMost(java.time.Duration.ofSeconds(10));
+        assertEquals(List.of(fired.getEventId()), page.events().stream().map(AlertEvent::getEventId).toList());
+    }
+
     @Test
     void resumesAfterADisconnectFromTheLastEventSeen() throws Exception {
         TestAgent a = clients.agent(null, Clients.dailyCap(1_000_000, CapEnforcement.CAP_ENFORCEMENT_HARD), null);
