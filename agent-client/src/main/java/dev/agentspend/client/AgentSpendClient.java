@@ -20,6 +20,7 @@ import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
 
@@ -49,6 +50,8 @@ import java.util.function.Function;
  *
  * <p>Each method call is one logical operation: the client generates its {@code request_id} once
  * and sends it unchanged on every retry, so a retry after a lost response is never charged twice.
+ * A call whose outcome stays unknown ({@link LedgerErrorException#transientFailure()}) leaves its
+ * key on the {@link Payment}: calling again with the same Payment object retries that payment.
  * Retries happen only on transient failures ({@link RetryPolicy#isTransient}), with bounded
  * exponential backoff. The client is thread-safe and blocking; share one per agent.
  */
@@ -70,8 +73,12 @@ public final class AgentSpendClient implements AutoCloseable {
 
     /** Pays for a tool call; returns the approved entry or throws {@link PaymentDeclinedException}. */
     public Entry pay(Payment payment) {
+        return withKeyOf(payment, requestId -> payWith(payment, requestId));
+    }
+
+    private Entry payWith(Payment payment, String requestId) {
         PayRequest.Builder request = PayRequest.newBuilder()
-                .setRequestId(requestIdOf(payment))
+                .setRequestId(requestId)
                 .setAmountMicros(payment.amountMicros)
                 .setCurrencyCode(payment.currencyCode)
                 .setTool(payment.tool)
@@ -91,8 +98,13 @@ public final class AgentSpendClient implements AutoCloseable {
      * or release the returned hold; if neither happens within {@code ttl} the ledger releases it.
      */
     public Hold hold(Payment estimate, Duration ttl) {
+        Objects.requireNonNull(ttl, "ttl");
+        return withKeyOf(estimate, requestId -> holdWith(estimate, ttl, requestId));
+    }
+
+    private Hold holdWith(Payment estimate, Duration ttl, String requestId) {
         HoldRequest.Builder request = HoldRequest.newBuilder()
-                .setRequestId(requestIdOf(estimate))
+                .setRequestId(requestId)
                 .setAmountMicros(estimate.amountMicros)
                 .setCurrencyCode(estimate.currencyCode)
                 .setTool(estimate.tool)
@@ -111,10 +123,18 @@ public final class AgentSpendClient implements AutoCloseable {
         return response.getHold();
     }
 
-    /** Charges the final amount of a hold (above the estimate only within caps and balance). */
+    /**
+     * Charges the final amount of a hold (above the estimate only within caps and balance). Declined,
+     * the hold stays open: capture less or release it.
+     */
     public Entry capture(String holdId, long finalAmountMicros) {
+        return capture(holdId, finalAmountMicros, newRequestId());
+    }
+
+    /** The same with the caller's request_id: after an unknown outcome, retry with {@link LedgerErrorException#requestId()}. */
+    public Entry capture(String holdId, long finalAmountMicros, String requestId) {
         CaptureRequest request = CaptureRequest.newBuilder()
-                .setRequestId(newRequestId())
+                .setRequestId(Objects.requireNonNull(requestId, "requestId"))
                 .setHoldId(Objects.requireNonNull(holdId, "holdId"))
                 .setAmountMicros(finalAmountMicros)
                 .build();
@@ -124,8 +144,13 @@ public final class AgentSpendClient implements AutoCloseable {
 
     /** Gives a hold back without charging it. */
     public Entry release(String holdId) {
+        return release(holdId, newRequestId());
+    }
+
+    /** The same with the caller's request_id: after an unknown outcome, retry with {@link LedgerErrorException#requestId()}. */
+    public Entry release(String holdId, String requestId) {
         ReleaseRequest request = ReleaseRequest.newBuilder()
-                .setRequestId(newRequestId())
+                .setRequestId(Objects.requireNonNull(requestId, "requestId"))
                 .setHoldId(Objects.requireNonNull(holdId, "holdId"))
                 .build();
         return call("Release", request.getRequestId(), s -> s.release(request)).getEntry();
@@ -133,8 +158,13 @@ public final class AgentSpendClient implements AutoCloseable {
 
     /** Pays another agent; the payer's caps and balance apply. */
     public Entry payAgent(String payeeAgentId, Payment payment) {
+        Objects.requireNonNull(payeeAgentId, "payeeAgentId");
+        return withKeyOf(payment, requestId -> payAgentWith(payeeAgentId, payment, requestId));
+    }
+
+    private Entry payAgentWith(String payeeAgentId, Payment payment, String requestId) {
         PayAgentRequest.Builder request = PayAgentRequest.newBuilder()
-                .setRequestId(requestIdOf(payment))
+                .setRequestId(requestId)
                 .setPayeeAgentId(Objects.requireNonNull(payeeAgentId, "payeeAgentId"))
                 .setAmountMicros(payment.amountMicros)
                 .setCurrencyCode(payment.currencyCode)
@@ -152,8 +182,13 @@ public final class AgentSpendClient implements AutoCloseable {
 
     /** Closes a task so that its cost counts in cost-per-task. */
     public Entry completeTask(String taskId, TaskOutcome outcome) {
+        return completeTask(taskId, outcome, newRequestId());
+    }
+
+    /** The same with the caller's request_id: after an unknown outcome, retry with {@link LedgerErrorException#requestId()}. */
+    public Entry completeTask(String taskId, TaskOutcome outcome, String requestId) {
         CompleteTaskRequest request = CompleteTaskRequest.newBuilder()
-                .setRequestId(newRequestId())
+                .setRequestId(Objects.requireNonNull(requestId, "requestId"))
                 .setTaskId(Objects.requireNonNull(taskId, "taskId"))
                 .setOutcome(Objects.requireNonNull(outcome, "outcome"))
                 .build();
@@ -166,16 +201,44 @@ public final class AgentSpendClient implements AutoCloseable {
         return call("GetBalance", "", s -> s.getBalance(request));
     }
 
+    /**
+     * Sends a payment with its key: the caller's, or the one a call with this Payment left with its
+     * outcome unknown, or a new one; remembers the key while the outcome stays unknown.
+     */
+    private static <T> T withKeyOf(Payment payment, Function<String, T> send) {
+        String requestId = !payment.requestId.isEmpty() ? payment.requestId
+                : !payment.unresolvedRequestId.isEmpty() ? payment.unresolvedRequestId : newRequestId();
+        try {
+            T answered = send.apply(requestId);
+            payment.unresolvedRequestId = "";
+            return answered;
+        } catch (PaymentDeclinedException declined) {
+            payment.unresolvedRequestId = "";
+            throw declined;
+        } catch (LedgerErrorException failed) {
+            payment.unresolvedRequestId = failed.transientFailure() ? requestId : "";
+            throw failed;
+        }
+    }
+
     private <T> T call(String method, String requestId, Function<LedgerServiceGrpc.LedgerServiceBlockingStub, T> rpc) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return rpc.apply(stub.withDeadlineAfter(retryPolicy.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
-                boolean transientFailure = RetryPolicy.isTransient(e.getStatus().getCode());
-                if (!transientFailure || attempt >= retryPolicy.maxAttempts()) {
-                    throw new LedgerErrorException(method, e, attempt, transientFailure, requestId);
+                Status.Code code = e.getStatus().getCode();
+                // the ledger answers a repeated request_id from its record before it checks anything,
+                // so a refusal says no attempt was applied; anything else leaves the outcome unknown
+                boolean outcomeUnknown = !RetryPolicy.isDefiniteRefusal(code);
+                if (!RetryPolicy.isTransient(code) || attempt >= retryPolicy.maxAttempts()) {
+                    throw new LedgerErrorException(method, e, attempt, outcomeUnknown, requestId);
                 }
-                pause(retryPolicy.backoffMillis(attempt));
+                try {
+                    pause(retryPolicy.backoffMillis(attempt));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new LedgerErrorException(method, e, attempt, requestId, interrupted);
+                }
             }
         }
     }
@@ -185,10 +248,6 @@ public final class AgentSpendClient implements AutoCloseable {
             throw new PaymentDeclinedException(entry);
         }
         return entry;
-    }
-
-    private static String requestIdOf(Payment payment) {
-        return payment.requestId.isEmpty() ? newRequestId() : payment.requestId;
     }
 
     private static String newRequestId() {
@@ -201,13 +260,12 @@ public final class AgentSpendClient implements AutoCloseable {
 
     // The client is blocking by design (an agent waits for the authorization before calling the
     // tool), so the backoff pause blocks the calling thread and nothing else.
-    private static void pause(long millis) {
-        try {
-            TimeUnit.MILLISECONDS.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while backing off before a retry", e);
+    private static void pause(long millis) throws InterruptedException {
+        // a pause drawn as 0 ms would not look at the flag
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
         }
+        TimeUnit.MILLISECONDS.sleep(millis);
     }
 
     @Override

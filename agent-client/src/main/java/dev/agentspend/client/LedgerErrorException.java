@@ -5,11 +5,11 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 
 /**
- * A call failed: the request was refused (INVALID_ARGUMENT, PERMISSION_DENIED, ...) or the ledger
- * stayed unreachable through every retry. {@link #transientFailure()} tells which: after a
- * transient failure the outcome is unknown, and repeating the same logical call (the client reuses
- * its request_id only within one method call) may be charged once more — use
- * {@link AgentSpendClient#pay(Payment)} with an explicit {@code requestId} to retry safely later.
+ * A call failed: the request was refused (INVALID_ARGUMENT, PERMISSION_DENIED, ...) or its outcome
+ * is unknown (the ledger stayed unreachable through every retry, or an attempt timed out or broke
+ * off after the ledger may have applied it). {@link #transientFailure()} tells which. After an
+ * unknown outcome, retry with the same request_id: the same {@link Payment} object does (the client
+ * keeps its key until a definite answer), or pass {@link #requestId()} to the methods that take one.
  */
 public final class LedgerErrorException extends AgentSpendException {
     private final Status.Code code;
@@ -31,6 +31,20 @@ public final class LedgerErrorException extends AgentSpendException {
         this.requestId = requestId;
     }
 
+    /** The calling thread was interrupted while backing off before a retry: the outcome is unknown. */
+    LedgerErrorException(String method, StatusRuntimeException last, int attempts, String requestId,
+                         InterruptedException interrupted) {
+        super(method + " interrupted while backing off after " + attempts + (attempts == 1 ? " attempt" : " attempts")
+                + " (the last " + last.getStatus().getCode() + "; request_id " + requestId
+                + "): retry with that request_id to be charged at most once", last);
+        addSuppressed(interrupted);
+        this.code = last.getStatus().getCode();
+        this.reason = reasonOf(last);
+        this.attempts = attempts;
+        this.transientFailure = true;
+        this.requestId = requestId;
+    }
+
     public Status.Code code() {
         return code;
     }
@@ -44,7 +58,11 @@ public final class LedgerErrorException extends AgentSpendException {
         return attempts;
     }
 
-    /** True when the ledger could not be reached or answered: the outcome is unknown. */
+    /**
+     * True when the outcome is unknown: some attempt may have been applied (it timed out, its
+     * connection broke, it failed inside the ledger) and no later attempt said otherwise. False
+     * only when the ledger refused the request as it stands and no attempt before may have applied it.
+     */
     public boolean transientFailure() {
         return transientFailure;
     }

@@ -17,6 +17,12 @@ public final class Payment {
     String callId = "";
     int attempt;
     String requestId = "";
+    /**
+     * The key the client gave this payment when a call with it ended with its outcome unknown: the
+     * next call with the same Payment is the retry of that payment, with the same key. Cleared once
+     * a call has a definite answer, so a Payment sent again after that is a new payment.
+     */
+    String unresolvedRequestId = "";
     Instant occurredTime;
     final Map<String, String> labels = new LinkedHashMap<>();
 
@@ -52,8 +58,12 @@ public final class Payment {
     }
 
     /**
-     * The idempotency key. Leave it unset and the client makes one per {@code pay} call and reuses
-     * it on its own retries; set it to carry idempotency across process restarts.
+     * The idempotency key. Leave it unset and the client makes one per payment: it reuses it on its
+     * own retries, and also on the next call with this same Payment object when a call ended with
+     * its outcome unknown ({@link LedgerErrorException#transientFailure()}), so retrying
+     * {@code pay(p)} yourself is charged at most once; after a definite answer (approved, declined or
+     * refused) the next call with it is a new payment. Set it to carry idempotency across process
+     * restarts. Not thread-safe: one Payment per logical payment, used by one thread at a time.
      */
     public Payment requestId(String requestId) {
         this.requestId = Objects.requireNonNull(requestId, "requestId");

@@ -5,7 +5,9 @@ import dev.agentspend.proto.ledger.v1.DeclineReason;
 import dev.agentspend.proto.ledger.v1.Entry;
 
 /**
- * The ledger declined: nothing was charged or reserved. The decline is recorded in the ledger
+ * The ledger declined: nothing was charged, and nothing new reserved. A declined capture leaves
+ * its hold open ({@code entry().getHoldId()}): capture less or release it, or it stays reserved
+ * against caps and balance until it expires. The decline is recorded in the ledger
  * like any payment. Retrying the same call will not help unless the reason goes away (a window
  * rolls over, the agent is topped up or reinstated). A payment with an explicit request_id is
  * answered with its first decline again, except POLICY_UNAVAILABLE (the ledger could not decide):

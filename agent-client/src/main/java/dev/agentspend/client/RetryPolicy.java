@@ -24,11 +24,14 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
         if (maxAttempts < 1 || maxAttempts > 10) {
             throw new IllegalArgumentException("maxAttempts must be 1..10, was " + maxAttempts);
         }
-        if (initialBackoff.isNegative() || initialBackoff.isZero() || maxBackoff.compareTo(initialBackoff) < 0) {
-            throw new IllegalArgumentException("backoff must be positive with maxBackoff >= initialBackoff");
+        // whole milliseconds: a pause or deadline is applied in milliseconds, and one under a
+        // millisecond would become no pause at all, or a deadline every attempt misses
+        if (initialBackoff.toMillis() < 1 || maxBackoff.compareTo(initialBackoff) < 0) {
+            throw new IllegalArgumentException("backoff must be at least 1 ms with maxBackoff >= initialBackoff, was "
+                    + initialBackoff + " and " + maxBackoff);
         }
-        if (attemptTimeout.isNegative() || attemptTimeout.isZero()) {
-            throw new IllegalArgumentException("attemptTimeout must be positive");
+        if (attemptTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("attemptTimeout must be at least 1 ms, was " + attemptTimeout);
         }
     }
 
@@ -41,6 +44,20 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
                 || code == Status.Code.DEADLINE_EXCEEDED
                 || code == Status.Code.RESOURCE_EXHAUSTED
                 || code == Status.Code.ABORTED;
+    }
+
+    /**
+     * Answers after which the request was certainly not applied: the ledger refused it as it
+     * stands. After any other failure (a timeout, a lost connection, an internal error, an
+     * interrupted call) it may have been applied, and only a retry with the same request_id can
+     * tell.
+     */
+    public static boolean isDefiniteRefusal(Status.Code code) {
+        return switch (code) {
+            case INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, FAILED_PRECONDITION, ALREADY_EXISTS,
+                 NOT_FOUND, OUT_OF_RANGE, UNIMPLEMENTED -> true;
+            default -> false;
+        };
     }
 
     /** The pause before retry number {@code retry} (1-based): uniform in [0, min(max, initial * 2^(retry-1))]. */

@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -174,13 +175,105 @@ class AgentSpendClientTest {
         }
     }
 
+    @Test
+    void theSamePaymentPaidAgainAfterAnUnknownOutcomeIsChargedOnceAndAfterAnAnswerIsANewPayment() {
+        CreateAgentResponse agent = stack.fundedAgent("client-again", 1_000_000, 5_000_000);
+        // every attempt of the first call reaches the ledger (which commits it) and its answer is lost
+        LoseFirstPayResponse loseAll = new LoseFirstPayResponse(FAST_RETRIES.maxAttempts(), Status.UNAVAILABLE);
+        try (AgentSpendClient client = clientFor(agent.getApiKeySecret(), loseAll)) {
+            awaitKnownToLedger(client);
+            Payment p = Payment.of(3_000, "USD", "search/web").task("t-again");
+
+            LedgerErrorException lost = assertThrows(LedgerErrorException.class, () -> client.pay(p));
+            assertTrue(lost.transientFailure());
+            Entry paid = client.pay(p); // the agent's own retry, with the same Payment
+            assertEquals(FAST_RETRIES.maxAttempts() + 1, loseAll.requestIds.size());
+            assertEquals(1, loseAll.requestIds.stream().distinct().count(), "one key for every attempt and the retry");
+            assertEquals(lost.requestId(), loseAll.requestIds.get(0));
+            assertEquals(1, entriesOfTask(agent, "t-again").size(), "charged once");
+
+            // answered: the same object paid again is a new payment
+            Entry second = client.pay(p);
+            assertFalse(second.getEntryId().equals(paid.getEntryId()));
+            assertEquals(2, entriesOfTask(agent, "t-again").size());
+            assertEquals(5_000_000 - 6_000, client.balance().getBalanceMicros());
+        }
+    }
+
+    @Test
+    void anInternalErrorAfterTheLedgerMayHaveAppliedTheCallIsAnUnknownOutcome() {
+        CreateAgentResponse agent = stack.fundedAgent("client-internal", 1_000_000, 5_000_000);
+        LoseFirstPayResponse internal = new LoseFirstPayResponse(1, Status.INTERNAL);
+        try (AgentSpendClient client = clientFor(agent.getApiKeySecret(), internal)) {
+            awaitKnownToLedger(client);
+            LedgerErrorException e = assertThrows(LedgerErrorException.class,
+                    () -> client.pay(Payment.of(2_000, "USD", "search/web").task("t-internal")));
+            assertEquals(Status.Code.INTERNAL, e.code());
+            assertEquals(1, e.attempts(), "INTERNAL is not retried by the client");
+            assertTrue(e.transientFailure(), "the ledger had committed it: the outcome is unknown, not refused");
+            assertEquals(1, entriesOfTask(agent, "t-internal").size());
+        }
+    }
+
+    @Test
+    void anInterruptedCallEndsWithItsRequestIdAsAnUnknownOutcomeAndTheFlagKept() throws Exception {
+        int nothingListens = dev.agentspend.platform.ServiceProcess.freePort();
+        RetryPolicy slow = new RetryPolicy(4, Duration.ofSeconds(20), Duration.ofSeconds(20), Duration.ofSeconds(5));
+        try (AgentSpendClient client = AgentSpendClient.builder()
+                .target("localhost:" + nothingListens).plaintext()
+                .apiKey("as_key_aaaaaaaaaaaaaaaa_" + "A".repeat(43)).retryPolicy(slow).build()) {
+            java.util.concurrent.CompletableFuture<Object> outcome = new java.util.concurrent.CompletableFuture<>();
+            Thread agent = new Thread(() -> {
+                try {
+                    outcome.complete(client.pay(Payment.of(5, "USD", "openai/chat.completions")));
+                } catch (RuntimeException e) {
+                    outcome.complete(List.of(e, Thread.currentThread().isInterrupted()));
+                }
+            });
+            agent.start();
+            // the first attempt is refused at once; the call then backs off (for up to 20 s, nearly
+            // always more than this second), or is in its next attempt: interrupted either way
+            Thread.sleep(1_000);
+            agent.interrupt();
+            List<?> ended = (List<?>) outcome.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            LedgerErrorException e = assertInstanceOf(LedgerErrorException.class, ended.get(0));
+            assertEquals(Boolean.TRUE, ended.get(1), "the interrupt is kept for the caller");
+            assertTrue(e.transientFailure(), "an attempt may have been applied");
+            assertFalse(e.requestId().isEmpty());
+        }
+    }
+
+    @Test
+    void aRetryPolicyUnderAMillisecondIsRefused() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new RetryPolicy(3, Duration.ofNanos(500_000), Duration.ofSeconds(1), Duration.ofSeconds(1)));
+        assertThrows(IllegalArgumentException.class,
+                () -> new RetryPolicy(3, Duration.ofMillis(1), Duration.ofSeconds(1), Duration.ofNanos(999_999)));
+    }
+
+    private static List<Entry> entriesOfTask(CreateAgentResponse agent, String taskId) {
+        return stack.ledgerAdmin().listEntries(ListEntriesRequest.newBuilder()
+                .setAgentId(agent.getAgent().getId()).setTaskId(taskId).build()).getEntriesList();
+    }
+
     /**
-     * Lets the first Pay reach the real ledger (which commits it) and then loses its response, as
-     * a dropped connection would; records the request_id of every Pay sent.
+     * Lets the first Pays reach the real ledger (which commits them) and then loses their responses,
+     * closing them with another status, as a dropped connection (UNAVAILABLE) or a failure after the
+     * commit would; records the request_id of every Pay sent.
      */
     private static final class LoseFirstPayResponse implements ClientInterceptor {
         final List<String> requestIds = new CopyOnWriteArrayList<>();
-        private final AtomicInteger toLose = new AtomicInteger(1);
+        private final AtomicInteger toLose;
+        private final Status closeWith;
+
+        LoseFirstPayResponse() {
+            this(1, Status.UNAVAILABLE);
+        }
+
+        LoseFirstPayResponse(int count, Status closeWith) {
+            this.toLose = new AtomicInteger(count);
+            this.closeWith = closeWith;
+        }
 
         @Override
         public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
@@ -210,7 +303,7 @@ class AgentSpendClientTest {
 
                         @Override
                         public void onClose(Status status, Metadata trailers) {
-                            super.onClose(Status.UNAVAILABLE.withDescription("response lost in transit (test)"), trailers);
+                            super.onClose(closeWith.withDescription("response lost in transit (test)"), trailers);
                         }
                     }, headers);
                 }

@@ -372,6 +372,31 @@ public final class FleetSimulator {
                 .retryPolicy(RetryPolicy.DEFAULT).build();
     }
 
+    /**
+     * Holds an estimate and captures the final amount; counts the outcome. A declined capture leaves
+     * its hold open, so it is released. Returns false when declined.
+     */
+    private boolean holdAndCapture(AgentSpendClient c, SimAgent a, Payment estimate, long finalMicros) {
+        Hold h;
+        try {
+            h = c.hold(estimate, Duration.ofMinutes(5));
+        } catch (PaymentDeclinedException d) {
+            seen(d.entry());
+            outcome.declined(a, d.reason());
+            return false;
+        }
+        try {
+            seen(c.capture(h.getHoldId(), finalMicros));
+        } catch (PaymentDeclinedException d) {
+            seen(d.entry());
+            outcome.declined(a, d.reason());
+            seen(c.release(h.getHoldId()));
+            return false;
+        }
+        outcome.approved(a);
+        return true;
+    }
+
     /** Pays; counts the outcome; returns the decline reason or null when approved. */
     private DeclineReason pay(AgentSpendClient c, SimAgent a, Payment p) {
         try {
@@ -443,17 +468,23 @@ public final class FleetSimulator {
                     Payment p = Payment.of(STEADY_CALL_MICROS, USD, tool).task(taskId).call(taskId + "-" + call, 1);
                     if (usesHolds && call == 0) {
                         // cost known only afterwards: hold an estimate, capture the final amount
-                        Hold h = c.hold(Payment.of(10_000, USD, tool).task(taskId).call(taskId + "-" + call, 1),
-                                Duration.ofMinutes(5));
-                        seen(c.capture(h.getHoldId(), STEADY_CALL_MICROS));
-                        outcome.approved(a);
+                        if (!holdAndCapture(c, a, Payment.of(10_000, USD, tool).task(taskId).call(taskId + "-" + call, 1),
+                                STEADY_CALL_MICROS)) {
+                            return;
+                        }
                     } else if (pay(c, a, p) != null) {
                         return;
                     }
                     spent += STEADY_CALL_MICROS;
                 }
                 if (delegates && task % 3 == 0) {
-                    seen(c.payAgent(translator.id(), Payment.of(2_000, USD, "agent/translate").task(taskId)));
+                    try {
+                        seen(c.payAgent(translator.id(), Payment.of(2_000, USD, "agent/translate").task(taskId)));
+                    } catch (PaymentDeclinedException d) {
+                        seen(d.entry());
+                        outcome.declined(a, d.reason());
+                        return;
+                    }
                     outcome.approved(a);
                     spent += 2_000;
                 }
