@@ -29,7 +29,14 @@ public sealed interface AlertChange {
     record Refreshed(OpenAlert alert) implements AlertChange {
     }
 
-    /** An open alert's condition cleared. */
-    record Resolved(OpenAlert alert, Instant at) implements AlertChange {
+    /**
+     * An open alert's condition cleared. {@code sweptAt}: when a sweep resolved it, the time the
+     * sweep judged it at (an entry recorded before it must not fire the alert again); null when an
+     * entry of the agent resolved it.
+     */
+    record Resolved(OpenAlert alert, Instant at, Instant sweptAt) implements AlertChange {
+        public Resolved(OpenAlert alert, Instant at) {
+            this(alert, at, null);
+        }
     }
 }

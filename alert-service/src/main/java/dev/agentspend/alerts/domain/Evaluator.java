@@ -44,11 +44,13 @@ public final class Evaluator {
      * yet (one that waited for its agent's lock, or the backlog after a restart) is judged at its own,
      * earlier time, where the condition may still hold; the resolved alert was open then and covers
      * it, so it must not fire a second alert (with SUSPEND, a second suspension of an agent a person
-     * may have reinstated). In memory only, and bounded: {@link #SWEPT_KEYS_MAX}, for {@link #SWEPT_KEEP}.
+     * may have reinstated). Bounded: {@link #SWEPT_KEYS_MAX}, for {@link #SWEPT_KEEP}; stored with the
+     * resolution ({@link AlertChange.Resolved#sweptAt}) and given back by {@link #restore}, so a
+     * process restart or another replica taking over remembers it too.
      */
     private final Map<String, Instant> sweptResolved = new LinkedHashMap<>();
     static final int SWEPT_KEYS_MAX = 100_000;
-    static final java.time.Duration SWEPT_KEEP = java.time.Duration.ofDays(1);
+    public static final java.time.Duration SWEPT_KEEP = java.time.Duration.ofDays(1);
     /**
      * The dedupe keys of each agent's own open alerts (one agent, not a loop), in the order they
      * opened: reconciling an agent's findings looks at its alerts, not at the whole fleet's.
@@ -72,6 +74,15 @@ public final class Evaluator {
 
     /** Restores persisted state (at start, or after a failed transaction). */
     public void restore(Collection<AgentState> states, PaymentGraph g, Collection<OpenAlert> alerts) {
+        restore(states, g, alerts, Map.of());
+    }
+
+    /** The same with what sweeps resolved: dedupe key to the time the sweep judged it at. */
+    public void restore(Collection<AgentState> states, PaymentGraph g, Collection<OpenAlert> alerts,
+                        Map<String, Instant> swept) {
+        sweptResolved.clear();
+        swept.entrySet().stream().sorted(Map.Entry.comparingByValue())
+                .forEach(e -> resolvedBySweep(e.getKey(), e.getValue()));
         agents.clear();
         open.clear();
         openByAgent.clear();
@@ -142,7 +153,7 @@ public final class Evaluator {
                 long minEdge = a.evidence().measure("min_edge_micros");
                 if (!graph.stillCycles(a.agentIds(), wallNow.minusSeconds(window), minEdge)) {
                     removeOpen(a.dedupeKey());
-                    changes.add(new AlertChange.Resolved(a, wallNow));
+                    changes.add(new AlertChange.Resolved(a, wallNow, wallNow));
                     resolvedBySweep(a.dedupeKey(), wallNow);
                 }
             } else {
@@ -192,7 +203,8 @@ public final class Evaluator {
         }
         for (String key : List.copyOf(own)) {
             if (!holding.contains(key)) {
-                changes.add(new AlertChange.Resolved(removeOpen(key), wallNow));
+                // mayFire is false only in a sweep
+                changes.add(new AlertChange.Resolved(removeOpen(key), wallNow, mayFire ? null : judgedAt));
                 if (!mayFire) {
                     resolvedBySweep(key, judgedAt);
                 }

@@ -199,7 +199,7 @@ public class LedgerConsumer {
         }
         int gen = ++generation;
         lockConnection = db;
-        evaluator.restore(loaded.states(), loaded.graph(), loaded.openAlerts());
+        evaluator.restore(loaded.states(), loaded.graph(), loaded.openAlerts(), loaded.swept());
         committedPosition.set(loaded.position());
         clearQueue();
         leader = true;

@@ -3,6 +3,7 @@ package dev.agentspend.alerts.store;
 import dev.agentspend.alerts.domain.AgentChanges;
 import dev.agentspend.alerts.domain.AgentState;
 import dev.agentspend.alerts.domain.AlertChange;
+import dev.agentspend.alerts.domain.Evaluator;
 import dev.agentspend.alerts.domain.GraphChanges;
 import dev.agentspend.alerts.domain.OpenAlert;
 import dev.agentspend.alerts.domain.PaymentGraph;
@@ -46,7 +47,9 @@ public final class ConsumerStore {
     private ConsumerStore() {
     }
 
-    public record Loaded(long position, PaymentGraph graph, List<AgentState> states, List<OpenAlert> openAlerts) {
+    /** {@code swept}: what sweeps resolved in the last day, by dedupe key, and when they judged it. */
+    public record Loaded(long position, PaymentGraph graph, List<AgentState> states, List<OpenAlert> openAlerts,
+                         Map<String, Instant> swept) {
     }
 
     /** Thrown when the stored position is not the one this consumer expected: someone else evaluated. */
@@ -86,13 +89,25 @@ public final class ConsumerStore {
                     long position = head.iterator().next().getLong("position");
                     return loadGraph(db).chain(graph -> loadAgents(db, format).chain(states -> db.query("select "
                                     + AlertRecords.COLUMNS + " from alerts where state <> 'RESOLVED'").execute()
-                            .map(alertRows -> {
+                            .chain(alertRows -> {
                                 List<OpenAlert> open = new ArrayList<>();
                                 for (Row r : alertRows) {
                                     open.add(AlertRecords.openFromRow(r));
                                 }
-                                return new Loaded(position, graph, states, open);
+                                return loadSwept(db).map(swept -> new Loaded(position, graph, states, open, swept));
                             })));
+                });
+    }
+
+    private static Uni<Map<String, Instant>> loadSwept(SqlConnection db) {
+        return db.preparedQuery("select dedupe_key, judged_at from sweep_resolutions where judged_at > $1")
+                .execute(Tuple.of(AlertRecords.odt(Instant.now().minus(Evaluator.SWEPT_KEEP))))
+                .map(rows -> {
+                    Map<String, Instant> swept = new HashMap<>();
+                    for (Row r : rows) {
+                        swept.put(r.getString("dedupe_key"), r.getOffsetDateTime("judged_at").toInstant());
+                    }
+                    return swept;
                 });
     }
 
@@ -293,6 +308,11 @@ public final class ConsumerStore {
                         .execute(Tuple.of(r.alert().alertId(), AlertRecords.odt(r.alert().lastSeen()),
                                 Json.write(r.alert().evidence()))));
             } else if (c instanceof AlertChange.Resolved res) {
+                if (res.sweptAt() != null) {
+                    steps.add(() -> db.preparedQuery("insert into sweep_resolutions (dedupe_key, judged_at) values ($1, $2) "
+                                    + "on conflict (dedupe_key) do update set judged_at = greatest(sweep_resolutions.judged_at, excluded.judged_at)")
+                            .execute(Tuple.of(res.alert().dedupeKey(), AlertRecords.odt(res.sweptAt()))));
+                }
                 steps.add(() -> db.preparedQuery("update alerts set state = 'RESOLVED', resolve_time = $2, "
                                 + "last_seen_time = $3, evidence = $4::text::jsonb where alert_id = $1 and state <> 'RESOLVED' returning "
                                 + AlertRecords.COLUMNS)
@@ -304,6 +324,9 @@ public final class ConsumerStore {
                                 : Uni.createFrom().voidItem()));
             }
         }
+        changes.stream().filter(c -> c instanceof AlertChange.Resolved r && r.sweptAt() != null).findFirst()
+                .ifPresent(c -> steps.add(() -> db.preparedQuery("delete from sweep_resolutions where judged_at < $1")
+                        .execute(Tuple.of(AlertRecords.odt(((AlertChange.Resolved) c).sweptAt().minus(Evaluator.SWEPT_KEEP))))));
         return Sql.inOrder(steps);
     }
 

@@ -127,6 +127,40 @@ class EvaluatorTest {
     }
 
     @Test
+    void whatASweepResolvedIsStoredWithTheResolutionAndCoversLateEntriesAfterARestore() {
+        Evaluator ev = new Evaluator(1);
+        RuleConfigSet configs = RuleConfigSet.defaults();
+        LedgerEvent[] burst = new LedgerEvent[5];
+        for (int i = 0; i < 5; i++) {
+            burst[i] = decline("a", "CAP_EXCEEDED", T0.plusSeconds(i));
+        }
+        run(ev, Map.of(), configs, burst);
+        Instant swept = T0.plusSeconds(301);
+        AlertChange.Resolved resolved = assertInstanceOf(AlertChange.Resolved.class,
+                ev.sweep(swept, Map.<String, AgentPolicy>of()::get, configs).get(0));
+        assertEquals(swept, resolved.sweptAt(), "what the store writes beside the resolution");
+
+        // another process takes over from the stored state: what was swept comes back with it
+        Evaluator fresh = new Evaluator(1);
+        fresh.restore(List.of(ev.agent("a")), ev.graph(), List.copyOf(ev.openAlerts()),
+                Map.of(resolved.alert().dedupeKey(), resolved.sweptAt()));
+        List<AlertChange> late = run(fresh, Map.of(), configs, decline("a", "CAP_EXCEEDED", T0.plusSeconds(299)));
+        assertTrue(late.stream().noneMatch(c -> c instanceof AlertChange.Fired), late.toString());
+        // without it (what a restart forgot before), the same entry fired the alert a second time
+        Evaluator forgetful = new Evaluator(1);
+        forgetful.restore(List.of(ev.agent("a")), ev.graph(), List.copyOf(ev.openAlerts()));
+        assertTrue(run(forgetful, Map.of(), configs, decline("a", "CAP_EXCEEDED", T0.plusSeconds(299))).stream()
+                .anyMatch(c -> c instanceof AlertChange.Fired));
+        // an entry resolves an alert with no sweep time
+        for (int i = 0; i < 5; i++) {
+            run(fresh, Map.of(), configs, decline("a", "CAP_EXCEEDED", swept.plusSeconds(10 + i)));
+        }
+        AlertChange.Resolved byEntry = run(fresh, Map.of(), configs, spend("a", 1, "t", swept.plusSeconds(400))).stream()
+                .filter(c -> c instanceof AlertChange.Resolved).map(c -> (AlertChange.Resolved) c).findFirst().orElseThrow();
+        assertNull(byEntry.sweptAt());
+    }
+
+    @Test
     void aLoopSuspendsEachOfItsAgentsByThatAgentsOwnSetting() {
         // b has the loop rule set to NOTIFY for itself; a and c keep the default SUSPEND
         RuleConfigSet configs = new RuleConfigSet(Map.of(

@@ -84,6 +84,11 @@ class WatchAlertsTest extends PlatformTest {
         assertEquals(fired.getAlert().getAlertId(), resolved.getAlert().getAlertId());
         assertEquals(dev.agentspend.proto.alerts.v1.AlertState.ALERT_STATE_RESOLVED, resolved.getAlert().getState());
         assertTrue(resolved.getAlert().hasResolveTime());
+        // what the sweep resolved is stored with it, for a consumer that starts after this one
+        io.vertx.mutiny.sqlclient.RowSet<io.vertx.mutiny.sqlclient.Row> swept = pool.preparedQuery(
+                        "select s.judged_at from sweep_resolutions s join alerts a on a.dedupe_key = s.dedupe_key where a.alert_id = $1")
+                .execute(io.vertx.mutiny.sqlclient.Tuple.of(fired.getAlert().getAlertId())).await().atMost(java.time.Duration.ofSeconds(10));
+        assertEquals(1, swept.size(), "the sweep's resolution is stored");
         // the condition comes back: a new alert, not the old one reopened
         for (int i = 0; i < 5; i++) {
             clients.pay(a, 500_000, "t");
@@ -96,6 +101,9 @@ class WatchAlertsTest extends PlatformTest {
 
     @jakarta.inject.Inject
     dev.agentspend.alerts.store.AlertStore store;
+
+    @jakarta.inject.Inject
+    io.vertx.mutiny.sqlclient.Pool pool;
 
     @Test
     void aFilteredReadSaysHowFarItLookedSoTheStreamMovesPastWhatDoesNotMatch() throws Exception {
