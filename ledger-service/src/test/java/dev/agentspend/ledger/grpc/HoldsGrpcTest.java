@@ -206,8 +206,7 @@ class HoldsGrpcTest {
         assertEquals(placedIn, refused.getTeamId());
         Entry captured = x.ledger().capture(capture(holdId, 900_000)).getEntry();
         assertEquals(EventType.EVENT_TYPE_HOLD_CAPTURED, captured.getEventType());
-        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
-        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+        assertLedgerConsistent();
     }
 
     @Test
@@ -231,8 +230,7 @@ class HoldsGrpcTest {
                 Fixture.queryLong("SELECT COUNT(*) FROM ledger.holds WHERE hold_id = ? AND status = 4", holdId) == 1);
         assertEquals(Decision.DECISION_APPROVED, y.ledger().pay(pay(5_000_000).build()).getEntry().getDecision());
         assertEquals(Decision.DECISION_DECLINED, y.ledger().pay(pay(1).build()).getEntry().getDecision());
-        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
-        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+        assertLedgerConsistent();
     }
 
     @Test
@@ -264,8 +262,7 @@ class HoldsGrpcTest {
         }
         assertEquals(5_000_000, Fixture.queryLong("SELECT COALESCE(SUM(amount_micros), 0) FROM ledger.entries "
                 + "WHERE team_id = ? AND event_type IN (1, 5)", team), "spent by the team");
-        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
-        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+        assertLedgerConsistent();
     }
 
     @Test
@@ -338,11 +335,15 @@ class HoldsGrpcTest {
         }
     }
 
+    private static void assertLedgerConsistent() {
+        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
+        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+    }
+
     private static void assertTeamWithinItsCap(String team, long capMicros) {
         long spent = Fixture.queryLong("SELECT COALESCE(SUM(spend_micros), 0) FROM ledger.entries WHERE team_id = ?", team);
         assertTrue(spent <= capMicros, "the team spent " + spent + " against a HARD cap of " + capMicros);
-        var verify = Fixture.admin().verifyLedger(dev.agentspend.proto.ledger.v1.VerifyLedgerRequest.getDefaultInstance());
-        assertTrue(verify.getConsistent(), verify.getViolationsList().toString());
+        assertLedgerConsistent();
     }
 
     @Test
