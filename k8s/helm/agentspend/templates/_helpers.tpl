@@ -141,12 +141,35 @@ Database URLs.
 {{- end }}
 {{- end }}
 
+{{/*
+The reactive client's URL: database.reactiveUrl, or the JDBC URL without "jdbc:" and with only its
+sslmode parameter. The reactive client sends any other parameter to PostgreSQL as a setting of the
+session (sslrootcert, ApplicationName, currentSchema ...), which refuses the connection.
+*/}}
 {{- define "agentspend.reactiveUrl" -}}
 {{- if .Values.database.reactiveUrl }}
 {{- .Values.database.reactiveUrl }}
 {{- else }}
-{{- trimPrefix "jdbc:" (include "agentspend.jdbcUrl" .) }}
+{{- $parts := splitn "?" 2 (trimPrefix "jdbc:" (include "agentspend.jdbcUrl" .)) }}
+{{- $kept := list }}
+{{- range splitList "&" (default "" $parts._1) }}
+{{- if hasPrefix "sslmode=" . }}{{ $kept = append $kept . }}{{ end }}
 {{- end }}
+{{- $parts._0 }}{{ if $kept }}?{{ join "&" $kept }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The sslmode the reactive client is given when the chart builds its URL (empty with a
+database.reactiveUrl, which decides verification itself).
+*/}}
+{{- define "agentspend.reactiveSslmode" -}}
+{{- if .Values.database.reactiveUrl -}}
+{{- else if .Values.database.jdbcUrl -}}
+{{- trimPrefix "sslmode=" (trimPrefix "&" (trimPrefix "?" (regexFind "[?&]sslmode=[^&]*" .Values.database.jdbcUrl))) -}}
+{{- else -}}
+{{- .Values.database.sslmode -}}
+{{- end -}}
 {{- end }}
 
 {{/*

@@ -162,6 +162,25 @@ class ChartTest {
     }
 
     @Test
+    void theStartupProbeWaitsAsLongAsStartupTimeoutSays() {
+        assertEquals(60, startupFailures(Chart.render(t -> t), "agentspend-ledger"), "5m by default, probed every 5 s");
+        String longer = Chart.render(t -> t.set("startupTimeout", "120m"));
+        for (String d : List.of("agentspend-identity", "agentspend-ledger", "agentspend-analytics", "agentspend-alerts")) {
+            assertEquals(1_440, startupFailures(longer, d), d);
+        }
+        assertEquals(3, startupFailures(Chart.render(t -> t.set("startupTimeout", "11s")), "agentspend-ledger"), "rounded up");
+        assertThrows(Exception.class, () -> Chart.render(t -> t.set("startupTimeout", "")), "a startup bound is required");
+        assertThrows(Exception.class, () -> Chart.render(t -> t.set("startupTimeout", "2h")), "the schema's units");
+    }
+
+    private static int startupFailures(String rendered, String name) {
+        Deployment d = deployment(KubernetesObjects.parse(rendered), name);
+        var probe = d.getSpec().getTemplate().getSpec().getContainers().get(0).getStartupProbe();
+        assertEquals(5, probe.getPeriodSeconds());
+        return probe.getFailureThreshold();
+    }
+
+    @Test
     void aGracePeriodShorterThanTheShutdownDelayAndTimeoutIsRefused() {
         Map<String, EnvVar> defaults = env(deployment(KubernetesObjects.parse(Chart.render(t -> t)), "agentspend-ledger"));
         assertEquals("5s", defaults.get("QUARKUS_SHUTDOWN_DELAY").getValue());
@@ -221,6 +240,21 @@ class ChartTest {
             assertEquals("pass", env.get("QUARKUS_DATASOURCE_PASSWORD").getValueFrom().getSecretKeyRef().getKey());
             assertEquals("spend-tokens", env.get("AGENTSPEND_ADMIN_TOKEN").getValueFrom().getSecretKeyRef().getName());
         }
+    }
+
+    @Test
+    void aReactiveUrlBuiltFromAJdbcUrlKeepsOnlyItsSslmode() {
+        Map<String, EnvVar> env = env(deployment(KubernetesObjects.parse(Chart.render(t -> t.set("database.jdbcUrl",
+                "jdbc:postgresql://db.example.com:5432/spend?ApplicationName=x&sslmode=require&sslrootcert=/etc/ca.crt"))),
+                "agentspend-ledger"));
+        assertEquals("postgresql://db.example.com:5432/spend?sslmode=require", env.get("QUARKUS_DATASOURCE_REACTIVE_URL").getValue(),
+                "PostgreSQL refuses a session setting it does not know");
+        assertEquals("true", env.get("QUARKUS_DATASOURCE_REACTIVE_TRUST_ALL").getValue(), "require: encrypted, not verified");
+
+        Map<String, EnvVar> plain = env(deployment(KubernetesObjects.parse(Chart.render(t -> t.set("database.jdbcUrl",
+                "jdbc:postgresql://db.example.com:5432/spend?currentSchema=x"))), "agentspend-ledger"));
+        assertEquals("postgresql://db.example.com:5432/spend", plain.get("QUARKUS_DATASOURCE_REACTIVE_URL").getValue());
+        assertNull(plain.get("QUARKUS_DATASOURCE_REACTIVE_TRUST_ALL"));
     }
 
     @Test

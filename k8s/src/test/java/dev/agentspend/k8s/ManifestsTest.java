@@ -26,7 +26,8 @@ class ManifestsTest {
             #
             # Before applying: kubectl create namespace agentspend, then create the Secrets
             # agentspend-database (keys username, password) and agentspend-credentials (keys
-            # admin-token, service-token); see README.md, "Deploying on Kubernetes".
+            # admin-token, service-token, webhook-key: openssl rand -base64 32); see README.md,
+            # "Deploying on Kubernetes".
             """;
 
     static String expected() {
@@ -50,6 +51,20 @@ class ManifestsTest {
         String actual = Files.readString(Chart.MANIFESTS);
         assertEquals(expected, actual, "k8s/manifests/agentspend.yaml is stale: regenerate it with "
                 + "mvn -B test -pl k8s -Dtest=ManifestsTest -Dagentspend.k8s.regenerate=true");
+    }
+
+    @Test
+    void theHeaderNamesEverySecretKeyTheManifestsRead() throws IOException {
+        String manifests = Files.readString(Chart.MANIFESTS);
+        java.util.regex.Matcher ref = java.util.regex.Pattern.compile(
+                "secretKeyRef:\\s*\\n\\s*name:\\s*(\\S+)\\s*\\n\\s*key:\\s*(\\S+)").matcher(manifests);
+        int found = 0;
+        while (ref.find()) {
+            found++;
+            assertTrue(HEADER.contains(ref.group(1)), "the header does not name Secret " + ref.group(1));
+            assertTrue(HEADER.contains(ref.group(2)), "the header does not name key " + ref.group(2) + " of " + ref.group(1));
+        }
+        assertTrue(found > 0, "no secretKeyRef found: the pattern no longer matches the rendering");
     }
 
     @Test
